@@ -1,0 +1,1 @@
+"""Subcommands of `litellm-gitops`, one module each (registered in generator.cli)."""

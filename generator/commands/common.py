@@ -1,0 +1,24 @@
+"""Options and loading shared by several subcommands: where the repository is, which environments."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from generator.environment import Environment, environment_names, load_environment
+
+
+def add_repository_options(parser: argparse.ArgumentParser, env_help: str = "only this environment (repeatable); default: all") -> None:
+    parser.add_argument("--env", action="append", metavar="NAME", help=env_help)
+    parser.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
+                        help="repository root holding environments/ and rendered/ (default: current directory)")
+
+
+def selected_names(args: argparse.Namespace) -> list[str]:
+    root: Path = args.root
+    return sorted(set(args.env)) if args.env else environment_names(root / "environments")
+
+
+def load_selected(args: argparse.Namespace) -> list[Environment]:
+    root: Path = args.root
+    return [load_environment(root / "environments", name) for name in selected_names(args)]

@@ -1,0 +1,225 @@
+"""Environments: load `environments/<env>/environment.yaml`, deep-merge it over
+`environments/defaults.yaml`, validate the result, and hand out an `Environment`.
+
+Every problem becomes an `InputError` that names the file, line and column that supplied the
+offending value (the environment file when it sets it, else the defaults) and how to fix it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from generator.errors import InputError
+from generator.yamlio import contains, load_positioned, position, to_plain
+
+DEFAULTS_FILE = "defaults.yaml"
+ENVIRONMENT_FILE = "environment.yaml"
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "environment.schema.json"
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+SECRET_KEYS = ("masterKey", "saltKey", "redisPassword", "databaseUrl")
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One validated environment: its name, merged configuration and where it came from."""
+
+    name: str
+    config: dict[str, Any]
+    source: Path
+
+    def component(self, name: str) -> dict[str, Any]:
+        return self.config["components"].get(name, {})
+
+    def state(self, name: str) -> str:
+        return self.component(name).get("state", "enabled")
+
+    def enabled(self, name: str) -> bool:
+        return self.state(name) == "enabled"
+
+    def secret_name(self, key: str) -> str:
+        """Full Secrets Manager name of one of the four secrets (masterKey, saltKey, ...)."""
+        secrets = self.config["secrets"]
+        return secrets.get("prefix", "") + secrets["names"][key]
+
+    @property
+    def region(self) -> str:
+        return self.config["aws"]["region"]
+
+    @property
+    def account_id(self) -> str:
+        return self.config["aws"]["accountId"]
+
+    @property
+    def git(self) -> dict[str, str]:
+        return self.config["git"]
+
+    @property
+    def argocd(self) -> dict[str, str]:
+        return self.config["argocd"]
+
+    @property
+    def cluster(self) -> dict[str, Any]:
+        return self.config["cluster"]
+
+
+def deep_merge(base: Any, override: Any) -> Any:
+    """Maps merge key by key; lists and scalars in `override` replace those in `base`."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = deep_merge(base[key], value) if key in base else value
+        return merged
+    return override
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def environment_names(root: Path) -> list[str]:
+    """Folders under environments/ that hold an environment, sorted."""
+    if not root.is_dir():
+        raise InputError("environments folder not found", file=root,
+                         hint="run from the repository root, or pass --environments DIR")
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def load_environment(root: Path, name: str) -> Environment:
+    folder = root / name
+    if not DNS_LABEL.match(name):
+        raise InputError(
+            f"environment name {name!r} is not a DNS-1123 label",
+            file=folder,
+            hint="rename the folder: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters")
+    if not folder.is_dir():
+        raise InputError(f"no environment named {name!r}", file=folder,
+                         hint=f"create {folder / ENVIRONMENT_FILE}, or pick one of: {', '.join(environment_names(root)) or 'none yet'}")
+    defaults_path = root / DEFAULTS_FILE
+    defaults_tree = load_positioned(defaults_path) if defaults_path.exists() else None
+    env_path = folder / ENVIRONMENT_FILE
+    env_tree = load_positioned(env_path)
+    for path, tree in ((defaults_path, defaults_tree), (env_path, env_tree)):
+        if tree is not None and not isinstance(tree, dict):
+            raise InputError("the file must hold a YAML mapping at its top level", file=path, line=1, column=1,
+                             hint="start the file with keys such as 'aws:' and 'cluster:'")
+    if env_tree is None:
+        raise InputError("the environment file is empty", file=env_path, line=1, column=1,
+                         hint="set at least aws.accountId, cluster.name and cluster.oidcIssuer")
+    config = deep_merge(to_plain(defaults_tree) if defaults_tree else {}, to_plain(env_tree))
+
+    sources = [(env_path, env_tree), (defaults_path, defaults_tree)]
+    _validate_schema(config, sources)
+    _refuse_secret_values(config, sources)
+    return Environment(name=name, config=config, source=env_path)
+
+
+def _where(path: list[str | int], sources: list[tuple[Path, Any]]) -> tuple[Path, int | None, int | None]:
+    """The file that supplies `path` (the environment file wins), and its line and column."""
+    for file, tree in sources:
+        if tree is not None and contains(tree, path):
+            line_col = position(tree, path)
+            return file, line_col[0] if line_col else None, line_col[1] if line_col else None
+    # Not set anywhere (a missing required key): point at its deepest existing parent.
+    best: tuple[Path, int | None, int | None] = (sources[0][0], None, None)
+    best_depth = -1
+    for file, tree in sources:
+        if tree is None:
+            continue
+        for depth in range(len(path), -1, -1):
+            if contains(tree, path[:depth]):
+                if depth > best_depth:
+                    line_col = position(tree, path[:depth]) if depth else (1, 1)
+                    best = (file, line_col[0] if line_col else None, line_col[1] if line_col else None)
+                    best_depth = depth
+                break
+    return best
+
+
+def _dotted(path: list[str | int]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _schema_hint(error: jsonschema.ValidationError) -> str:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if error.validator == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        return f"remove or rename the key; allowed here: {', '.join(allowed)}"
+    if error.validator == "required":
+        return "add the missing key (see schemas/environment.schema.json for its meaning)"
+    if error.validator == "enum":
+        return "use one of: " + ", ".join(json.dumps(v) for v in error.validator_value)
+    if error.validator == "type":
+        return f"give a value of type {error.validator_value} (quote numbers that are identifiers, e.g. \"123456789012\")"
+    if error.validator == "pattern":
+        described = schema.get("description")
+        return (described + " " if described else "") + f"It must match {error.validator_value}"
+    return schema.get("description") or "see schemas/environment.schema.json"
+
+
+def _validate_schema(config: dict, sources: list[tuple[Path, Any]]) -> None:
+    errors = sorted(_validator().iter_errors(config), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    if not errors:
+        return
+    error = errors[0]
+    path = list(error.absolute_path)
+    if error.validator == "additionalProperties":
+        extra = [k for k in error.instance if k not in error.schema.get("properties", {})]
+        path = path + [sorted(extra)[0]] if extra else path
+        message = f"unknown key {_dotted(path)!r}"
+    elif error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else "?"
+        message = f"missing required key {_dotted(path + [missing])!r}"
+    elif error.validator == "type":
+        message = f"{_dotted(path)} must be of type {error.validator_value}, not {type(error.instance).__name__}"
+    elif error.validator == "pattern" or error.validator == "enum":
+        # Do not echo the value: it may be a secret pasted in the wrong place.
+        message = f"{_dotted(path)} is not valid"
+    else:
+        message = f"{_dotted(path)}: {error.message}"
+    file, line, column = _where(path, sources)
+    more = f" ({len(errors) - 1} more problem(s) after this one)" if len(errors) > 1 else ""
+    raise InputError(message + more, file=file, line=line, column=column, hint=_schema_hint(error))
+
+
+def _entropy(text: str) -> float:
+    counts = {c: text.count(c) for c in set(text)}
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+
+
+def looks_like_secret_value(text: str) -> bool:
+    """True for strings that look like a credential rather than the name of one."""
+    if text.startswith(("sk-", "AKIA", "ASIA", "ghp_", "xox")) or "://" in text:
+        return True
+    body = text.rsplit("/", 1)[-1]
+    return len(body) >= 24 and _entropy(body) > 3.8 and not re.fullmatch(r"[a-z-]+", body)
+
+
+def _refuse_secret_values(config: dict, sources: list[tuple[Path, Any]]) -> None:
+    for key in SECRET_KEYS:
+        value = config["secrets"]["names"][key]
+        if looks_like_secret_value(value):
+            path = ["secrets", "names", key]
+            file, line, column = _where(path, sources)
+            raise InputError(
+                f"secrets.names.{key} looks like a secret value, not the name of a Secrets Manager secret",
+                file=file, line=line, column=column,
+                hint=f"put the secret's NAME here (for example 'litellm/{_kebab(key)}') and store the value in AWS "
+                     "Secrets Manager; if the value was real, rotate it now: it may already be in git history")
+
+
+def _kebab(key: str) -> str:
+    return re.sub(r"([A-Z])", lambda m: "-" + m.group(1).lower(), key)
+

@@ -1,0 +1,48 @@
+"""Render one environment into its files: the catalogue check, the skip rules, every
+component's renderer, the Argo CD bootstrap and the environment's README."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from generator import argocd, docs
+from generator.artifacts import Artifact
+from generator.components import render_component
+from generator.environment import Environment
+from generator.errors import InputError
+from generator.phases import check_catalogue
+from generator.skiprules import Decision, decide
+
+
+@dataclass(frozen=True)
+class RenderedEnvironment:
+    env: Environment
+    decisions: list[Decision]
+    files: dict[str, str]  # path relative to rendered/<env>/ -> text
+
+    @property
+    def warnings(self) -> list[str]:
+        return [d.warning for d in self.decisions if d.warning]
+
+
+def render_environment(env: Environment) -> RenderedEnvironment:
+    check_catalogue()
+    decisions = decide(env)
+    artifacts: list[Artifact] = [
+        Artifact.yaml("bootstrap/project.yaml", argocd.bootstrap_project(env)),
+        Artifact.yaml("bootstrap/root-app.yaml", argocd.root_application(env)),
+        Artifact.yaml("bootstrap/argocd-cm.yaml", argocd.argocd_cm(env)),
+        Artifact.yaml("apps/05-project.yaml", argocd.app_project(env)),
+    ]
+    for decision in decisions:
+        if decision.state == "enabled":
+            artifacts.extend(render_component(env, decision.component))
+    artifacts.extend(docs.render_docs(env, decisions, [a.path for a in artifacts]))
+
+    files: dict[str, str] = {}
+    for artifact in artifacts:
+        if artifact.path in files:
+            raise InputError(f"two renderers wrote {artifact.path}", hint="this is a bug in litellm-gitops: report it")
+        content = artifact.content if artifact.content.endswith("\n") else artifact.content + "\n"
+        files[artifact.path] = content.replace("\r\n", "\n")
+    return RenderedEnvironment(env, decisions, dict(sorted(files.items())))

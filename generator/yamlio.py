@@ -1,0 +1,149 @@
+"""YAML in and out.
+
+Reading keeps positions (ruamel.yaml round-trip nodes know their line and column) and refuses
+duplicate keys. Writing is deterministic: insertion order, block style, literal blocks for
+multi-line strings, LF and a trailing newline.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.error import MarkedYAMLError
+
+from generator.errors import InputError
+
+
+def _round_trip() -> YAML:
+    loader = YAML(typ="rt")
+    loader.allow_duplicate_keys = False
+    return loader
+
+
+def load_positioned(path: Path) -> Any:
+    """Parse one YAML file into ruamel nodes that remember where each key and item stands."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("file not found", file=path, hint="create it, or check the environment name") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason})", file=path, hint="save the file as UTF-8") from None
+    try:
+        return _round_trip().load(text)
+    except DuplicateKeyError as exc:
+        mark = exc.problem_mark
+        key = re.search(r'duplicate key "([^"]*)"', exc.problem or "")
+        # Name the key only: the message ruamel builds quotes both values, which may be secrets.
+        raise InputError(
+            f"duplicate key {key.group(1)!r}" if key else "duplicate key",
+            file=path,
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+            hint="keep one occurrence of the key; YAML maps cannot repeat a key",
+        ) from None
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise InputError(
+            f"malformed YAML: {exc.problem or exc.context}",
+            file=path,
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+            hint="fix the YAML syntax at that position (indentation, a missing ':' or quote)",
+        ) from None
+
+
+def to_plain(node: Any) -> Any:
+    """Turn ruamel nodes into plain dicts, lists and scalars."""
+    if isinstance(node, dict):
+        return {str(k): to_plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [to_plain(v) for v in node]
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, bool):
+        return bool(node)
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    return node
+
+
+def position(root: Any, path: list[str | int]) -> tuple[int, int] | None:
+    """Line and column (1-based) of the deepest part of `path` that exists in `root`."""
+    found: tuple[int, int] | None = None
+    node = root
+    for part in path:
+        if isinstance(node, CommentedMap) and part in node:
+            line, col = node.lc.key(part)
+            found = (line + 1, col + 1)
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            line, col = node.lc.item(part)
+            found = (line + 1, col + 1)
+            node = node[part]
+        else:
+            break
+    return found
+
+
+def contains(root: Any, path: list[str | int]) -> bool:
+    node = root
+    for part in path:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return False
+    return True
+
+
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """Block style, no aliases, literal blocks for multi-line text."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if "\n" in value:
+        # Literal blocks cannot carry trailing spaces on a line; fall back to quoting then.
+        if not any(line != line.rstrip() for line in value.splitlines()):
+            return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_Dumper.add_representer(str, _str_representer)
+
+
+def dump(document: Any) -> str:
+    """One YAML document, deterministic bytes."""
+    return yaml.dump(
+        document,
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=4096,
+        indent=2,
+    )
+
+
+def dump_all(documents: list[Any]) -> str:
+    return "---\n".join(dump(doc) for doc in documents)
+
+
+def load_plain(text: str) -> Any:
+    """Fast plain load for the generator's own output."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def load_all_plain(text: str) -> list[Any]:
+    return [d for d in yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) if d is not None]
