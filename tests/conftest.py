@@ -1,0 +1,35 @@
+"""Shared fixtures: where the repository and ../shared are, and a scratch copy of the repository."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("LITELLM_GITOPS_SHARED", REPO.parent / "shared")).resolve()
+UPSTREAM_SCHEMAS = SHARED / "schemas-upstream"
+CHART_VALUES = SHARED / "chart-values"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.fail(f"../shared not found at {SHARED}; set LITELLM_GITOPS_SHARED")
+    return SHARED
+
+
+@pytest.fixture
+def scratch_repo(tmp_path: Path) -> Path:
+    """A copy of environments/ and rendered/ to edit freely (schemas/ is read from the package)."""
+    for name in ("environments", "rendered"):
+        if (REPO / name).exists():
+            shutil.copytree(REPO / name, tmp_path / name)
+    return tmp_path
