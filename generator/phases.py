@@ -116,9 +116,11 @@ def components_of(number: int) -> list[Component]:
     return [c for c in COMPONENTS if c.phase == number]
 
 
-def check_catalogue(phases: tuple[Phase, ...] = PHASES, components: tuple[Component, ...] = COMPONENTS) -> None:
+def check_catalogue(phases: tuple[Phase, ...] | None = None, components: tuple[Component, ...] | None = None) -> None:
     """Refuse a catalogue whose order Argo CD could not honour: a cycle, or a dependency that
-    would sync in the same or a later wave than its dependent."""
+    would sync in the same or a later wave than its dependent. Defaults to the catalogue above."""
+    phases = PHASES if phases is None else phases
+    components = COMPONENTS if components is None else components
     numbers = {p.number for p in phases}
     graph: dict[str, tuple[str, ...]] = {}
     for p in phases:

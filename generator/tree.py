@@ -58,13 +58,17 @@ def write_tree(target: Path, files: dict[str, str]) -> None:
             with open(path, "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(text)
         os.chmod(staging, 0o755)
-        if target.exists():
-            old = target.parent / f".old-{target.name}-{os.getpid()}"
-            os.replace(target, old)
+        if not target.exists():
             os.replace(staging, target)
-            shutil.rmtree(old)
-        else:
+            return
+        old = target.parent / f".old-{target.name}-{os.getpid()}"
+        os.replace(target, old)
+        try:
             os.replace(staging, target)
+        except BaseException:
+            os.rename(old, target)  # put the old tree back before reporting the failure
+            raise
+        shutil.rmtree(old)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -1,0 +1,144 @@
+"""Environment loading: merge rules, and one clear error (file, line, fix) for each kind of bad input."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from generator.cli import main
+from generator.environment import deep_merge, load_environment, looks_like_secret_value
+from generator.errors import InputError
+
+
+def tree_digest(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def edit(repo: Path, env: str, old: str, new: str) -> Path:
+    path = repo / "environments" / env / "environment.yaml"
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def test_maps_merge_and_lists_and_scalars_replace():
+    base = {"a": {"b": 1, "c": [1, 2]}, "d": "x"}
+    override = {"a": {"c": [3]}, "d": "y"}
+    assert deep_merge(base, override) == {"a": {"b": 1, "c": [3]}, "d": "y"}
+
+
+def test_environment_overrides_defaults(repo_root):
+    env = load_environment(repo_root / "environments", "prod")
+    assert env.component("redis-ha")["replicas"] == 3
+    assert env.component("litellm")["replicas"] == 4
+    # The model list replaces the default list rather than being appended to it.
+    assert [m["name"] for m in env.component("litellm")["models"]][0] == "claude-sonnet-4"
+    # Maps merge: the chart pin comes from defaults while replicas comes from the environment.
+    assert env.component("litellm")["chart"]["name"] == "litellm-helm"
+    assert env.secret_name("saltKey") == "prod/litellm/salt-key"
+
+
+def test_examples_differ_as_the_issue_asks(repo_root):
+    dev = load_environment(repo_root / "environments", "dev")
+    prod = load_environment(repo_root / "environments", "prod")
+    assert prod.component("redis-ha")["replicas"] == 3
+    assert prod.enabled("bastion") and not dev.enabled("bastion")
+    assert prod.component("litellm")["replicas"] > dev.component("litellm")["replicas"]
+    assert dev.component("jaeger")["storage"] == "memory"
+
+
+def test_example_files_carry_the_schema_line(repo_root):
+    for path in [repo_root / "environments/defaults.yaml", *sorted((repo_root / "environments").glob("*/environment.yaml"))]:
+        assert "# yaml-language-server: $schema=" in path.read_text().splitlines()[0], path
+
+
+BAD_INPUTS = [
+    # (description, old text, new text, expected message part, expected line)
+    ("malformed YAML", "  name: llm-dev\n", "  name: [llm-dev\n", "malformed YAML", None),
+    ("duplicate key", "  name: llm-dev\n", "  name: llm-dev\n  name: other\n", "duplicate key 'name'", 11),
+    ("unknown key", "  name: llm-dev\n", "  name: llm-dev\n  nmae: typo\n", "unknown key 'cluster.nmae'", 11),
+    ("wrong type", "    replicas: 3\n", "    replicas: three\n", "components.redis-ha.replicas must be of type integer", 20),
+    ("account id", '"111122223333"', '"1111"', "aws.accountId is not valid", 6),
+    ("unknown state", "  bastion:\n    state: disabled\n", "  bastion:\n    state: off-ish\n", "components.bastion.state is not valid", 32),
+]
+
+
+@pytest.mark.parametrize("label, old, new, message, line", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+def test_bad_input_exits_2_names_file_line_and_fix_and_writes_nothing(scratch_repo, capsys, label, old, new, message, line):
+    before = tree_digest(scratch_repo / "rendered")
+    path = edit(scratch_repo, "dev", old, new)
+    code = main(["render", "--root", str(scratch_repo)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert str(path) in err
+    if line is not None:
+        assert f"{path}:{line}:" in err
+    assert "fix:" in err
+    assert tree_digest(scratch_repo / "rendered") == before
+
+
+def test_secret_value_pasted_as_name_is_refused_without_echoing_it(scratch_repo, capsys):
+    edit(scratch_repo, "prod", "  prefix: prod/\n",
+         "  prefix: prod/\n  names:\n    saltKey: Zx8v1QpL0mR7tYc2Kd9Wf3Hs6Jb4Ne5A\n")
+    code = main(["render", "--root", str(scratch_repo), "--env", "prod"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "looks like a secret value" in err and "rotate" in err
+    assert "Zx8v1QpL0mR7tYc2Kd9Wf3Hs6Jb4Ne5A" not in err
+
+
+def test_error_in_defaults_points_at_defaults(scratch_repo, capsys):
+    path = scratch_repo / "environments/defaults.yaml"
+    path.write_text(path.read_text().replace("  project: litellm\n", "  project: LiteLLM_Project\n"))
+    assert main(["plan", "--root", str(scratch_repo), "--env", "dev"]) == 2
+    assert f"{path}:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["Prod", "prod_eu", "-dev", "a" * 64])
+def test_environment_folder_must_be_a_dns_label(scratch_repo, capsys, name):
+    (scratch_repo / "environments" / "prod").rename(scratch_repo / "environments" / name)
+    before = tree_digest(scratch_repo / "rendered")
+    assert main(["render", "--root", str(scratch_repo)]) == 2
+    err = capsys.readouterr().err
+    assert "not a DNS-1123 label" in err and "rename the folder" in err
+    assert tree_digest(scratch_repo / "rendered") == before
+
+
+def test_missing_environment_file(scratch_repo, capsys):
+    (scratch_repo / "environments/dev/environment.yaml").unlink()
+    assert main(["render", "--root", str(scratch_repo)]) == 2
+    assert "file not found" in capsys.readouterr().err
+
+
+def test_unknown_environment_lists_the_known_ones(scratch_repo, capsys):
+    assert main(["plan", "--root", str(scratch_repo), "--env", "staging"]) == 2
+    err = capsys.readouterr().err
+    assert "no environment named 'staging'" in err and "dev, prod" in err
+
+
+def test_missing_required_key_points_at_its_parent(scratch_repo):
+    edit(scratch_repo, "dev", "  name: llm-dev\n", "")
+    with pytest.raises(InputError) as caught:
+        load_environment(scratch_repo / "environments", "dev")
+    assert "missing required key 'cluster.name'" in caught.value.message
+    assert caught.value.line == 9  # the 'cluster:' line of dev/environment.yaml
+
+
+@pytest.mark.parametrize("value, secret", [
+    ("litellm/salt-key", False),
+    ("prod/litellm/database-url", False),
+    ("sk-1234567890abcdef", True),
+    ("postgresql://user:pass@db:5432/litellm", True),
+    ("AKIAIOSFODNN7EXAMPLE", True),
+    ("Zx8v1QpL0mR7tYc2Kd9Wf3Hs6Jb4Ne5A", True),
+])
+def test_secret_value_heuristic(value, secret):
+    assert looks_like_secret_value(value) is secret
