@@ -79,7 +79,9 @@ COMPONENTS: tuple[Component, ...] = (
     Component("irsa-roles", 3, Delivery.CLOUDFORMATION, renderer="irsa_roles"),
     Component("aws-secrets", 4, Delivery.CLOUDFORMATION, renderer="aws_secrets"),
     Component("helm-repos", 5, Delivery.ARGOCD_CONFIG, renderer="helm_repos"),
-    Component("namespaces", 6, Delivery.ARGOCD_APP, renderer="namespaces"),
+    # Namespaces are cluster-scoped; the destination namespace only has to be one the AppProject
+    # permits (Argo CD refuses an empty one unless the project allows every namespace).
+    Component("namespaces", 6, Delivery.ARGOCD_APP, namespace="litellm", renderer="namespaces"),
     Component("external-secrets", 7, Delivery.ARGOCD_APP, ("namespaces", "irsa-roles", "helm-repos"),
               critical=True, namespace="external-secrets", renderer="external_secrets"),
     Component("secret-store", 8, Delivery.ARGOCD_APP, ("external-secrets", "aws-secrets"),
