@@ -16,6 +16,7 @@ from generator.errors import EXIT_BAD_INPUT, InputError
 COMMAND_MODULES = (
     "render",
     "plan",
+    "verify",
 )
 
 

@@ -1,0 +1,72 @@
+"""`litellm-gitops verify`: phase 15 from a laptop or the bastion. Calls the same health endpoints
+as the PostSync verification Job (LiteLLM's liveliness and readiness, Open WebUI's health) and
+exits 1 naming each one that fails."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import urllib.error
+import urllib.request
+from urllib.parse import urlsplit
+
+from generator.errors import EXIT_FAILED, EXIT_OK, InputError
+
+NAME = "verify"
+HELP = "check LiteLLM and Open WebUI health endpoints (phase 15)"
+DESCRIPTION = """\
+Check that the deployed stack answers: LiteLLM's /health/liveliness and /health/readiness, and
+Open WebUI's /health when --open-webui-url is given. Exit 0 when all pass, 1 naming each failure,
+2 for a malformed URL.
+
+examples:
+  kubectl -n litellm port-forward svc/litellm 4000:4000 &
+  kubectl -n open-webui port-forward svc/open-webui 8080:80 &
+  litellm-gitops verify --litellm-url http://127.0.0.1:4000 --open-webui-url http://127.0.0.1:8080
+"""
+
+LITELLM_PATHS = ("/health/liveliness", "/health/readiness")
+OPEN_WEBUI_PATHS = ("/health",)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--litellm-url", required=True, metavar="URL", help="LiteLLM's base URL")
+    parser.add_argument("--open-webui-url", metavar="URL", help="Open WebUI's base URL (skipped when absent)")
+    parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="per request (default: 10)")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+
+
+def _base(url: str, flag: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InputError(f"{flag} must be an http(s) URL", hint=f"for example {flag} http://127.0.0.1:4000")
+    return url.rstrip("/")
+
+
+def check(url: str, timeout: float) -> dict:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (scheme checked above)
+            return {"url": url, "ok": 200 <= response.status < 300, "detail": f"HTTP {response.status}"}
+    except urllib.error.HTTPError as exc:
+        return {"url": url, "ok": False, "detail": f"HTTP {exc.code}"}
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return {"url": url, "ok": False, "detail": f"unreachable: {reason}"}
+
+
+def run(args: argparse.Namespace) -> int:
+    targets = [_base(args.litellm_url, "--litellm-url") + p for p in LITELLM_PATHS]
+    if args.open_webui_url:
+        targets += [_base(args.open_webui_url, "--open-webui-url") + p for p in OPEN_WEBUI_PATHS]
+    results = [check(url, args.timeout) for url in targets]
+    if args.json:
+        print(json.dumps({"ok": all(r["ok"] for r in results), "checks": results}, indent=2))
+    else:
+        for r in results:
+            print(f"{'ok  ' if r['ok'] else 'FAIL'}  {r['url']}  {r['detail']}")
+    failed = [r for r in results if not r["ok"]]
+    if failed:
+        print(f"verification failed: {len(failed)} of {len(results)} check(s)", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK

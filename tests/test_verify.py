@@ -1,0 +1,59 @@
+"""`litellm-gitops verify` against a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from generator.cli import main
+
+
+@pytest.fixture
+def health_server():
+    """Answers 200 on the paths in `healthy`, 503 elsewhere; tests edit the set."""
+    healthy: set[str] = set()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            self.send_response(200 if self.path in healthy else 503)
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", healthy
+    server.shutdown()
+    server.server_close()
+
+
+def test_all_healthy(health_server, capsys):
+    url, healthy = health_server
+    healthy.update({"/health/liveliness", "/health/readiness", "/health"})
+    assert main(["verify", "--litellm-url", url, "--open-webui-url", url + "/"]) == 0
+    assert capsys.readouterr().out.count("ok  ") == 3
+
+
+def test_readiness_failure_is_named(health_server, capsys):
+    url, healthy = health_server
+    healthy.add("/health/liveliness")
+    assert main(["verify", "--litellm-url", url, "--json"]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert [c["ok"] for c in result["checks"]] == [True, False]
+    assert result["checks"][1]["detail"] == "HTTP 503"
+
+
+def test_unreachable_is_a_failure_not_a_traceback(capsys):
+    assert main(["verify", "--litellm-url", "http://127.0.0.1:9", "--timeout", "1"]) == 1
+    assert "unreachable" in capsys.readouterr().out
+
+
+def test_malformed_url_is_bad_input(capsys):
+    assert main(["verify", "--litellm-url", "localhost:4000"]) == 2
+    assert "--litellm-url must be an http(s) URL" in capsys.readouterr().err
