@@ -17,6 +17,8 @@ COMMAND_MODULES = (
     "render",
     "plan",
     "verify",
+    "validate",
+    "schemas",
 )
 
 

@@ -1,0 +1,73 @@
+"""What one validation problem is, and how a list of them prints (text or JSON).
+
+Text: `path[:document]: kind/name: field.path: message`, one per line, then a summary line.
+`document` is the 1-based position of the YAML document in a multi-document file.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str  # relative to the repository root, POSIX separators
+    document: int | None  # 1-based, only for files holding several YAML documents
+    kind: str
+    name: str
+    field: str  # dotted path inside the document ("-" when the problem is the whole file)
+    message: str
+    check: str = "kubernetes"  # kubernetes | values | cloudformation | dashboard | environment
+
+    def location(self) -> str:
+        return self.path if self.document is None else f"{self.path}:{self.document}"
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.document or 0, self.field, self.message)
+
+    def line(self) -> str:
+        return f"{self.location()}: {self.kind}/{self.name}: {self.field or '-'}: {self.message}"
+
+
+@dataclass
+class Report:
+    problems: list[Problem] = field(default_factory=list)
+    environments: list[str] = field(default_factory=list)
+    files: int = 0
+    documents: dict[str, int] = field(default_factory=dict)  # check -> documents checked
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        checked = ", ".join(f"{n} {check}" for check, n in sorted(self.documents.items())) or "nothing"
+        verdict = "no problems" if self.ok else f"{len(self.problems)} problem(s)"
+        envs = ", ".join(self.environments) or "none"
+        return f"validated {self.files} file(s) ({checked}) for environment(s) {envs}: {verdict}"
+
+    def text(self) -> str:
+        return "".join(p.line() + "\n" for p in sorted(self.problems, key=Problem.sort_key)) + self.summary() + "\n"
+
+    def as_json(self) -> str:
+        data = {
+            "ok": self.ok,
+            "environments": self.environments,
+            "files": self.files,
+            "documents": dict(sorted(self.documents.items())),
+            "problems": [asdict(p) for p in sorted(self.problems, key=Problem.sort_key)],
+            "summary": self.summary(),
+        }
+        return json.dumps(data, indent=2) + "\n"
+
+
+def dotted(path) -> str:
+    """jsonschema's path (keys and indices) as `spec.sources[0].chart`."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text

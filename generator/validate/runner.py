@@ -1,0 +1,214 @@
+"""Run every check for the selected environments and collect one Report.
+
+For each environment: load it (a bad environment is reported as a problem, and its rendered
+files are not checked, since their Kubernetes version and charts come from it); read every file
+under rendered/<env>/apps, bootstrap, manifests (Kubernetes documents), values/ (Helm values) and
+cloudformation/ (templates). The parent process parses the YAML and compiles each schema once;
+the files are then checked in parallel by forked workers that inherit the compiled validators
+(concurrent.futures.ProcessPoolExecutor), one task per file, CloudFormation first (slowest).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from generator.environment import Environment, environment_names, load_environment
+from generator.errors import InputError
+from generator.schemacache import Lock, default_cache_dir, load_lock
+from generator.validate import cfn, dashboards, values
+from generator.validate.kubernetes import (CoreSchemas, CustomSchemas, SchemaLocation, check_document, default_location,
+                                           shape_problem)
+from generator.validate.problems import Problem, Report
+from generator.yamlio import load_all_plain, load_plain
+
+KUBERNETES_FOLDERS = ("apps", "bootstrap", "manifests")
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class Options:
+    root: Path = Path(".")
+    environments: list[str] | None = None  # None: all
+    schema_locations: list[str] | None = None  # None: the verified schema cache
+    cache: Path | None = None  # None: $LITELLM_GITOPS_SCHEMA_CACHE or <root>/.cache/schemas
+    jobs: int = 0  # 0: one per CPU
+    lock: Lock | None = None  # None: schemas/upstream.lock.json
+
+
+@dataclass
+class _Task:
+    """One file's checks, run in a worker: a callable and its arguments (all inherited on fork)."""
+
+    weight: int
+    run: Callable[..., list[Problem]]
+    args: tuple
+
+
+@dataclass
+class _Plan:
+    tasks: list[_Task] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    files: int = 0
+    documents: dict[str, int] = field(default_factory=dict)
+
+    def count(self, check: str, n: int = 1) -> None:
+        self.documents[check] = self.documents.get(check, 0) + n
+
+
+_PLANNED: list[_Task] = []  # set in the parent before forking; workers read it by index
+
+
+def _run_planned(index: int) -> list[Problem]:
+    task = _PLANNED[index]
+    return task.run(*task.args)
+
+
+def _rel(root: Path, path: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _check_kubernetes_file(path: str, checks: list[tuple[Any, Any, int | None]]) -> list[Problem]:
+    problems = []
+    for validator, document, number in checks:
+        problems.extend(check_document(validator, document, path, number))
+        if dashboards.is_dashboard_configmap(document):
+            problems.extend(dashboards.check_dashboards(document, path, number))
+    return problems
+
+
+def _parse_error(path: str, exc: yaml.YAMLError, check: str) -> Problem:
+    mark = getattr(exc, "problem_mark", None)
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+    return Problem(path, None, "?", "?", "-", f"malformed YAML: {getattr(exc, 'problem', None) or exc}{where}", check)
+
+
+def _plan_environment(env: Environment, options: Options, lock: Lock, cache: Path,
+                      locations: list[SchemaLocation], core_by_version: dict[str, CoreSchemas], plan: _Plan) -> None:
+    root = options.root
+    folder = root / "rendered" / env.name
+    if not folder.is_dir():
+        plan.problems.append(Problem(_rel(root, folder), None, "Environment", env.name, "-",
+                                     "not rendered: run `litellm-gitops render`", "environment"))
+        return
+    version = str(env.cluster["kubernetesVersion"])
+    core = core_by_version.get(version) or core_by_version.setdefault(version, CoreSchemas(version))
+    custom = CustomSchemas(locations, lock, version)
+
+    all_documents: list[Any] = []
+    for sub in KUBERNETES_FOLDERS:
+        for file in sorted((folder / sub).rglob("*")) if (folder / sub).is_dir() else []:
+            if not file.is_file() or file.suffix not in YAML_SUFFIXES:
+                continue
+            plan.files += 1
+            path = _rel(root, file)
+            try:
+                documents = load_all_plain(file.read_text(encoding="utf-8"))
+            except yaml.YAMLError as exc:
+                plan.problems.append(_parse_error(path, exc, "kubernetes"))
+                continue
+            all_documents.extend(documents)
+            checks = []
+            for index, document in enumerate(documents):
+                number = index + 1 if len(documents) > 1 else None
+                plan.count("kubernetes")
+                if dashboards.is_dashboard_configmap(document):
+                    plan.count("dashboard")
+                shape = shape_problem(document, path, number)
+                if shape:
+                    plan.problems.append(shape)
+                    continue
+                api_version, kind = document["apiVersion"], document["kind"]
+                validator = core.lookup(api_version, kind) or custom.lookup(api_version, kind)
+                if validator is None:
+                    tried = [f"kubernetes-validate {core.folder.name}"] + custom.tried(api_version, kind)
+                    plan.problems.append(Problem(path, number, kind, str(document["metadata"]["name"]), "-",
+                                                 f"no schema for {api_version} {kind} (looked in: {'; '.join(tried)})"))
+                    continue
+                checks.append((validator, document, number))
+            if checks:
+                plan.tasks.append(_Task(len(checks), _check_kubernetes_file, (path, checks)))
+
+    value_charts = values.charts_from_applications(env.name, all_documents)
+    values_folder = folder / "values"
+    for file in sorted(values_folder.glob("*")) if values_folder.is_dir() else []:
+        if not file.is_file() or file.suffix not in YAML_SUFFIXES:
+            continue
+        plan.files += 1
+        plan.count("values")
+        path = _rel(root, file)
+        try:
+            data = load_plain(file.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            plan.problems.append(_parse_error(path, exc, "values"))
+            continue
+        chart = value_charts.get(file.name) or values.chart_from_config(env.config, file.name)
+        plan.tasks.append(_Task(1, values.check_values, (path, data, chart, lock, cache)))
+
+    cfn_folder = folder / "cloudformation"
+    for file in sorted(cfn_folder.rglob("*")) if cfn_folder.is_dir() else []:
+        if not file.is_file() or file.suffix not in cfn.TEMPLATE_SUFFIXES:
+            continue
+        plan.files += 1
+        plan.count("cloudformation")
+        plan.tasks.append(_Task(100, cfn.check_template, (_rel(root, file), file.read_text(encoding="utf-8"), env.region)))
+
+
+def _execute(tasks: list[_Task], jobs: int) -> list[Problem]:
+    global _PLANNED
+    order = sorted(range(len(tasks)), key=lambda i: -tasks[i].weight)
+    workers = min(jobs or os.cpu_count() or 1, len(tasks))
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [p for i in order for p in tasks[i].run(*tasks[i].args)]
+    if any(t.run is cfn.check_template for t in tasks):
+        import cfnlint.api  # noqa: F401 - import once in the parent, so forked workers share it
+    _PLANNED = tasks
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            results = list(pool.map(_run_planned, order))
+    finally:
+        _PLANNED = []
+    return [p for result in results for p in result]
+
+
+def validate(options: Options) -> Report:
+    """Check the selected environments; bad flags or a broken schema setup raise InputError."""
+    root = options.root
+    lock = options.lock or load_lock()
+    cache = options.cache or default_cache_dir(root)
+    if options.schema_locations:
+        locations = [SchemaLocation.parse(text) for text in options.schema_locations]
+    else:
+        locations = [default_location(cache)]
+    names = sorted(set(options.environments)) if options.environments else environment_names(root / "environments")
+    for name in names:
+        if not (root / "environments" / name).is_dir():
+            raise InputError(f"no environment named {name!r}", file=root / "environments",
+                             hint=f"pick one of: {', '.join(environment_names(root / 'environments')) or 'none yet'}")
+
+    plan = _Plan()
+    core_by_version: dict[str, CoreSchemas] = {}
+    for name in names:
+        plan.files += 1
+        plan.count("environment")
+        try:
+            env = load_environment(root / "environments", name)
+        except InputError as exc:
+            where = f" (line {exc.line}, column {exc.column})" if exc.line else ""
+            fix = f"; fix: {exc.hint}" if exc.hint else ""
+            plan.problems.append(Problem(_rel(root, Path(exc.file or root / "environments" / name)), None, "Environment",
+                                         name, "-", f"{exc.message}{where}{fix}", "environment"))
+            continue
+        _plan_environment(env, options, lock, cache, locations, core_by_version, plan)
+
+    problems = plan.problems + _execute(plan.tasks, options.jobs)
+    return Report(problems=problems, environments=names, files=plan.files, documents=plan.documents)
