@@ -49,6 +49,28 @@ REDIS_PASSWORD = StackSecret("redisPassword", "REDIS_PASSWORD", "RedisPasswordSe
 DATABASE_URL = StackSecret("databaseUrl", "DATABASE_URL", "DatabaseUrlSecret")
 STACK_SECRETS = (MASTER_KEY, SALT_KEY, REDIS_PASSWORD, DATABASE_URL)
 
+# The bastion stack (its own CloudFormation stack, outside the phase order).
+BASTION_ROLE_SUFFIX = "bastion-ssm-role"  # role "<env>-bastion-ssm-role"
+BASTION_PROFILE_SUFFIX = "bastion-profile"  # instance profile "<env>-bastion-profile"
+BASTION_INSTANCE_ID = "BastionInstance"  # logical id of the EC2 instance: replacing it terminates the bastion
+
+# CloudFormation stacks, in deploy order: (file stem under rendered/<env>/cloudformation/, component).
+STACKS = (("irsa-roles", "irsa-roles"), ("secrets", "aws-secrets"), ("bastion", "bastion"))
+
+
+def stack_name(env: Environment, stem: str) -> str:
+    """The CloudFormation stack name of one template: "litellm-<env>-<stem>"."""
+    return f"litellm-{env.name}-{stem}"
+
+
+def bastion_role_name(env: Environment) -> str:
+    return f"{env.name}-{BASTION_ROLE_SUFFIX}"
+
+
+def bastion_profile_name(env: Environment) -> str:
+    return f"{env.name}-{BASTION_PROFILE_SUFFIX}"
+
+
 # Kubernetes Secrets that ExternalSecrets own.
 LITELLM_SECRET = ("litellm", "litellm-secrets")  # (namespace, name)
 OPENWEBUI_SECRET = ("open-webui", "openwebui-secrets")

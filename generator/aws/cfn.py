@@ -1,0 +1,116 @@
+"""CloudFormation building blocks shared by the irsa-roles, aws-secrets and bastion renderers:
+the template skeleton, the parameters file `aws cloudformation deploy` reads, tags, and finding
+where a setting is spelled in the environment files for an InputError.
+
+Parameters file format: a JSON array of "Key=Value" strings, read with
+`aws cloudformation deploy --parameter-overrides file://<file>`. AWS CLI v1 and v2 both accept it
+(v1 accepts nothing else; v2 also takes the create-stack [{ParameterKey, ParameterValue}] format).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from generator import naming
+from generator.artifacts import GENERATED_HEADER, Artifact
+from generator.environment import Environment
+from generator.errors import InputError
+from generator.yamlio import contains, load_positioned, position
+
+FOLDER = "cloudformation"
+ENVIRONMENT_PARAMETER = "EnvironmentName"
+
+
+def sub(text: str) -> dict[str, str]:
+    return {"Fn::Sub": text}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"Ref": name}
+
+
+def get_att(logical_id: str, attribute: str) -> dict[str, str]:
+    return {"Fn::GetAtt": [logical_id, attribute]}
+
+
+def tags(env: Environment, component: str) -> list[dict[str, Any]]:
+    return [
+        {"Key": "litellm-gitops/environment", "Value": ref(ENVIRONMENT_PARAMETER)},
+        {"Key": "litellm-gitops/component", "Value": component},
+        {"Key": "app.kubernetes.io/part-of", "Value": "litellm-gitops"},
+    ]
+
+
+def environment_parameter(env: Environment) -> dict[str, Any]:
+    """Every stack takes the environment's name and refuses any other: deploying one
+    environment's template with another's parameters file fails before anything changes."""
+    return {
+        "Type": "String",
+        "AllowedValues": [env.name],
+        "Description": "The litellm-gitops environment this stack belongs to (tags every resource).",
+    }
+
+
+def template(env: Environment, stem: str, description: str, parameters: dict[str, Any],
+             resources: dict[str, Any], outputs: dict[str, Any] | None = None,
+             conditions: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": f"litellm-gitops {env.name}: {description} (stack {naming.stack_name(env, stem)})",
+    }
+    if metadata:
+        doc["Metadata"] = metadata
+    doc["Parameters"] = {ENVIRONMENT_PARAMETER: environment_parameter(env), **parameters}
+    if conditions:
+        doc["Conditions"] = conditions
+    doc["Resources"] = resources
+    if outputs:
+        doc["Outputs"] = outputs
+    return doc
+
+
+def artifacts(env: Environment, stem: str, document: dict[str, Any], values: dict[str, str]) -> list[Artifact]:
+    """The template and its parameters file, rendered/<env>/cloudformation/<stem>.yaml and
+    <stem>.parameters.json."""
+    values = {ENVIRONMENT_PARAMETER: env.name, **values}
+    declared = set(document["Parameters"])
+    unknown = set(values) - declared
+    if unknown:
+        raise InputError(f"parameters {sorted(unknown)} are not declared in {stem}.yaml",
+                         hint="this is a bug in litellm-gitops: report it")
+    for key, value in values.items():
+        if "\n" in value:
+            raise InputError(f"parameter {key} of {stem}.yaml spans lines", hint="this is a bug in litellm-gitops: report it")
+    lines = [f"{key}={values[key]}" for key in document["Parameters"] if key in values]
+    return [
+        Artifact.yaml(f"{FOLDER}/{stem}.yaml", document, header=GENERATED_HEADER.format(env=env.name)),
+        Artifact(f"{FOLDER}/{stem}.parameters.json", json.dumps(lines, indent=2) + "\n"),
+    ]
+
+
+def locate(env: Environment, path: list[str | int]) -> tuple[Path, int | None, int | None]:
+    """The file, line and column that set `path` (the environment file wins over the defaults),
+    or the deepest parent that exists, for an InputError that points at the right place."""
+    defaults = env.source.parent.parent / "defaults.yaml"
+    candidates = [env.source] + ([defaults] if defaults.exists() else [])
+    best: tuple[Path, int | None, int | None] = (env.source, None, None)
+    best_depth = -1
+    for file in candidates:
+        tree = load_positioned(file)
+        if tree is None:
+            continue
+        for depth in range(len(path), 0, -1):
+            if contains(tree, path[:depth]):
+                if depth > best_depth:
+                    found = position(tree, path[:depth])
+                    best = (file, found[0] if found else None, found[1] if found else None)
+                    best_depth = depth
+                break
+    return best
+
+
+def input_error(env: Environment, path: list[str | int], message: str, hint: str) -> InputError:
+    file, line, column = locate(env, path)
+    return InputError(message, file=file, line=line, column=column, hint=hint)

@@ -1,0 +1,63 @@
+"""rendered/<env>/cloudformation/README.md: the deploy commands and their order, which stacks
+this environment skips and why, and the out-of-band steps (the database URL, AMI pinning).
+
+Components render only when enabled, so the README is rendered by the first enabled
+CloudFormation component in deploy order (generator.naming.STACKS): exactly one file, whichever
+stacks are skipped. When none is enabled there is no cloudformation/ folder at all.
+"""
+
+from __future__ import annotations
+
+from generator import naming
+from generator.artifacts import Artifact
+from generator.aws import cfn
+from generator.docs import _templates
+from generator.environment import Environment
+
+CAPABILITIES = {"irsa-roles": "CAPABILITY_NAMED_IAM", "secrets": None, "bastion": "CAPABILITY_NAMED_IAM"}
+WHY_SKIPPED = {
+    "disabled": "disabled: not deployed at all",
+    "external": "external: exists and is healthy, managed outside this repository",
+}
+
+
+def owner(env: Environment) -> str | None:
+    for _, component in naming.STACKS:
+        if env.enabled(component):
+            return component
+    return None
+
+
+def stacks(env: Environment) -> list[dict]:
+    rows = []
+    for stem, component in naming.STACKS:
+        state = env.state(component)
+        rows.append({
+            "stem": stem,
+            "component": component,
+            "state": state,
+            "enabled": state == "enabled",
+            "why": WHY_SKIPPED.get(state, ""),
+            "stack": naming.stack_name(env, stem),
+            "capabilities": CAPABILITIES[stem],
+        })
+    return rows
+
+
+def render_if_owner(env: Environment, component: str) -> list[Artifact]:
+    if owner(env) != component:
+        return []
+    bastion = env.component("bastion")
+    context = {
+        "env": env,
+        "stacks": stacks(env),
+        "folder": f"rendered/{env.name}/{cfn.FOLDER}",
+        "database_url": env.secret_name(naming.DATABASE_URL.key),
+        "secret_names": [env.secret_name(key) for key in env.config["secrets"]["names"]],
+        "bastion_pinned": bool(bastion.get("amiId")),
+        "bastion_enabled": env.enabled("bastion"),
+        "access_policy": bastion.get("accessPolicy", "AmazonEKSViewPolicy"),
+        "roles": [naming.role_name(env, w) for w in (naming.BEDROCK, naming.EXTERNAL_SECRETS)],
+    }
+    text = _templates().get_template("cloudformation-readme.md.j2").render(context)
+    return [Artifact(f"{cfn.FOLDER}/README.md", text)]
