@@ -19,6 +19,11 @@ COMMAND_MODULES = (
     "verify",
     "validate",
     "schemas",
+    "discover",
+    "preflight",
+    "guard",
+    "diff",
+    "comment",
 )
 
 

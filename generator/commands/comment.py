@@ -1,0 +1,64 @@
+"""`litellm-gitops comment --markdown FILE...`: post or update the one review comment on the PR."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from generator.commands.guard import github_client
+from generator.errors import EXIT_FAILED, EXIT_OK, InputError
+from generator.guard import comment, pr
+from generator.guard.github import GitHubError
+
+NAME = "comment"
+HELP = "post the review (diff and guard verdict) as one PR comment, updated in place on every push"
+DESCRIPTION = f"""\
+Join the Markdown files into one comment on the pull request and keep it current: the comment
+carrying the hidden marker {comment.MARKER} (written by a bot) is edited in place; a
+new one is created only when there is none. Bodies are cut to GitHub's 65,536-character limit.
+
+The pull request comes from GITHUB_EVENT_PATH, or from --repo and --pr; the API from
+GITHUB_API_URL and GITHUB_TOKEN (which needs pull-requests: write).
+
+Exit codes: 0 posted, 1 GitHub refused or could not be reached, 2 bad input.
+
+example:
+  litellm-gitops comment --markdown diff.md --markdown guard.md
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--markdown", type=Path, action="append", required=True, metavar="FILE",
+                        help="a Markdown part of the comment (repeatable, joined in order)")
+    parser.add_argument("--repo", metavar="OWNER/NAME", help="repository (default: GITHUB_REPOSITORY)")
+    parser.add_argument("--pr", type=int, metavar="N", help="pull request number (default: from GITHUB_EVENT_PATH)")
+
+
+def run(args: argparse.Namespace) -> int:
+    parts = []
+    for path in args.markdown:
+        try:
+            parts.append(path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, IsADirectoryError):
+            raise InputError("Markdown file not found", file=path) from None
+        except UnicodeDecodeError:
+            raise InputError("not UTF-8 text", file=path) from None
+    client = github_client()
+    try:
+        if args.pr is not None:
+            repo = pr.check_repo(args.repo or os.environ.get("GITHUB_REPOSITORY", ""), "--repo")
+            target = (repo, args.pr)
+        else:
+            pull = pr.resolve(client, args.repo, None)
+            if pull is None:
+                raise InputError("no pull request to comment on",
+                                 hint="run in a pull_request workflow (GITHUB_EVENT_PATH) or pass --repo and --pr")
+            target = (pull.repo, pull.number)
+        action, comment_id = comment.upsert(client, target[0], target[1], comment.body(parts))
+    except GitHubError as exc:
+        print(f"comment: GitHub refused or could not be reached: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{action} review comment {comment_id} on {target[0]}#{target[1]}")
+    return EXIT_OK

@@ -1,0 +1,75 @@
+"""`litellm-gitops guard --base DIR --head DIR`: the seed's red lines as a required check."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from generator.errors import EXIT_FAILED, EXIT_OK
+from generator.guard import approvals, pr, report, rules, tree, verdict
+from generator.guard.github import GitHub
+
+NAME = "guard"
+HELP = "compare two rendered trees and refuse salt-key changes and unapproved dangerous changes"
+DESCRIPTION = """\
+Compare the rendered trees of a pull request's base and head by meaning, in every environment:
+  salt-key                      blocked, whatever the approvals: the ExternalSecret entry that maps
+                                LITELLM_SALT_KEY, the store it reads through, its Secrets Manager
+                                secret in CloudFormation, any override in LiteLLM's values
+  master-key, database-url      two approvals (same notion of what determines the value)
+  bastion                       two approvals to remove it or change what makes CloudFormation
+                                replace the instance (image, subnet, zone, key pair, network
+                                interfaces, launch template, logical id)
+  everything else               allowed
+
+An approval counts when it is the reviewer's latest state-changing review, on the head commit,
+from someone other than the author. Reviews are read from the GitHub REST API only when a finding
+needs them, with GITHUB_API_URL, GITHUB_TOKEN, GITHUB_REPOSITORY and the payload at
+GITHUB_EVENT_PATH (pull_request or pull_request_review), or with --repo and --pr. If GitHub cannot
+be read, the guard refuses.
+
+Exit codes: 0 allowed, 1 refused, 2 bad input.
+
+examples:
+  litellm-gitops guard --base ../base --head .
+  litellm-gitops guard --base base --head head --markdown guard.md
+  litellm-gitops guard --base base --head head --repo example-org/llm-gateway-gitops --pr 42 --json
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--base", type=Path, required=True, metavar="DIR",
+                        help="the base checkout (repository root or its rendered/)")
+    parser.add_argument("--head", type=Path, required=True, metavar="DIR",
+                        help="the head checkout (repository root or its rendered/)")
+    parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write the verdict as Markdown (for a PR comment)")
+    parser.add_argument("--json", action="store_true", help="print the verdict as JSON instead of text")
+    parser.add_argument("--repo", metavar="OWNER/NAME", help="repository of the pull request (default: GITHUB_REPOSITORY)")
+    parser.add_argument("--pr", type=int, metavar="N", help="pull request number (default: from GITHUB_EVENT_PATH)")
+
+
+def github_client() -> GitHub:
+    """The client GitHub Actions' variables describe (the token is read from the environment only)."""
+    return GitHub(os.environ.get("GITHUB_API_URL") or None, os.environ.get("GITHUB_TOKEN") or None)
+
+
+def run(args: argparse.Namespace) -> int:
+    base, head = tree.load_tree(args.base), tree.load_tree(args.head)
+    findings = rules.evaluate(base, head)
+
+    def read_approvals() -> tuple[pr.PullRequest | None, approvals.Approvals | None]:
+        client = github_client()
+        pull = pr.resolve(client, args.repo, args.pr)
+        if pull is None:
+            return None, None
+        reviews = client.get_all(f"repos/{pull.repo}/pulls/{pull.number}/reviews")
+        return pull, approvals.count(reviews, pull.author, pull.head_sha)
+
+    result = verdict.decide(findings, sorted(set(base) | set(head)), read_approvals)
+    code = EXIT_OK if result.allowed else EXIT_FAILED
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(report.markdown(result), encoding="utf-8")
+    print(report.to_json(result, code) if args.json else report.text(result), end="")
+    return code

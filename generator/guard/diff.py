@@ -1,0 +1,229 @@
+"""What a pull request changes in the rendered trees, by meaning: per environment, per sync wave,
+per Application, the objects added, removed and changed (with the dotted paths that changed),
+chart version bumps called out, totals first. Text for a terminal, Markdown for a PR comment
+(collapsed sections, truncated with a count beyond a size limit). Values are never printed, only
+paths; chart versions are the one exception."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+from generator.guard import cfn
+from generator.guard.flatten import changed_paths
+from generator.guard.tree import EnvTree, Obj, Tree
+
+FIELDS_SHOWN = 12
+MARKDOWN_LIMIT = 50_000  # leaves room for the guard's verdict in one 65,536-character comment
+TEXT_FIELDS_SHOWN = 40
+
+
+@dataclass
+class Change:
+    kind: str  # added, removed, changed
+    label: str
+    file: str
+    fields: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Group:
+    owner: str
+    wave: int | None
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        if self.owner == "bootstrap":
+            return "bootstrap (applied by hand)"
+        if self.owner == "cloudformation":
+            return "CloudFormation"
+        if self.owner == "other":
+            return "other files"
+        return f"wave {self.wave} · {self.owner}" if self.wave is not None else self.owner
+
+    @property
+    def order(self) -> tuple[int, str]:
+        special = {"bootstrap": -3, "cloudformation": -2}
+        if self.owner in special:
+            return special[self.owner], self.owner
+        return (self.wave if self.wave is not None else 10_000), self.owner
+
+
+@dataclass
+class ChartBump:
+    environment: str
+    application: str
+    chart: str
+    before: str
+    after: str
+
+
+@dataclass
+class EnvDiff:
+    name: str
+    status: str  # added, removed, changed, unchanged
+    groups: list[Group] = field(default_factory=list)
+
+    def count(self, kind: str) -> int:
+        return sum(1 for g in self.groups for c in g.changes if c.kind == kind)
+
+
+@dataclass
+class TreeDiff:
+    environments: list[EnvDiff]
+    bumps: list[ChartBump]
+
+    def count(self, kind: str) -> int:
+        return sum(e.count(kind) for e in self.environments)
+
+    @property
+    def empty(self) -> bool:
+        return not any(e.groups for e in self.environments)
+
+
+def _charts(app: Obj) -> dict[tuple[str, str], str]:
+    spec = app.spec
+    sources = ([spec["source"]] if isinstance(spec.get("source"), dict) else []) + \
+        [s for s in spec.get("sources") or [] if isinstance(s, dict)]
+    return {(str(s.get("repoURL")), str(s["chart"])): str(s.get("targetRevision")) for s in sources if s.get("chart")}
+
+
+def _env_diff(name: str, old: EnvTree | None, new: EnvTree | None, bumps: list[ChartBump]) -> EnvDiff:
+    status = "added" if old is None else "removed" if new is None else "changed"
+    before = old.objects if old else {}
+    after = new.objects if new else {}
+    groups: dict[str, Group] = {}
+    for key in sorted(set(before) | set(after)):
+        a, b = before.get(key), after.get(key)
+        obj = b or a
+        assert obj is not None
+        if a is None:
+            change = Change("added", obj.label, obj.file)
+        elif b is None:
+            change = Change("removed", obj.label, obj.file)
+        elif a.doc == b.doc:
+            continue
+        else:
+            if obj.kind == "CloudFormationParameters":
+                paths = changed_paths(cfn.parameter_values(a.doc), cfn.parameter_values(b.doc))
+            else:
+                paths = [] if obj.kind == "File" else changed_paths(a.doc, b.doc)
+            change = Change("changed", obj.label, obj.file, paths)
+            if obj.kind == "Application":
+                old_charts, new_charts = _charts(a), _charts(b)
+                for source, version in sorted(new_charts.items()):
+                    if source in old_charts and old_charts[source] != version:
+                        bumps.append(ChartBump(name, obj.name, source[1], old_charts[source], version))
+        group = groups.setdefault(obj.owner, Group(obj.owner, obj.wave))
+        group.changes.append(change)
+    env = EnvDiff(name, status, sorted(groups.values(), key=lambda g: g.order))
+    if not env.groups:
+        env.status = "unchanged"
+    return env
+
+
+def diff_trees(base: Tree, head: Tree) -> TreeDiff:
+    bumps: list[ChartBump] = []
+    envs = [_env_diff(n, base.get(n), head.get(n), bumps) for n in sorted(set(base) | set(head))]
+    return TreeDiff(envs, bumps)
+
+
+def _totals(d: TreeDiff) -> str:
+    changed = [e for e in d.environments if e.groups]
+    return (f"{d.count('added')} added, {d.count('removed')} removed, {d.count('changed')} changed "
+            f"in {len(changed)} of {len(d.environments)} environment(s)")
+
+
+def _summary(env: EnvDiff) -> str:
+    extra = {"added": " (new environment)", "removed": " (environment removed)"}.get(env.status, "")
+    return f"{env.count('added')} added, {env.count('removed')} removed, {env.count('changed')} changed{extra}"
+
+
+SYMBOL = {"added": "+", "removed": "-", "changed": "~"}
+
+
+def text(d: TreeDiff) -> str:
+    out = [f"litellm-gitops diff: {_totals(d)}"]
+    for bump in d.bumps:
+        out.append(f"  chart bump: {bump.environment} {bump.application}: {bump.chart} {bump.before} -> {bump.after}")
+    for env in d.environments:
+        if not env.groups:
+            continue
+        out += ["", f"{env.name}: {_summary(env)}"]
+        for group in env.groups:
+            out.append(f"  {group.title}")
+            for change in group.changes:
+                line = f"    {SYMBOL[change.kind]} {change.label}  [{change.file}]"
+                if change.fields:
+                    shown = change.fields[:TEXT_FIELDS_SHOWN]
+                    more = len(change.fields) - len(shown)
+                    line += ": " + ", ".join(shown) + (f", +{more} more" if more else "")
+                out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def _code(value: str) -> str:
+    return "<code>" + html.escape(value, quote=False).replace("|", "&#124;") + "</code>"
+
+
+def _change_md(change: Change) -> str:
+    icon = {"added": "➕", "removed": "➖", "changed": "✏️"}[change.kind]
+    line = f"- {icon} {change.kind} {_code(change.label)} <sub>{html.escape(change.file, quote=False)}</sub>"
+    if change.fields:
+        shown = change.fields[:FIELDS_SHOWN]
+        more = len(change.fields) - len(shown)
+        line += ": " + ", ".join(_code(f) for f in shown) + (f" and {more} more" if more else "")
+    return line
+
+
+def markdown(d: TreeDiff, limit: int = MARKDOWN_LIMIT) -> str:
+    out = ["### Rendered changes", "", f"**{_totals(d)}**", ""]
+    if d.bumps:
+        out += ["**Chart version bumps**", ""]
+        out += [f"- {html.escape(b.environment)} · {_code(b.application)}: {_code(b.chart)} "
+                f"{_code(b.before)} → {_code(b.after)}" for b in d.bumps] + [""]
+    if d.empty:
+        out.append("No rendered object changes.")
+    size = sum(len(line) + 1 for line in out)
+    reserve = 300  # the closing tags and the truncation note
+    total = sum(len(g.changes) for e in d.environments for g in e.groups)
+    written, truncated = 0, False
+    for env in d.environments:
+        if not env.groups or truncated:
+            continue
+        section = [f"<details><summary><b>{html.escape(env.name)}</b>: {_summary(env)}</summary>", ""]
+        size += sum(len(line) + 1 for line in section)
+        for group in env.groups:
+            title = [f"**{html.escape(group.title, quote=False)}**", ""]
+            lines: list[str] = []
+            for change in group.changes:
+                line = _change_md(change)
+                if size + len(title[0]) + len(line) + reserve > limit:
+                    truncated = True
+                    break
+                lines.append(line)
+                size += len(line) + 1
+                written += 1
+            if lines:
+                section += title + lines + [""]
+                size += len(title[0]) + 3
+            if truncated:
+                break
+        out += section + ["</details>", ""]
+        size += 12
+    if written < total:
+        out.append(f"… and {total - written} more change(s) not shown (comment size limit); "
+                   "run `litellm-gitops diff` for the full list.")
+    return "\n".join(out) + "\n"
+
+
+def to_json(d: TreeDiff) -> dict[str, Any]:
+    return {
+        "totals": {k: d.count(k) for k in ("added", "removed", "changed")},
+        "chart_bumps": [vars(b) for b in d.bumps],
+        "environments": [{"name": e.name, "status": e.status, "groups": [
+            {"owner": g.owner, "wave": g.wave, "changes": [vars(c) for c in g.changes]} for g in e.groups]}
+            for e in d.environments],
+    }

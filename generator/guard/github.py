@@ -1,0 +1,105 @@
+"""A small GitHub REST client on urllib: JSON in and out, Link pagination, failing closed.
+
+Any transport error, non-2xx answer, unparsable body or pagination that leaves the API's host is a
+GitHubError; callers turn it into a refusal that says why. The token is only ever sent to the
+configured API host.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+DEFAULT_API = "https://api.github.com"
+PER_PAGE = 100
+MAX_PAGES = 50
+TIMEOUT = 15.0
+_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?([^";]+)"?')
+
+
+class GitHubError(Exception):
+    """The API could not be reached or answered an error: the guard refuses."""
+
+
+def next_link(header: str | None) -> str | None:
+    for url, rel in _LINK.findall(header or ""):
+        if "next" in rel.split():
+            return url
+    return None
+
+
+class GitHub:
+    def __init__(self, api_url: str | None = None, token: str | None = None, timeout: float = TIMEOUT) -> None:
+        self.api_url = (api_url or DEFAULT_API).rstrip("/")
+        parsed = urllib.parse.urlsplit(self.api_url)
+        if parsed.scheme not in ("https", "http") or not parsed.netloc:
+            raise GitHubError(f"not an API URL: {self.api_url!r}")
+        self._origin = (parsed.scheme, parsed.netloc)
+        self.token = token or None
+        self.timeout = timeout
+
+    def _url(self, path: str, params: dict[str, Any] | None = None) -> str:
+        url = path if path.startswith(("http://", "https://")) else f"{self.api_url}/{path.lstrip('/')}"
+        if params:
+            url += ("&" if "?" in url else "?") + urllib.parse.urlencode(params)
+        return url
+
+    def _request(self, method: str, url: str, body: Any = None) -> tuple[Any, dict[str, str]]:
+        parsed = urllib.parse.urlsplit(url)
+        if (parsed.scheme, parsed.netloc) != self._origin:
+            raise GitHubError(f"refusing to follow a link away from {self.api_url}: {parsed.scheme}://{parsed.netloc}")
+        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28",
+                   "User-Agent": "litellm-gitops-guard"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)
+        where = f"{method} {parsed.path}"
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (URL checked above)
+                raw = response.read()
+                response_headers = {k.lower(): v for k, v in response.headers.items()}
+        except urllib.error.HTTPError as exc:
+            message = ""
+            try:
+                message = str(json.loads(exc.read() or b"{}").get("message", ""))[:200]
+            except (ValueError, AttributeError):
+                pass
+            raise GitHubError(f"{where} answered HTTP {exc.code}" + (f": {message}" if message else "")) from None
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise GitHubError(f"{where} failed: {reason}") from None
+        try:
+            return (json.loads(raw) if raw.strip() else None), response_headers
+        except ValueError:
+            raise GitHubError(f"{where} answered something that is not JSON") from None
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self._request("GET", self._url(path, params))[0]
+
+    def get_all(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """Every item of a paginated list, following Link rel="next"."""
+        url: str | None = self._url(path, {"per_page": PER_PAGE, **(params or {})})
+        items: list[Any] = []
+        for _ in range(MAX_PAGES):
+            if url is None:
+                return items
+            page, headers = self._request("GET", url)
+            if not isinstance(page, list):
+                raise GitHubError(f"GET {urllib.parse.urlsplit(url).path} did not answer a list")
+            items.extend(page)
+            url = next_link(headers.get("link"))
+        raise GitHubError(f"more than {MAX_PAGES} pages from {path}; refusing to guess")
+
+    def post(self, path: str, body: Any) -> Any:
+        return self._request("POST", self._url(path), body)[0]
+
+    def patch(self, path: str, body: Any) -> Any:
+        return self._request("PATCH", self._url(path), body)[0]

@@ -1,0 +1,82 @@
+"""Never print a secret: what a value may be shown as in a finding.
+
+The rendered tree holds no secret values, but a pull request could put one there; anything that
+looks like one (a literal for a protected variable, a password in a URL, a key, a token, a long
+random string) is shown as `(redacted)`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from typing import Any
+
+ABSENT = "(absent)"
+REDACTED = "(redacted)"
+MAX_SHOWN = 120
+
+_SAFE = re.compile(
+    r"^(arn:aws[\w-]*:|ami-[0-9a-f]+$|subnet-|sg-|vpc-|eni-|lt-|i-[0-9a-f]+$|/aws/service/|resolve:ssm:|"
+    r"\{\{resolve:ssm:|os\.environ/|https?://[^@/]*(/|$)|[a-z0-9.-]+\.(io|com|org|net|svc)(/|$))"
+)
+_SECRETISH = (
+    re.compile(r"^sk-[A-Za-z0-9_\-]{6,}"),
+    re.compile(r"(?<![A-Z0-9])(AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])"),
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    re.compile(r"^gh[pousr]_[A-Za-z0-9]{20,}"),
+    re.compile(r"^eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"),
+    re.compile(r"://[^/\s:@]+:[^/\s@]+@"),  # a URL with a password
+)
+_SECRET_FIELD = re.compile(r"(password|passwd|secretstring|secret_?value|token|private_?key|api_?key|master_?key$|salt)", re.I)
+
+
+def _entropy(text: str) -> float:
+    counts = Counter(text)
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+
+
+def looks_secret(text: str) -> bool:
+    if any(p.search(text) for p in _SECRETISH):
+        return True
+    if _SAFE.match(text) or " " in text.strip():
+        return False
+    if re.fullmatch(r"[0-9a-fA-F]{32,}|[A-Za-z0-9+/]{32,}={0,2}", text):
+        return True  # hex or base64 of 16+ bytes: a key, a token or a digest
+    if len(text) >= 16 and _entropy(text) >= 3.6 and re.search(r"\d", text) and re.search(r"[A-Za-z]", text):
+        # Long, random, mixed: a key or a token. Paths and names are lower-entropy words.
+        words = re.split(r"[/_.:\-]", text)
+        return not all(w.isalpha() or w.isdigit() or len(w) < 12 for w in words)
+    return False
+
+
+def show(value: Any, field: str = "", sensitive: bool = False) -> str:
+    """`value` as it may be printed: redacted when it is or might be a secret."""
+    if value is _ABSENT_SENTINEL:
+        return ABSENT
+    if isinstance(value, (dict, list)):
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    else:
+        text = str(value)
+    if sensitive and not (isinstance(value, str) and _SAFE.match(value)):
+        return REDACTED
+    if _SECRET_FIELD.search(field.rsplit(".", 1)[-1]) and isinstance(value, str) and value and not _SAFE.match(value) \
+            and "{{" not in value and not re.fullmatch(r"[A-Z][A-Z0-9_]*", value):
+        return REDACTED
+    if looks_secret(text) or any(looks_secret(part) for part in re.split(r"[\s\"',:={}\[\]]+", text) if part):
+        return REDACTED
+    if len(text) > MAX_SHOWN:
+        text = text[:MAX_SHOWN - 1] + "…"
+    return text
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return ABSENT
+
+
+_ABSENT_SENTINEL = _Absent()
+MISSING = _ABSENT_SENTINEL

@@ -1,0 +1,538 @@
+"""The red lines, as data, and how a rendered environment is read against them.
+
+For each protected secret the guard gathers the facts that determine the value LiteLLM reads
+(the ExternalSecret entries that map its variable, the stores they read through, the Secrets
+Manager secret in CloudFormation, LiteLLM's values that wire it, and any literal override), in
+the base and the head tree, and reports every fact that differs. For the bastion it gathers the
+EC2 instance's properties whose change makes CloudFormation replace it, and what they refer to.
+
+Two groups of facts:
+- wiring (ExternalSecrets, stores, CloudFormation, values that route the secret): compared once
+  the base environment has any; an environment that never had the secret may introduce it;
+- overrides (the variable named in values, Secrets, ConfigMaps, Application parameters): always
+  compared; a new environment may reference the variable, never give it a literal value.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Iterator
+
+from generator import naming
+from generator.guard import cfn
+from generator.guard.flatten import _item_label, flatten, join
+from generator.guard.redact import MISSING
+from generator.guard.tree import EnvTree, Obj, Tree
+from generator.yamlio import load_plain
+
+
+class Policy(str, Enum):
+    BLOCK = "blocked"  # refused whatever the approvals
+    TWO_APPROVALS = "two approvals"
+
+
+@dataclass(frozen=True)
+class SecretRule:
+    category: str
+    secret: naming.StackSecret
+    policy: Policy
+    mentions: tuple[str, ...]  # variable names whose appearance in values or config is an override
+    value_paths: tuple[str, ...]  # dotted paths in LiteLLM's values that route the value
+
+    @property
+    def name_hint(self) -> str:
+        """The Secrets Manager name's last part, from the config key: saltKey -> salt-key."""
+        return re.sub(r"(?<!^)([A-Z])", r"-\1", self.secret.key).lower()
+
+
+# LiteLLM's pod reads every variable from envFrom sources in order, the last one winning: the
+# list of Secrets and ConfigMaps it exports decides where each variable comes from.
+ENV_SOURCES = ("environmentSecrets", "environmentConfigMaps", "envFrom", "extraEnvFrom")
+
+SECRET_RULES: tuple[SecretRule, ...] = (
+    SecretRule("salt-key", naming.SALT_KEY, Policy.BLOCK, ("LITELLM_SALT_KEY",),
+               ENV_SOURCES + ("proxy_config.general_settings.salt_key",)),
+    SecretRule("master-key", naming.MASTER_KEY, Policy.TWO_APPROVALS, ("LITELLM_MASTER_KEY", "PROXY_MASTER_KEY"),
+               ENV_SOURCES + ("masterkey", "masterkeySecretName", "masterkeySecretKey",
+                              "proxy_config.general_settings.master_key")),
+    SecretRule("database-url", naming.DATABASE_URL, Policy.TWO_APPROVALS, ("DATABASE_URL",),
+               ENV_SOURCES + ("db", "proxy_config.general_settings.database_url")),
+)
+
+
+@dataclass(frozen=True)
+class ResourceRule:
+    """CloudFormation resources whose loss or replacement needs approval."""
+
+    category: str
+    policy: Policy
+    types: tuple[str, ...]
+    replacement_properties: tuple[str, ...]  # "Update requires: Replacement" in the resource reference
+
+
+BASTION = ResourceRule("bastion", Policy.TWO_APPROVALS, ("AWS::EC2::Instance",), (
+    "AvailabilityZone", "CpuOptions", "ElasticGpuSpecifications", "ElasticInferenceAccelerators",
+    "EnclaveOptions", "HibernationOptions", "HostResourceGroupArn", "ImageId", "Ipv6AddressCount",
+    "Ipv6Addresses", "KeyName", "LaunchTemplate", "LicenseSpecifications", "NetworkInterfaces",
+    "PlacementGroupName", "PrivateIpAddress", "SecurityGroups", "SubnetId",
+))
+
+# A resource the instance refers to changes the instance only when the reference's value changes:
+# for these types, when one of these properties replaces it (a new id). Other types: any property.
+REFERENCE_IDENTITY = {
+    "AWS::EC2::SecurityGroup": ("GroupDescription", "GroupName", "VpcId"),
+    "AWS::IAM::InstanceProfile": ("InstanceProfileName", "Path"),
+    "AWS::IAM::Role": ("RoleName", "Path"),
+}
+
+# The ClusterSecretStore authenticates as External Secrets' service account (IRSA): which account
+# and role that is decides what the store reads, so it counts as the store's authentication.
+STORE_AUTH_CHART = "external-secrets"
+STORE_AUTH_PATHS = (("serviceAccount", "name"), ("serviceAccount", "annotations", "eks.amazonaws.com/role-arn"))
+
+CATEGORIES = ("salt-key", "master-key", "database-url", "bastion")
+POLICIES = {r.category: r.policy for r in SECRET_RULES} | {BASTION.category: BASTION.policy}
+
+# ExternalSecret and store fields as External Secrets defaults them, so spelling a default out is no change.
+REMOTE_REF_DEFAULTS = {"conversionStrategy": "Default", "decodingStrategy": "None", "metadataPolicy": "None",
+                       "nullBytePolicy": "Ignore"}
+TEMPLATE_DEFAULTS = {"engineVersion": "v2", "mergePolicy": "Replace"}
+SECRET_IGNORED_PROPERTIES = ("Description", "Tags")
+_TEMPLATE_REF = re.compile(r"\{\{(.*?)\}\}", re.S)
+_TEMPLATE_NAME = re.compile(r"""\.([A-Za-z_][A-Za-z0-9_]*)|index\s+\.\s+"([^"]+)\"""")
+_REFERENCE_ONLY = re.compile(r"^(os\.environ/|\$\(|\$\{)?[A-Z][A-Z0-9_]*[)}]?$")
+
+
+@dataclass(frozen=True)
+class Finding:
+    category: str
+    environment: str
+    object: str
+    field: str
+    before: Any
+    after: Any
+    file: str = ""
+    sensitive: bool = False
+
+    @property
+    def policy(self) -> Policy | None:
+        return POLICIES.get(self.category)
+
+
+@dataclass
+class Facts:
+    """(object, field) -> value, with the file each object lives in and which values are secret."""
+
+    values: dict[tuple[str, str], Any] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    sensitive: set[tuple[str, str]] = field(default_factory=set)
+
+    def add(self, obj: str, name: str, value: Any, file: str, sensitive: bool = False) -> None:
+        self.values[(obj, name)] = value
+        self.files.setdefault(obj, file)
+        if sensitive:
+            self.sensitive.add((obj, name))
+
+    def add_tree(self, obj: str, prefix: str, node: Any, file: str, sensitive: bool = False) -> None:
+        for path, value in flatten(node, prefix).items():
+            self.add(obj, path, value, file, sensitive)
+
+    def objects(self) -> set[str]:
+        return {o for o, _ in self.values}
+
+    def __bool__(self) -> bool:
+        return bool(self.values)
+
+
+# --- ExternalSecrets and stores -------------------------------------------------------------
+
+def _data(es: Obj) -> list[dict[str, Any]]:
+    return [d for d in es.spec.get("data") or [] if isinstance(d, dict)]
+
+
+def _template(es: Obj) -> dict[str, Any] | None:
+    target = es.spec.get("target")
+    template = target.get("template") if isinstance(target, dict) else None
+    return template if isinstance(template, dict) else None
+
+
+def _template_names(text: Any) -> set[str]:
+    names: set[str] = set()
+    for inner in _TEMPLATE_REF.findall(str(text)):
+        for dotted, indexed in _TEMPLATE_NAME.findall(inner):
+            names.add(dotted or indexed)
+    return names
+
+
+def _targets(es: Obj) -> tuple[str, str]:
+    target = es.spec.get("target")
+    name = target.get("name") if isinstance(target, dict) else None
+    return es.namespace, str(name or es.name)
+
+
+def _es_relevant(es: Obj, env_var: str) -> bool:
+    template = _template(es) or {}
+    return (any(d.get("secretKey") == env_var for d in _data(es))
+            or env_var in (template.get("data") or {})
+            or _targets(es) == naming.LITELLM_SECRET)
+
+
+def _store_ref(ref: Any, namespace: str) -> tuple[str, str, str] | None:
+    if not isinstance(ref, dict) or not ref.get("name"):
+        return None
+    kind = str(ref.get("kind") or "SecretStore")
+    return kind, ("" if kind == "ClusterSecretStore" else namespace), str(ref["name"])
+
+
+def _entry_keys(es: Obj, env_var: str) -> list[dict[str, Any]]:
+    """The data entries that feed `env_var`: its own entry, and those its template reads."""
+    template = _template(es)
+    wanted = {env_var}
+    if template is not None:
+        wanted |= _template_names((template.get("data") or {}).get(env_var, ""))
+        for item in template.get("templateFrom") or []:
+            wanted |= _template_names(item)
+    return [d for d in _data(es) if d.get("secretKey") in wanted]
+
+
+def _es_facts(es: Obj, env_var: str, out: Facts) -> set[tuple[str, str, str]]:
+    """Facts of one ExternalSecret for `env_var`; returns the stores it reads through."""
+    label, file = es.label, es.file
+    stores = set()
+    store = _store_ref(es.spec.get("secretStoreRef"), es.namespace)
+    out.add(label, "spec.secretStoreRef", f"{store[0]}/{store[2]}" if store else None, file)
+    if store:
+        stores.add(store)
+    out.add(label, "spec.target.name", _targets(es)[1], file)
+    seen: dict[str, int] = {}
+    for entry in _entry_keys(es, env_var):
+        index_label = _item_label(entry, 0, seen)
+        prefix = f"spec.data{index_label}"
+        out.add(label, prefix, "present", file)
+        remote = dict(entry.get("remoteRef") or {})
+        for key, default in REMOTE_REF_DEFAULTS.items():
+            if remote.get(key) == default:
+                remote.pop(key)
+        out.add_tree(label, f"{prefix}.remoteRef", remote, file)
+        if entry.get("sourceRef") is not None:
+            out.add_tree(label, f"{prefix}.sourceRef", entry["sourceRef"], file)
+            ref = _store_ref((entry["sourceRef"] or {}).get("storeRef"), es.namespace)
+            if ref:
+                stores.add(ref)
+    template = _template(es)
+    if template is not None:
+        for key, default in TEMPLATE_DEFAULTS.items():
+            out.add(label, f"spec.target.template.{key}", template.get(key, default), file)
+        data = template.get("data") or {}
+        out.add(label, f"spec.target.template.data.{env_var}", data.get(env_var, MISSING), file)
+        if template.get("templateFrom"):
+            out.add_tree(label, "spec.target.template.templateFrom", template["templateFrom"], file)
+    if es.spec.get("dataFrom"):
+        out.add_tree(label, "spec.dataFrom", es.spec["dataFrom"], file)
+    return stores
+
+
+def _store_facts(env: EnvTree, ref: tuple[str, str, str], out: Facts) -> None:
+    kind, namespace, name = ref
+    for obj in env.of_kind(kind):
+        if obj.name == name and (kind == "ClusterSecretStore" or obj.namespace == namespace):
+            out.add(obj.label, "(object)", "present", obj.file)
+            for key in sorted(obj.spec):
+                if key not in ("refreshInterval", "retrySettings", "conditions"):
+                    out.add_tree(obj.label, f"spec.{key}", obj.spec[key], obj.file)
+
+
+# --- CloudFormation ----------------------------------------------------------------------------
+
+def cfn_resources(env: EnvTree) -> Iterator[tuple[Obj, str, dict[str, Any]]]:
+    for template in env.of_kind("CloudFormationTemplate"):
+        for logical_id, resource in template.doc["Resources"].items():
+            if isinstance(resource, dict):
+                yield template, str(logical_id), resource
+
+
+def _parameter_file_values(env: EnvTree, template: Obj) -> dict[str, Any]:
+    stem = cfn.template_stem(template.file)
+    values: dict[str, Any] = {}
+    for params in env.of_kind("CloudFormationParameters"):
+        if cfn.template_stem(params.file) == stem and params.file.rsplit("/", 1)[0] == template.file.rsplit("/", 1)[0]:
+            values.update(cfn.parameter_values(params.doc) or {})
+    return values
+
+
+def _resource_label(logical_id: str, resource: dict[str, Any]) -> str:
+    return f"CloudFormation {logical_id} ({resource.get('Type')})"
+
+
+def _follow(env: EnvTree, template: Obj, node: Any, label: str, out: Facts, seen: set[str]) -> None:
+    """Facts for what `node` refers to: parameters with their effective value, other resources."""
+    doc = template.doc
+    parameters = doc.get("Parameters") or {}
+    resources = doc.get("Resources") or {}
+    file_values = None
+    for name in sorted(cfn.references(node) - seen):
+        seen.add(name)
+        if name in parameters:
+            if file_values is None:
+                file_values = _parameter_file_values(env, template)
+            spec = parameters[name] if isinstance(parameters[name], dict) else {}
+            out.add(label, f"Parameters.{name}.Type", spec.get("Type"), template.file)
+            out.add(label, f"Parameters.{name}.Default", spec.get("Default", MISSING), template.file)
+            out.add(label, f"Parameters.{name}.Value", file_values.get(name, MISSING), template.file)
+        elif name in resources and isinstance(resources[name], dict):
+            kind = resources[name].get("Type")
+            properties = resources[name].get("Properties") or {}
+            if kind in REFERENCE_IDENTITY:
+                properties = {k: v for k, v in properties.items() if k in REFERENCE_IDENTITY[kind]}
+            out.add(label, f"Resources.{name}.Type", kind, template.file)
+            out.add_tree(label, f"Resources.{name}.Properties", properties, template.file)
+            _follow(env, template, properties, label, out, seen)
+
+
+def _resource_facts(env: EnvTree, template: Obj, logical_id: str, resource: dict[str, Any],
+                    properties: dict[str, Any], out: Facts) -> None:
+    label = _resource_label(logical_id, resource)
+    out.add(label, "(object)", "present", template.file)
+    out.add(label, "Type", resource.get("Type"), template.file)
+    for key in ("DeletionPolicy", "UpdateReplacePolicy"):
+        out.add(label, key, resource.get(key, "Delete"), template.file)
+    if resource.get("Condition"):
+        condition = str(resource["Condition"])
+        out.add(label, "Condition", condition, template.file)
+        definition = (template.doc.get("Conditions") or {}).get(condition)
+        out.add_tree(label, f"Conditions.{condition}", definition, template.file)
+        _follow(env, template, definition, label, out, set())
+    out.add_tree(label, "Properties", properties, template.file,
+                 sensitive=False)
+    for path in list(out.values):
+        if path[0] == label and path[1].startswith("Properties.SecretString"):
+            out.sensitive.add(path)
+    _follow(env, template, properties, label, out, {logical_id})
+
+
+def _secret_matches(rule: SecretRule, logical_id: str, resource: dict[str, Any], remote_keys: set[str]) -> bool:
+    if resource.get("Type") != "AWS::SecretsManager::Secret":
+        return False
+    if logical_id == rule.secret.logical_id:
+        return True
+    name = (resource.get("Properties") or {}).get("Name")
+    if isinstance(name, str) and name in remote_keys:
+        return True
+    return rule.name_hint in str(name)
+
+
+# --- values and overrides ---------------------------------------------------------------------
+
+def _inline_values(app: Obj) -> Iterator[tuple[str, Any]]:
+    sources = [app.spec.get("source")] + list(app.spec.get("sources") or [])
+    for index, source in enumerate(s for s in sources if isinstance(s, dict)):
+        helm = source.get("helm")
+        if not isinstance(helm, dict):
+            continue
+        prefix = f"spec.sources[{index}].helm"
+        if isinstance(helm.get("values"), str):
+            try:
+                parsed = load_plain(helm["values"])
+            except Exception:  # an unparsable string is scanned as text
+                parsed = helm["values"]
+            yield f"{prefix}.values", parsed
+        elif helm.get("values") is not None:
+            yield f"{prefix}.values", helm["values"]
+        if helm.get("valuesObject") is not None:
+            yield f"{prefix}.valuesObject", helm["valuesObject"]
+        if helm.get("parameters"):
+            yield f"{prefix}.parameters", helm["parameters"]
+
+
+def _deploys_chart(app: Obj, chart: str) -> bool:
+    sources = [app.spec.get("source")] + list(app.spec.get("sources") or [])
+    return any(isinstance(s, dict) and chart in str(s.get("chart", "")) for s in sources)
+
+
+def chart_values(env: EnvTree, chart: str, component: str) -> list[tuple[Obj, str, Any]]:
+    """Values of the Application that deploys `chart`: its values files and its inline values."""
+    apps = [a for a in env.of_kind("Application") if _deploys_chart(a, chart)]
+    owners = {a.name for a in apps}
+    found = [(o, "", o.doc) for o in env.of_kind("HelmValues") if o.owner in owners or o.name == component]
+    for app in apps:
+        found += [(app, prefix, doc) for prefix, doc in _inline_values(app)]
+    return found
+
+
+def litellm_values(env: EnvTree) -> list[tuple[Obj, str, Any]]:
+    return chart_values(env, "litellm", "litellm")
+
+
+def _get(doc: Any, dotted: str) -> Any:
+    node = doc
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return MISSING
+        node = node[part]
+    return node
+
+
+def _scan(node: Any, names: tuple[str, ...], path: str, label: str, file: str, out: Facts) -> None:
+    """Every place `names` appear: a key (its value is a literal), a {name: X, ...} item, a string."""
+    if isinstance(node, dict):
+        item_name = node.get("name")
+        if isinstance(item_name, str) and any(n in item_name for n in names):
+            for sub, value in flatten(node, path).items():
+                last = sub.rsplit(".", 1)[-1]
+                out.add(label, sub, value, file, sensitive=last == "value" and not (
+                    isinstance(value, str) and _REFERENCE_ONLY.match(value)))
+            return
+        for key, value in node.items():
+            sub = join(path, str(key))
+            if any(n in str(key) for n in names):
+                for leaf, inner in flatten(value, sub).items():
+                    literal = not (isinstance(inner, str) and _REFERENCE_ONLY.match(inner))
+                    out.add(label, leaf, inner, file, sensitive=literal and not leaf.endswith((".name", ".key")))
+            else:
+                _scan(value, names, sub, label, file, out)
+    elif isinstance(node, list):
+        seen: dict[str, int] = {}
+        for index, value in enumerate(node):
+            _scan(value, names, join(path, _item_label(value, index, seen)), label, file, out)
+    elif isinstance(node, str) and any(n in node for n in names):
+        out.add(label, path or "(document)", node, file, sensitive=not _REFERENCE_ONLY.match(node.strip()))
+
+
+def _override_facts(env: EnvTree, names: tuple[str, ...], out: Facts) -> None:
+    for obj in env.of_kind("HelmValues"):
+        _scan(obj.doc, names, "", obj.label, obj.file, out)
+    for app in env.of_kind("Application"):
+        for prefix, doc in _inline_values(app):
+            _scan(doc, names, prefix, app.label, app.file, out)
+    for obj in env.of_kind("Secret", "ConfigMap"):
+        for key in ("data", "stringData", "binaryData"):
+            if isinstance(obj.doc.get(key), dict):
+                _scan(obj.doc[key], names, key, obj.label, obj.file, out)
+
+
+# --- comparing --------------------------------------------------------------------------------
+
+@dataclass
+class Scope:
+    """What a rule looks at, from both trees, so a rename or a removal is still seen."""
+
+    externalsecrets: set[str] = field(default_factory=set)
+    remote_keys: set[str] = field(default_factory=set)
+    resources: set[str] = field(default_factory=set)
+
+
+def _secret_scope(rule: SecretRule, envs: list[EnvTree]) -> Scope:
+    scope = Scope()
+    for env in envs:
+        for es in env.of_kind("ExternalSecret"):
+            if _es_relevant(es, rule.secret.env_var):
+                scope.externalsecrets.add(es.key)
+                for entry in _entry_keys(es, rule.secret.env_var):
+                    key = (entry.get("remoteRef") or {}).get("key")
+                    if isinstance(key, str):
+                        scope.remote_keys.add(key)
+    for env in envs:
+        for _, logical_id, resource in cfn_resources(env):
+            if _secret_matches(rule, logical_id, resource, scope.remote_keys):
+                scope.resources.add(logical_id)
+    return scope
+
+
+def secret_facts(rule: SecretRule, env: EnvTree | None, scope: Scope) -> tuple[Facts, Facts]:
+    """(wiring, overrides) of one protected secret in one environment."""
+    wiring, overrides = Facts(), Facts()
+    if env is None:
+        return wiring, overrides
+    stores = {("ClusterSecretStore", "", naming.CLUSTER_SECRET_STORE)}
+    for key in sorted(scope.externalsecrets):
+        es = env.objects.get(key)
+        if es is not None:
+            wiring.add(es.label, "(object)", "present", es.file)
+            stores |= _es_facts(es, rule.secret.env_var, wiring)
+    for ref in sorted(stores):
+        _store_facts(env, ref, wiring)
+    for template, logical_id, resource in cfn_resources(env):
+        if logical_id in scope.resources and resource.get("Type") == "AWS::SecretsManager::Secret":
+            properties = {k: v for k, v in (resource.get("Properties") or {}).items() if k not in SECRET_IGNORED_PROPERTIES}
+            _resource_facts(env, template, logical_id, resource, properties, wiring)
+    for obj, prefix, doc in chart_values(env, STORE_AUTH_CHART, STORE_AUTH_CHART):
+        for parts in STORE_AUTH_PATHS:
+            node: Any = doc
+            for part in parts:
+                node = node.get(part, MISSING) if isinstance(node, dict) else MISSING
+            if node is not MISSING:
+                wiring.add(obj.label, join(prefix, ".".join(parts)), node, obj.file)
+    for obj, prefix, doc in litellm_values(env):
+        for path in rule.value_paths:
+            value = _get(doc, path)
+            if value is not MISSING:
+                wiring.add_tree(obj.label, join(prefix, path), value, obj.file)
+    _override_facts(env, rule.mentions, overrides)
+    return wiring, overrides
+
+
+def bastion_facts(env: EnvTree | None, logical_ids: set[str]) -> Facts:
+    facts = Facts()
+    if env is None:
+        return facts
+    for template, logical_id, resource in cfn_resources(env):
+        if logical_id in logical_ids and resource.get("Type") in BASTION.types:
+            properties = resource.get("Properties") or {}
+            kept = {k: properties[k] for k in BASTION.replacement_properties if k in properties}
+            _resource_facts(env, template, logical_id, resource, kept, facts)
+    return facts
+
+
+def compare(category: str, env: str, before: Facts, after: Facts, only_sensitive: bool = False) -> list[Finding]:
+    """Findings for every fact that differs; an object that appears or disappears is one finding."""
+    findings = []
+    before_objects, after_objects = before.objects(), after.objects()
+    for obj in sorted(before_objects | after_objects):
+        file = after.files.get(obj) or before.files.get(obj, "")
+        whole = (obj, "(object)")
+        if (whole in before.values) != (whole in after.values):
+            gone = whole not in after.values
+            findings.append(Finding(category, env, obj, "(whole object)", "present" if gone else MISSING,
+                                    MISSING if gone else "present", file))
+            continue
+        fields = {f for o, f in before.values if o == obj} | {f for o, f in after.values if o == obj}
+        for name in sorted(fields):
+            old, new = before.values.get((obj, name), MISSING), after.values.get((obj, name), MISSING)
+            if old == new and type(old) is type(new):
+                continue
+            sensitive = (obj, name) in before.sensitive or (obj, name) in after.sensitive
+            if only_sensitive and (obj, name) not in after.sensitive:
+                continue
+            findings.append(Finding(category, env, obj, name, old, new, file, sensitive))
+    return findings
+
+
+def evaluate(base: Tree, head: Tree) -> list[Finding]:
+    """Every red-line finding between two rendered trees, most severe first, one per field."""
+    findings: list[Finding] = []
+    for name in sorted(set(base) | set(head)):
+        old_env, new_env = base.get(name), head.get(name)
+        envs = [e for e in (old_env, new_env) if e is not None]
+        for rule in SECRET_RULES:
+            scope = _secret_scope(rule, envs)
+            old_wiring, old_overrides = secret_facts(rule, old_env, scope)
+            new_wiring, new_overrides = secret_facts(rule, new_env, scope)
+            if old_wiring:  # an environment that never had this secret may introduce it
+                findings += compare(rule.category, name, old_wiring, new_wiring)
+            findings += compare(rule.category, name, old_overrides, new_overrides, only_sensitive=not old_overrides)
+        instances = {lid for e in envs for _, lid, r in cfn_resources(e) if r.get("Type") in BASTION.types}
+        old_bastion, new_bastion = bastion_facts(old_env, instances), bastion_facts(new_env, instances)
+        if old_bastion:
+            findings += compare(BASTION.category, name, old_bastion, new_bastion)
+    return _most_severe(findings)
+
+
+def _most_severe(findings: list[Finding]) -> list[Finding]:
+    best: dict[tuple[str, str, str], Finding] = {}
+    for finding in findings:
+        key = (finding.environment, finding.object, finding.field)
+        if key not in best or CATEGORIES.index(finding.category) < CATEGORIES.index(best[key].category):
+            best[key] = finding
+    return sorted(best.values(), key=lambda f: (CATEGORIES.index(f.category), f.environment, f.object, f.field))
