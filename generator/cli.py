@@ -19,8 +19,6 @@ COMMAND_MODULES = (
     "verify",
     "validate",
     "schemas",
-    "discover",
-    "preflight",
     "guard",
     "diff",
     "comment",
