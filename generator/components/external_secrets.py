@@ -1,15 +1,65 @@
-"""The external-secrets component: its child Application and Helm values (filled in by the stack issue)."""
+"""Phase 7, External Secrets Operator: the external-secrets chart into namespace external-secrets.
+
+CRDs come from the chart (server-side apply: they are too large for client-side apply's
+last-applied annotation). The controller's service account carries the external-secrets IRSA role,
+which is how the ClusterSecretStore of phase 8 reads AWS Secrets Manager. The cert-controller
+injects a CA bundle into the webhook configuration (and into CRD conversion webhooks when those are
+on) at run time; Argo CD ignores those fields so the Application does not stay OutOfSync.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from generator import naming
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
 from generator.environment import Environment
 
+COMPONENT = "external-secrets"
+IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 
-def values(env: Environment) -> dict:
-    return {}
+# Fields the cert-controller writes after every sync.
+IGNORE_DIFFERENCES = [
+    {"group": "admissionregistration.k8s.io", "kind": "ValidatingWebhookConfiguration",
+     "jqPathExpressions": [".webhooks[]?.clientConfig.caBundle"]},
+    {"group": "apiextensions.k8s.io", "kind": "CustomResourceDefinition",
+     "jqPathExpressions": [".spec.conversion.webhook.clientConfig.caBundle"]},
+]
+
+
+def _resources(cpu: str, memory: str) -> dict[str, Any]:
+    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory}}
+
+
+def values(env: Environment) -> dict[str, Any]:
+    replicas = env.component(COMPONENT).get("replicas", 1)
+    workload = naming.EXTERNAL_SECRETS
+    return {
+        "installCRDs": True,
+        "crds": {"createClusterSecretStore": True, "createSecretStore": True,
+                 "createClusterExternalSecret": True, "conversion": {"enabled": False}},
+        "replicaCount": replicas,
+        "leaderElect": replicas > 1,
+        "concurrent": 2,
+        "serviceAccount": {
+            "create": True,
+            "name": workload.service_account,
+            "annotations": {IRSA_ANNOTATION: naming.role_arn(env, workload)},
+        },
+        "resources": _resources("50m", "256Mi"),
+        "podDisruptionBudget": {"enabled": replicas > 1, "minAvailable": 1},
+        "webhook": {
+            "replicaCount": replicas,
+            "failurePolicy": "Fail",
+            "resources": _resources("20m", "128Mi"),
+            "podDisruptionBudget": {"enabled": replicas > 1, "minAvailable": 1},
+        },
+        "certController": {"resources": _resources("20m", "192Mi")},
+    }
 
 
 def render(env: Environment) -> list[Artifact]:
-    return helm_application(env, "external-secrets", values(env), server_side_apply=True)
+    return helm_application(env, COMPONENT, values(env), release_name=COMPONENT, server_side_apply=True,
+                            ignore_differences=IGNORE_DIFFERENCES,
+                            sync_options=("RespectIgnoreDifferences=true",))

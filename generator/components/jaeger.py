@@ -1,15 +1,112 @@
-"""The jaeger component: its child Application and Helm values (filled in by the stack issue)."""
+"""Phase 11, Jaeger v2 (chart jaeger 4.x, one all-in-one Deployment) into namespace monitoring.
+
+Jaeger v2 is an OpenTelemetry Collector distribution; the chart passes `userconfig` to it as its
+whole configuration. This module writes that configuration: OTLP on 4317 (gRPC) and 4318 (HTTP),
+the query UI on 16686, health on 13133 (the chart's probes) and its own metrics on 8888. Storage:
+
+- memory (dev): traces live in the pod, the newest 100000 kept, lost on restart. One replica.
+- elasticsearch (production): an existing Elasticsearch cluster (or an Amazon OpenSearch Service
+  domain on the Elasticsearch engine) named by `components.jaeger.elasticsearch`; the password comes
+  from the Secret `jaeger-elasticsearch` that an ExternalSecret owns (phase 8), read through an
+  environment variable the configuration expands. Stateless, so two replicas, and the chart's
+  index cleaner removes indices older than the retention.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from generator import endpoints
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
+from generator.components.secret_store import JAEGER_PASSWORD_KEY
 from generator.environment import Environment
 
+COMPONENT = "jaeger"
+STORE = "primary_store"
+PASSWORD_ENV = "ES_PASSWORD"
+MEMORY_MAX_TRACES = 100000
+RETENTION_DAYS = 7
 
-def values(env: Environment) -> dict:
-    return {}
+
+def _listen(port: int) -> str:
+    return f"0.0.0.0:{port}"
+
+
+def storage_backend(settings: dict[str, Any]) -> dict[str, Any]:
+    if settings.get("storage", "memory") == "memory":
+        return {"memory": {"max_traces": MEMORY_MAX_TRACES}}
+    es = settings["elasticsearch"]
+    return {"elasticsearch": {
+        "server_urls": list(es["serverUrls"]),
+        "auth": {"basic": {"username": es["username"], "password": f"${{env:{PASSWORD_ENV}}}"}},
+        "indices": {"index_prefix": es.get("indexPrefix", "jaeger")},
+    }}
+
+
+def collector_config(settings: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "service": {
+            "extensions": ["jaeger_storage", "jaeger_query", "healthcheckv2"],
+            "pipelines": {"traces": {"receivers": ["otlp"], "processors": ["batch"],
+                                     "exporters": ["jaeger_storage_exporter"]}},
+            "telemetry": {
+                "resource": {"service.name": "jaeger"},
+                "metrics": {"level": "detailed", "readers": [
+                    {"pull": {"exporter": {"prometheus": {"host": "0.0.0.0", "port": 8888}}}}]},
+                "logs": {"level": "info"},
+            },
+        },
+        "extensions": {
+            "healthcheckv2": {"use_v2": True, "http": {"endpoint": _listen(13133)}},
+            "jaeger_query": {
+                "storage": {"traces": STORE},
+                "http": {"endpoint": _listen(endpoints.JAEGER_QUERY.port)},
+                "grpc": {"endpoint": _listen(16685)},
+            },
+            "jaeger_storage": {"backends": {STORE: storage_backend(settings)}},
+        },
+        "receivers": {"otlp": {"protocols": {
+            "grpc": {"endpoint": _listen(endpoints.JAEGER_OTLP_GRPC.port)},
+            "http": {"endpoint": _listen(endpoints.JAEGER_OTLP_HTTP.port)},
+        }}},
+        "processors": {"batch": {}},
+        "exporters": {"jaeger_storage_exporter": {"trace_storage": STORE}},
+    }
+
+
+def _password_env() -> list[dict[str, Any]]:
+    _, secret = endpoints.JAEGER_ES_SECRET
+    return [{"name": PASSWORD_ENV, "valueFrom": {"secretKeyRef": {"name": secret, "key": JAEGER_PASSWORD_KEY}}}]
+
+
+def _index_cleaner(es: dict[str, Any]) -> dict[str, Any]:
+    """The chart's nightly CronJob that deletes span indices older than RETENTION_DAYS."""
+    return {
+        "enabled": True,
+        "numberOfDays": RETENTION_DAYS,
+        "extraEnv": [{"name": "ES_USERNAME", "value": es["username"]}] + _password_env(),
+        "cmdlineParams": {"index-prefix": es.get("indexPrefix", "jaeger")},
+        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
+    }
+
+
+def values(env: Environment) -> dict[str, Any]:
+    settings = env.component(COMPONENT)
+    persistent = settings.get("storage", "memory") == "elasticsearch"
+    jaeger: dict[str, Any] = {
+        "replicas": 2 if persistent else 1,
+        "resources": {"requests": {"cpu": "100m", "memory": "512Mi"},
+                      "limits": {"memory": "1Gi" if persistent else "2Gi"}},
+    }
+    result: dict[str, Any] = {"userconfig": collector_config(settings), "jaeger": jaeger}
+    if persistent:
+        jaeger["extraEnv"] = _password_env()
+        es = settings["elasticsearch"]
+        result["storage"] = {"type": "elasticsearch", "elasticsearch": {"url": es["serverUrls"][0]}}
+        result["esIndexCleaner"] = _index_cleaner(es)
+    return result
 
 
 def render(env: Environment) -> list[Artifact]:
-    return helm_application(env, "jaeger", values(env), server_side_apply=False)
+    return helm_application(env, COMPONENT, values(env), release_name=endpoints.JAEGER_RELEASE)

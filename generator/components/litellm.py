@@ -1,15 +1,155 @@
-"""The litellm component: its child Application and Helm values (filled in by the stack issue)."""
+"""Phase 13, LiteLLM (chart litellm-helm from ghcr.io/berriai) into namespace litellm.
+
+- Image and chart pinned to one release (never 1.82.7 or 1.82.8: compromised upstream).
+- Identity: the `litellm` service account with the Bedrock IRSA role, created in phase 8 because the
+  chart's database migration (an Argo CD PreSync hook) runs under it before the chart's own
+  resources exist; the chart therefore does not create one.
+- Secrets: every key of `litellm-secrets` (phase 8) as environment variables; the chart's master key
+  Secret is replaced by that one (otherwise it would generate a new key on every render), and
+  DATABASE_URL is passed with `extraEnvVars`, which the chart adds to the migration Job as well as to
+  the Deployment (`environmentSecrets` reaches the Deployment only).
+- No bundled PostgreSQL or Redis: the database is external (DATABASE_URL), Redis is redis-ha behind
+  its HAProxy Service, for the response cache and for the router's shared usage counters.
+- proxy_config from the environment's Bedrock models, credentials from IRSA (no keys), the master
+  key from the environment, a database connection pool limit, Prometheus metrics (and a
+  ServiceMonitor) when kube-prometheus-stack is enabled, OpenTelemetry traces to Jaeger when Jaeger
+  is enabled.
+"""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
+from generator import endpoints, naming
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
 from generator.environment import Environment
+from generator.errors import InputError
+
+COMPONENT = "litellm"
+IMAGE = "ghcr.io/berriai/litellm-database"
+# The two releases compromised upstream, in a chart version or an image tag (main-v1.82.7-stable).
+FORBIDDEN_VERSION = re.compile(r"(?<![0-9.])1\.82\.[78](?![0-9])")
+SELECTOR = {"app.kubernetes.io/name": "litellm", "app.kubernetes.io/instance": endpoints.LITELLM_RELEASE}
 
 
-def values(env: Environment) -> dict:
-    return {}
+def env_ref(variable: str) -> str:
+    """How LiteLLM's config file reads an environment variable."""
+    return f"os.environ/{variable}"
+
+
+def model_list(env: Environment) -> list[dict[str, Any]]:
+    return [{
+        "model_name": model["name"],
+        "litellm_params": {"model": f"bedrock/{model['model']}", "aws_region_name": env.region},
+    } for model in env.component(COMPONENT)["models"]]
+
+
+def redis_connection() -> dict[str, Any]:
+    return {"host": endpoints.REDIS_MASTER.host, "port": endpoints.REDIS_MASTER.port,
+            "password": env_ref(naming.REDIS_PASSWORD.env_var)}
+
+
+def callbacks(env: Environment) -> list[str]:
+    result = []
+    if env.enabled("kube-prometheus-stack"):
+        result.append("prometheus")
+    if env.enabled("jaeger"):
+        result.append("otel")
+    return result
+
+
+def proxy_config(env: Environment) -> dict[str, Any]:
+    settings = env.component(COMPONENT)
+    redis = redis_connection()
+    litellm_settings: dict[str, Any] = {
+        "cache": True,
+        "cache_params": {"type": "redis", **redis, "namespace": "litellm.cache", "ttl": 600},
+        "request_timeout": 600,
+    }
+    if callbacks(env):
+        litellm_settings["callbacks"] = callbacks(env)
+    return {
+        "model_list": model_list(env),
+        "general_settings": {
+            "master_key": env_ref(naming.MASTER_KEY.env_var),
+            "database_connection_pool_limit": settings.get("databaseConnectionPoolLimit", 10),
+            "database_connection_timeout": 60,
+        },
+        "litellm_settings": litellm_settings,
+        "router_settings": {
+            "routing_strategy": "simple-shuffle",
+            "redis_host": redis["host"],
+            "redis_port": redis["port"],
+            "redis_password": redis["password"],
+            "num_retries": 2,
+            "timeout": 600,
+        },
+    }
+
+
+def tracing_env(env: Environment) -> dict[str, str]:
+    if not env.enabled("jaeger"):
+        return {}
+    return {
+        "OTEL_EXPORTER": "otlp_http",
+        "OTEL_ENDPOINT": endpoints.JAEGER_OTLP_HTTP.url("/v1/traces"),
+        "OTEL_SERVICE_NAME": "litellm",
+    }
+
+
+def database_url_env() -> list[dict[str, Any]]:
+    _, secret = naming.LITELLM_SECRET
+    return [{"name": naming.DATABASE_URL.env_var,
+             "valueFrom": {"secretKeyRef": {"name": secret, "key": naming.DATABASE_URL.env_var}}}]
+
+
+def check_version(env: Environment) -> None:
+    """The schema pins exact versions; this refuses the two compromised releases."""
+    settings = env.component(COMPONENT)
+    for label, value in (("chart.version", settings["chart"]["version"]), ("imageTag", settings["imageTag"])):
+        if FORBIDDEN_VERSION.search(value):
+            raise InputError(f"components.litellm.{label} pins a compromised LiteLLM release ({value})",
+                             file=env.source,
+                             hint="pin another release; 1.82.7 and 1.82.8 were compromised upstream")
+
+
+def values(env: Environment) -> dict[str, Any]:
+    check_version(env)
+    settings = env.component(COMPONENT)
+    replicas = settings.get("replicas", 2)
+    _, secret = naming.LITELLM_SECRET
+    monitored = env.enabled("kube-prometheus-stack")
+    return {
+        "replicaCount": replicas,
+        "image": {"repository": IMAGE, "tag": settings["imageTag"], "pullPolicy": "IfNotPresent"},
+        "serviceAccount": {"create": False, "name": naming.BEDROCK.service_account},
+        "masterkeySecretName": secret,
+        "masterkeySecretKey": naming.MASTER_KEY.env_var,
+        "environmentSecrets": [secret],
+        "extraEnvVars": database_url_env(),
+        "envVars": tracing_env(env),
+        "db": {"useExisting": False, "deployStandalone": False},
+        "redis": {"enabled": False},
+        "proxy_config": proxy_config(env),
+        "resources": settings["resources"],
+        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                            "seccompProfile": {"type": "RuntimeDefault"}},
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+        "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+                                       "whenUnsatisfiable": "ScheduleAnyway",
+                                       "labelSelector": {"matchLabels": SELECTOR}}],
+        "pdb": {"enabled": replicas > 1, "maxUnavailable": 1},
+        "migrationJob": {
+            "enabled": True,
+            "backoffLimit": 4,
+            "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
+            "hooks": {"argocd": {"enabled": True}, "helm": {"enabled": False}},
+        },
+        "serviceMonitor": {"enabled": monitored, "interval": "30s", "scrapeTimeout": "10s"},
+    }
 
 
 def render(env: Environment) -> list[Artifact]:
-    return helm_application(env, "litellm", values(env), server_side_apply=False)
+    return helm_application(env, COMPONENT, values(env), release_name=endpoints.LITELLM_RELEASE)

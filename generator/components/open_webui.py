@@ -1,15 +1,56 @@
-"""The open-webui component: its child Application and Helm values (filled in by the stack issue)."""
+"""Phase 14, Open WebUI (chart open-webui) into namespace open-webui: the chat front end, talking to
+LiteLLM's in-cluster Service through its OpenAI-compatible API.
+
+Ollama, Pipelines and the bundled websocket Redis are off: models come from LiteLLM only, and one
+replica needs no shared websocket manager (the schema keeps it at one: SQLite on a ReadWriteOnce
+volume cannot be shared). The key Open WebUI sends to LiteLLM and its
+WEBUI_SECRET_KEY (which signs sessions: a new one per render would log everybody out) come from
+`openwebui-secrets` (phase 8). Its data (SQLite database, uploads) lives on a persistent volume.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from generator import endpoints, naming
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
+from generator.components.secret_store import OPENWEBUI_API_KEY, WEBUI_SECRET_KEY
 from generator.environment import Environment
 
+COMPONENT = "open-webui"
+HEALTH_PATH = "/health"
 
-def values(env: Environment) -> dict:
-    return {}
+
+def _probe(path: str, **timing: int) -> dict[str, Any]:
+    return {"httpGet": {"path": path, "port": "http"}, **timing}
+
+
+def values(env: Environment) -> dict[str, Any]:
+    settings = env.component(COMPONENT)
+    _, secret = naming.OPENWEBUI_SECRET
+    return {
+        "replicaCount": settings.get("replicas", 1),
+        "ollama": {"enabled": False},
+        "pipelines": {"enabled": False},
+        # One replica: Open WebUI's in-memory websocket manager, no Redis of its own.
+        "websocket": {"enabled": True, "manager": "", "redis": {"enabled": False}},
+        "enableOpenaiApi": True,
+        "openaiBaseApiUrl": endpoints.LITELLM.url("/v1"),
+        "openaiApiKeyExistingSecret": secret,
+        "openaiApiKeyExistingSecretKey": OPENWEBUI_API_KEY,
+        "extraEnvVars": [
+            {"name": WEBUI_SECRET_KEY, "valueFrom": {"secretKeyRef": {"name": secret, "key": WEBUI_SECRET_KEY}}},
+            {"name": "ENABLE_OLLAMA_API", "value": "False"},
+        ],
+        "persistence": {"enabled": True, "size": settings.get("storageSize", "10Gi"),
+                        "accessModes": ["ReadWriteOnce"], "provider": "local"},
+        "resources": {"requests": {"cpu": "250m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
+        "startupProbe": _probe(HEALTH_PATH, initialDelaySeconds=10, periodSeconds=5, failureThreshold=60),
+        "livenessProbe": _probe(HEALTH_PATH, periodSeconds=15, failureThreshold=4),
+        "readinessProbe": _probe("/health/db", periodSeconds=10, failureThreshold=3),
+    }
 
 
 def render(env: Environment) -> list[Artifact]:
-    return helm_application(env, "open-webui", values(env), server_side_apply=False)
+    return helm_application(env, COMPONENT, values(env), release_name=endpoints.OPEN_WEBUI_RELEASE)

@@ -1,15 +1,87 @@
-"""The redis-ha component: its child Application and Helm values (filled in by the stack issue)."""
+"""Phase 12, Redis HA (dandydev redis-ha) into namespace litellm: LiteLLM's cache and router state.
+
+A StatefulSet of `replicas` Redis servers with a Sentinel beside each, spread over nodes (hard
+anti-affinity) and, where possible, zones (topology spread); HAProxy in front tracks the Sentinel-elected master so
+clients use one stable address (endpoints.REDIS_MASTER). Redis and Sentinel both require the
+password REDIS_PASSWORD from `litellm-secrets` (phase 8), so the chart generates none. Data sits on
+persistent volumes. With kube-prometheus-stack enabled, redis_exporter and HAProxy's metrics are
+scraped through ServiceMonitors.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from generator import endpoints, naming
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
 from generator.environment import Environment
 
+COMPONENT = "redis-ha"
+REDIS_MEMORY_LIMIT_MI = 1024
+# Leave a quarter of the container's memory to replication buffers and fork-on-save.
+MAXMEMORY = f"{REDIS_MEMORY_LIMIT_MI * 3 // 4}mb"
 
-def values(env: Environment) -> dict:
-    return {}
+# Spread over availability zones when the nodes allow it (the chart's own hard anti-affinity
+# already keeps two Redis servers off one node).
+ZONE_SPREAD = {"enabled": True, "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+               "whenUnsatisfiable": "ScheduleAnyway"}
+
+
+def _resources(cpu: str, memory_mi: int) -> dict[str, Any]:
+    return {"requests": {"cpu": cpu, "memory": f"{memory_mi}Mi"}, "limits": {"memory": f"{memory_mi}Mi"}}
+
+
+def _password() -> dict[str, Any]:
+    """Auth from the Secret the litellm-secrets ExternalSecret owns."""
+    _, secret = naming.LITELLM_SECRET
+    return {"existingSecret": secret, "authKey": naming.REDIS_PASSWORD.env_var}
+
+
+def values(env: Environment) -> dict[str, Any]:
+    settings = env.component(COMPONENT)
+    replicas = settings.get("replicas", 3)
+    monitored = env.enabled("kube-prometheus-stack")
+    result: dict[str, Any] = {
+        "replicas": replicas,
+        "auth": True,
+        **_password(),
+        "redis": {
+            "config": {
+                # A write must reach a replica before it is acknowledged, when there is one.
+                "min-replicas-to-write": 1 if replicas > 1 else 0,
+                "maxmemory": MAXMEMORY,
+                "maxmemory-policy": "volatile-lru",
+            },
+            "resources": _resources("100m", REDIS_MEMORY_LIMIT_MI),
+        },
+        "sentinel": {
+            "auth": True,
+            **_password(),
+            "quorum": replicas // 2 + 1,
+            "resources": _resources("50m", 128),
+        },
+        "haproxy": {
+            "enabled": True,
+            "replicas": 3 if replicas > 1 else 1,
+            "hardAntiAffinity": replicas > 1,
+            "resources": _resources("50m", 128),
+            "podDisruptionBudget": {"maxUnavailable": 1},
+            "metrics": {"enabled": monitored, "serviceMonitor": {"enabled": monitored}},
+        },
+        "hardAntiAffinity": True,
+        "topologySpreadConstraints": ZONE_SPREAD,
+        "podDisruptionBudget": {"maxUnavailable": 1},
+        "persistentVolume": {"enabled": True, "size": settings.get("storageSize", "10Gi"),
+                             "accessModes": ["ReadWriteOnce"]},
+        "exporter": {
+            "enabled": monitored,
+            "resources": _resources("20m", 64),
+            "serviceMonitor": {"enabled": monitored},
+        },
+    }
+    return result
 
 
 def render(env: Environment) -> list[Artifact]:
-    return helm_application(env, "redis-ha", values(env), server_side_apply=False)
+    return helm_application(env, COMPONENT, values(env), release_name=endpoints.REDIS_RELEASE)

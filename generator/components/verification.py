@@ -1,11 +1,146 @@
-"""The verification component: its child Application and manifests (filled in by the stack issue)."""
+"""Phase 15, verification: an Application holding an Argo CD PostSync hook Job that checks the
+stack from inside the cluster once everything before it has synced.
+
+Besides the Job, the Application holds one ordinary object, the ConfigMap with the check script and
+the versions of what it checks. Argo CD auto-syncs only an Application that is OutOfSync, and hooks
+do not count, so without that ConfigMap the hook would never run; with it, the Job runs on the first
+sync and again whenever a checked component's version or the checks change.
+
+The Job asks LiteLLM for /health/liveliness and /health/readiness and, when Open WebUI is enabled,
+Open WebUI for /health. Each check retries for a while (services may still be rolling out), then
+fails the Job, and with it the sync, naming the endpoint that did not answer. The image is pinned;
+the pod runs unprivileged with a read-only root filesystem, bounded in time and retries.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from generator import endpoints
 from generator.argocd import manifest_application
 from generator.artifacts import Artifact
+from generator.components.open_webui import HEALTH_PATH as OPEN_WEBUI_HEALTH
 from generator.environment import Environment
+
+COMPONENT = "verification"
+NAMESPACE = "litellm"
+JOB_NAME = "verify-stack"
+SCRIPT_KEY = "verify.sh"
+SCRIPT_DIR = "/scripts"
+CURL_TIMEOUT_SECONDS = 10
+IMAGE = "docker.io/curlimages/curl:8.16.0"
+CURL_USER = 100  # curl_user in the curlimages image
+ATTEMPTS = 30
+DELAY_SECONDS = 10
+
+SCRIPT = """\
+set -eu
+check() {
+  name="$1"; url="$2"; attempt=1
+  while [ "$attempt" -le "$ATTEMPTS" ]; do
+    if curl --fail --silent --show-error --max-time "$CURL_TIMEOUT_SECONDS" --output /dev/null "$url"; then
+      echo "ok: $name ($url)"
+      return 0
+    fi
+    echo "waiting: $name ($url), attempt $attempt of $ATTEMPTS"
+    attempt=$((attempt + 1))
+    sleep "$DELAY_SECONDS"
+  done
+  echo "FAILED: $name did not answer at $url" >&2
+  exit 1
+}
+"""
+
+
+def checks(env: Environment) -> list[tuple[str, str]]:
+    """(name, URL) of every health endpoint the Job requires to answer 2xx."""
+    result = [
+        ("LiteLLM liveliness", endpoints.LITELLM.url("/health/liveliness")),
+        ("LiteLLM readiness", endpoints.LITELLM.url("/health/readiness")),
+    ]
+    if env.enabled("open-webui"):
+        result.append(("Open WebUI health", endpoints.OPEN_WEBUI.url(OPEN_WEBUI_HEALTH)))
+    return result
+
+
+def script(env: Environment) -> str:
+    lines = [f'check "{name}" "{url}"' for name, url in checks(env)]
+    return SCRIPT + "\n".join(lines) + '\necho "stack verified"\n'
+
+
+def checked_versions(env: Environment) -> dict[str, str]:
+    """Chart versions (and LiteLLM's image tag) of the components the Job checks."""
+    result = {"litellm-chart": env.component("litellm")["chart"]["version"],
+              "litellm-image": env.component("litellm")["imageTag"]}
+    if env.enabled("open-webui"):
+        result["open-webui-chart"] = env.component("open-webui")["chart"]["version"]
+    return result
+
+
+def config_map(env: Environment) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": JOB_NAME, "namespace": NAMESPACE},
+        "data": {SCRIPT_KEY: script(env), **checked_versions(env)},
+    }
+
+
+def deadline_seconds(env: Environment) -> int:
+    """Long enough for every check to use all its attempts, plus a minute to start the pod."""
+    return len(checks(env)) * ATTEMPTS * (CURL_TIMEOUT_SECONDS + DELAY_SECONDS) + 60
+
+
+def job(env: Environment) -> dict[str, Any]:
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": JOB_NAME,
+            "namespace": NAMESPACE,
+            "annotations": {
+                "argocd.argoproj.io/hook": "PostSync",
+                "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation,HookSucceeded",
+            },
+        },
+        "spec": {
+            "backoffLimit": 1,
+            "activeDeadlineSeconds": deadline_seconds(env),
+            "template": {
+                "metadata": {"labels": {"app.kubernetes.io/name": JOB_NAME}},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "automountServiceAccountToken": False,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": CURL_USER,
+                        "runAsGroup": CURL_USER,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [{
+                        "name": "verify",
+                        "image": IMAGE,
+                        "imagePullPolicy": "IfNotPresent",
+                        "command": ["/bin/sh", f"{SCRIPT_DIR}/{SCRIPT_KEY}"],
+                        "env": [{"name": "ATTEMPTS", "value": str(ATTEMPTS)},
+                                {"name": "DELAY_SECONDS", "value": str(DELAY_SECONDS)},
+                                {"name": "CURL_TIMEOUT_SECONDS", "value": str(CURL_TIMEOUT_SECONDS)}],
+                        "volumeMounts": [{"name": "scripts", "mountPath": SCRIPT_DIR, "readOnly": True}],
+                        "securityContext": {
+                            "allowPrivilegeEscalation": False,
+                            "readOnlyRootFilesystem": True,
+                            "capabilities": {"drop": ["ALL"]},
+                        },
+                        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"},
+                                      "limits": {"memory": "64Mi"}},
+                    }],
+                    "volumes": [{"name": "scripts", "configMap": {"name": JOB_NAME}}],
+                },
+            },
+        },
+    }
 
 
 def render(env: Environment) -> list[Artifact]:
-    return manifest_application(env, "verification", [])
+    return manifest_application(env, COMPONENT, [("configmap-verify-stack.yaml", config_map(env)),
+                                                 ("job-verify-stack.yaml", job(env))])

@@ -1,0 +1,80 @@
+"""A scanner for credentials that must never reach Git: known token shapes (AWS access keys,
+`sk-` API keys, private keys, GitHub and Slack tokens, JWTs, passwords inside URLs) and long
+high-entropy strings that look like generated secrets.
+
+Tests run it over rendered/ and environments/; it reports file, line and kind, never the value.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+PATTERNS: dict[str, re.Pattern[str]] = {
+    "AWS access key id": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    "AWS secret access key": re.compile(r"(?i)aws_?secret_?access_?key\W{1,4}[A-Za-z0-9/+=]{40}"),
+    "API key (sk-...)": re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"),
+    "private key": re.compile(r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----"),
+    "GitHub token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"),
+    "Slack token": re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
+    "JSON Web Token": re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+}
+# scheme://user:password@host, unless the password is a placeholder (PASSWORD, <password>, ${VAR}).
+URL_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/:@'\"]+:(?P<password>[^\s/@'\"]+)@")
+PLACEHOLDER = re.compile(r"[A-Z_]+|<[^>]*>|\$[({][^)}]*[)}]|\*+")
+
+# Candidate secrets for the entropy check: long runs of token characters ("/" and "=" split
+# paths and key=value pairs apart). Pure hex (resource and OIDC ids, digests) is not a secret.
+TOKEN = re.compile(r"[A-Za-z0-9+_-]{24,}")
+HEX = re.compile(r"[0-9A-Fa-f-]+")
+ENTROPY_THRESHOLD = 4.2  # bits per character; English-like identifiers stay well below
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str
+    line: int
+    kind: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.kind}"
+
+
+def entropy(text: str) -> float:
+    counts = {c: text.count(c) for c in set(text)}
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+
+
+def looks_generated(token: str) -> bool:
+    """A long token mixing cases and digits with high entropy, as generated secrets are."""
+    if HEX.fullmatch(token):
+        return False
+    mixed = bool(re.search(r"[a-z]", token)) and bool(re.search(r"[A-Z]", token)) and bool(re.search(r"[0-9]", token))
+    return mixed and entropy(token) >= ENTROPY_THRESHOLD
+
+
+def scan_text(text: str, path: str) -> list[Finding]:
+    findings = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        kinds = [kind for kind, pattern in PATTERNS.items() if pattern.search(line)]
+        if any(not PLACEHOLDER.fullmatch(m.group("password")) for m in URL_PASSWORD.finditer(line)):
+            kinds.append("password in a URL")
+        if any(looks_generated(token) for token in TOKEN.findall(line)):
+            kinds.append("high-entropy string")
+        findings.extend(Finding(path, number, kind) for kind in kinds)
+    return findings
+
+
+def scan_tree(root: Path, folders: tuple[str, ...]) -> list[Finding]:
+    """Every text file under root/<folder> for each folder, in path order."""
+    findings: list[Finding] = []
+    for folder in folders:
+        for file in sorted(p for p in (root / folder).rglob("*") if p.is_file()):
+            try:
+                text = file.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                continue
+            findings.extend(scan_text(text, file.relative_to(root).as_posix()))
+    return findings
