@@ -114,34 +114,34 @@ def litellm_secrets(env: Environment) -> dict[str, Any]:
 
 
 OPENWEBUI_API_KEY = "OPENAI_API_KEY"  # the key Open WebUI sends to LiteLLM
-WEBUI_SECRET_KEY = "WEBUI_SECRET_KEY"
+WEBUI_SECRET_KEY = naming.WEBUI_SECRET_KEY.env_var
 
 
 def openwebui_secrets(env: Environment) -> dict[str, Any]:
     namespace, name = naming.OPENWEBUI_SECRET
     sources = {naming.MASTER_KEY.env_var: env.secret_name(naming.MASTER_KEY.key),
-               WEBUI_SECRET_KEY: env.secret_name("webuiSecretKey")}
+               WEBUI_SECRET_KEY: env.secret_name(naming.WEBUI_SECRET_KEY.key)}
     template = {OPENWEBUI_API_KEY: sk_prefixed(naming.MASTER_KEY.env_var), WEBUI_SECRET_KEY: plain(WEBUI_SECRET_KEY)}
     return external_secret(env, namespace, name, sources, template)
 
 
 GRAFANA_USER_KEY = "admin-user"
-GRAFANA_PASSWORD_KEY = "admin-password"
+GRAFANA_PASSWORD_KEY = naming.GRAFANA_ADMIN_PASSWORD.env_var
 
 
 def grafana_admin(env: Environment) -> dict[str, Any]:
     namespace, name = endpoints.GRAFANA_ADMIN_SECRET
-    sources = {"password": env.secret_name("grafanaAdminPassword")}
+    sources = {"password": env.secret_name(naming.GRAFANA_ADMIN_PASSWORD.key)}
     template = {GRAFANA_USER_KEY: GRAFANA_ADMIN_USER, GRAFANA_PASSWORD_KEY: plain("password")}
     return external_secret(env, namespace, name, sources, template)
 
 
-JAEGER_PASSWORD_KEY = "password"
+JAEGER_PASSWORD_KEY = naming.JAEGER_ES_PASSWORD.env_var
 
 
 def jaeger_elasticsearch(env: Environment) -> dict[str, Any]:
     namespace, name = endpoints.JAEGER_ES_SECRET
-    sources = {"password": env.secret_name("jaegerElasticsearchPassword")}
+    sources = {"password": env.secret_name(naming.JAEGER_ES_PASSWORD.key)}
     return external_secret(env, namespace, name, sources, {JAEGER_PASSWORD_KEY: plain("password")})
 
 
