@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "verify",
     "validate",
     "schemas",
+    "discover",
+    "preflight",
     "guard",
     "diff",
     "comment",

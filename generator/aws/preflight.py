@@ -1,0 +1,270 @@
+"""Phase 1, prerequisites: the checks `litellm-gitops preflight` runs against AWS and the local
+machine before anything is deployed. Read-only: DescribeSecret, never GetSecretValue.
+
+Missing roles and secrets: preflight runs first, before the phase 3 and 4 stacks exist, so a role
+or secret that is missing while its component is enabled (this repository will create it) is a
+warning, unless its CloudFormation stack is already deployed (then it is drift: a failure). When
+the component is `external` it must already exist: missing is a failure. A role or secret that
+exists but is wrong (trust, scheduled deletion, no value) always fails.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import urllib.parse
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
+
+from generator import naming
+from generator.aws import iam
+from generator.aws.client import Aws, AwsError
+from generator.aws.discover import find_oidc_provider
+from generator.environment import Environment
+
+PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
+ACCESS_ENTRY_MODES = ("API", "API_AND_CONFIG_MAP")
+TOOLS = ("aws", "kubectl", "helm")
+LIVE_STACK = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE",
+              "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "IMPORT_ROLLBACK_COMPLETE")
+
+
+@dataclass
+class Check:
+    name: str
+    status: str
+    detail: str
+
+
+class Preflight:
+    """Runs every check once; a fatal AWS error (no credentials, unreachable endpoint) skips the
+    AWS checks after it instead of repeating the same failure."""
+
+    def __init__(self, env: Environment, aws: Aws | None, which: Callable[[str], str | None] | None = None):
+        self.env = env
+        self.aws = aws
+        self.which = which or shutil.which
+        self.checks: list[Check] = []
+        self.fatal: str | None = None
+        self.cluster: dict[str, Any] | None = None
+        self.provider_arn: str | None = None
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def add(self, name: str, status: str, detail: str) -> None:
+        self.checks.append(Check(name, status, detail))
+
+    def run_aws(self, name: str, check: Callable[[], tuple[str, str]]) -> None:
+        if self.fatal:
+            self.add(name, SKIP, f"not run: {self.fatal}")
+            return
+        try:
+            status, detail = check()
+        except AwsError as exc:
+            if exc.fatal:
+                self.fatal = f"no usable AWS access ({name} failed)"
+            status, detail = FAIL, str(exc)
+        self.add(name, status, detail)
+
+    def call(self, service: str, operation: str, **kwargs: Any) -> dict[str, Any]:
+        assert self.aws is not None
+        return self.aws.call(service, operation, **kwargs)
+
+    def stack_live(self, stem: str) -> bool:
+        try:
+            stacks = self.call("cloudformation", "describe_stacks", StackName=naming.stack_name(self.env, stem))["Stacks"]
+        except AwsError as exc:
+            if exc.code == "ValidationError":  # "Stack with id ... does not exist"
+                return False
+            raise
+        return any(s.get("StackStatus") in LIVE_STACK for s in stacks)
+
+    # -- the checks --------------------------------------------------------------------------
+    def identity(self) -> tuple[str, str]:
+        who = self.call("sts", "get_caller_identity")
+        if who.get("Account") != self.env.account_id:
+            return FAIL, (f"credentials are for account {who.get('Account')}, the environment is account "
+                          f"{self.env.account_id}; switch AWS_PROFILE")
+        return PASS, f"account {who['Account']} as {who.get('Arn', '?')}"
+
+    def cluster_active(self) -> tuple[str, str]:
+        name = self.env.cluster["name"]
+        try:
+            self.cluster = self.call("eks", "describe_cluster", name=name)["cluster"]
+        except AwsError as exc:
+            if exc.code == "ResourceNotFoundException":
+                return FAIL, f"no EKS cluster {name!r} in {self.env.region}; check cluster.name and aws.region"
+            raise
+        status = self.cluster.get("status", "UNKNOWN")
+        if status != "ACTIVE":
+            return FAIL, f"cluster {name} is {status}, not ACTIVE"
+        return PASS, f"{name} is ACTIVE (Kubernetes {self.cluster.get('version', '?')})"
+
+    def oidc_issuer(self) -> tuple[str, str]:
+        if self.cluster is None:
+            return SKIP, "no cluster"
+        actual = self.cluster.get("identity", {}).get("oidc", {}).get("issuer")
+        expected = self.env.cluster["oidcIssuer"]
+        if actual != expected:
+            return FAIL, (f"the cluster's issuer is {actual or 'none'}, the environment says {expected}; "
+                          f"run `litellm-gitops discover --env {self.env.name} --write`")
+        return PASS, actual
+
+    def oidc_provider(self) -> tuple[str, str]:
+        issuer = self.env.cluster["oidcIssuer"]
+        self.provider_arn = find_oidc_provider(self.aws, issuer)  # type: ignore[arg-type]
+        if not self.provider_arn:
+            return FAIL, (f"IAM has no OIDC provider for {issuer}; create it: eksctl utils associate-iam-oidc-provider "
+                          f"--cluster {self.env.cluster['name']} --region {self.env.region} --approve")
+        provider = self.call("iam", "get_open_id_connect_provider", OpenIDConnectProviderArn=self.provider_arn)
+        if iam.STS_AUDIENCE not in provider.get("ClientIDList", []):
+            return FAIL, f"{self.provider_arn} does not list client id {iam.STS_AUDIENCE}; add it (add-client-id-to-open-id-connect-provider)"
+        return PASS, self.provider_arn
+
+    def authentication_mode(self) -> tuple[str, str]:
+        if self.cluster is None:
+            return SKIP, "no cluster"
+        mode = self.cluster.get("accessConfig", {}).get("authenticationMode", "CONFIG_MAP")
+        if mode in ACCESS_ENTRY_MODES:
+            return PASS, f"{mode} allows access entries"
+        detail = (f"{mode} does not allow access entries; switch it: aws eks update-cluster-config --name "
+                  f"{self.env.cluster['name']} --access-config authenticationMode=API_AND_CONFIG_MAP")
+        return (FAIL, detail + " (the bastion needs it)") if self.env.enabled("bastion") else (WARN, detail)
+
+    def network(self) -> tuple[str, str]:
+        if self.cluster is None:
+            return SKIP, "no cluster"
+        vpc = self.cluster.get("resourcesVpcConfig", {})
+        configured = self.env.cluster.get("network") or {}
+        problems = []
+        if vpc.get("vpcId") and configured.get("vpcId") != vpc.get("vpcId"):
+            problems.append(f"VPC is {vpc.get('vpcId')}, the environment says {configured.get('vpcId')}")
+        if vpc.get("clusterSecurityGroupId") and configured.get("clusterSecurityGroupId") != vpc.get("clusterSecurityGroupId"):
+            problems.append(f"cluster security group is {vpc.get('clusterSecurityGroupId')}, the environment says "
+                            f"{configured.get('clusterSecurityGroupId')}")
+        stray = [s for s in configured.get("subnetIds", []) if s not in vpc.get("subnetIds", [])]
+        if stray:
+            problems.append(f"subnets {', '.join(stray)} are not the cluster's")
+        if problems:
+            return FAIL, "; ".join(problems) + f"; run `litellm-gitops discover --env {self.env.name} --write`"
+        return PASS, f"VPC {configured.get('vpcId')}, bastion subnet {configured.get('subnetIds', ['?'])[0]}"
+
+    def secret(self, key: str) -> tuple[str, str]:
+        name = self.env.secret_name(key)
+        state = self.env.state("aws-secrets")
+        try:
+            found = self.call("secretsmanager", "describe_secret", SecretId=name)
+        except AwsError as exc:
+            if exc.code != "ResourceNotFoundException":
+                raise
+            if state == "external":
+                return FAIL, f"{name} does not exist, and aws-secrets is external (it must exist already)"
+            if self.stack_live("secrets"):
+                return FAIL, f"{name} does not exist although stack {naming.stack_name(self.env, 'secrets')} is deployed"
+            return WARN, f"{name} does not exist yet: deploy cloudformation/secrets.yaml (phase 4)"
+        if found.get("DeletedDate"):
+            return FAIL, f"{name} is scheduled for deletion; restore it: aws secretsmanager restore-secret --secret-id {name}"
+        stages = found.get("VersionIdsToStages") or {}
+        if not any("AWSCURRENT" in s for s in stages.values()):
+            return FAIL, (f"{name} exists but has no value; put one: aws secretsmanager put-secret-value --secret-id "
+                          f"{name} --secret-string file://... (see cloudformation/README.md)")
+        return PASS, f"{name} exists and has a current value"
+
+    def role(self, workload: naming.Workload) -> tuple[str, str]:
+        name = naming.role_name(self.env, workload)
+        state = self.env.state("irsa-roles")
+        try:
+            role = self.call("iam", "get_role", RoleName=name)["Role"]
+        except AwsError as exc:
+            if exc.code != "NoSuchEntity":
+                raise
+            if state == "external":
+                return FAIL, f"role {name} does not exist, and irsa-roles is external (it must exist already)"
+            if self.stack_live("irsa-roles"):
+                return FAIL, f"role {name} does not exist although stack {naming.stack_name(self.env, 'irsa-roles')} is deployed"
+            return WARN, f"role {name} does not exist yet: deploy cloudformation/irsa-roles.yaml (phase 3)"
+        problem = trust_problem(self.env, workload, role.get("AssumeRolePolicyDocument"))
+        if problem:
+            return FAIL, f"role {name}: {problem}"
+        return PASS, f"role {name} trusts only {workload.namespace}/{workload.service_account}"
+
+    def tool(self, tool: str) -> None:
+        path = self.which(tool)
+        if path:
+            self.add(f"tool:{tool}", PASS, path)
+        else:
+            self.add(f"tool:{tool}", WARN, f"{tool} is not on PATH; a bastion user needs it (the bastion has it)")
+
+    def run(self) -> list[Check]:
+        env = self.env
+        self.run_aws("aws-identity", self.identity)
+        self.run_aws("cluster", self.cluster_active)
+        self.run_aws("cluster-oidc-issuer", self.oidc_issuer)
+        self.run_aws("oidc-provider", self.oidc_provider)
+        self.run_aws("authentication-mode", self.authentication_mode)
+        if env.enabled("bastion"):
+            self.run_aws("network", self.network)
+        for key in iam.secret_keys(env):
+            if env.state("aws-secrets") == "disabled":
+                self.add(f"secret:{key}", SKIP, "aws-secrets is disabled")
+            else:
+                self.run_aws(f"secret:{key}", lambda key=key: self.secret(key))
+        for workload in (naming.BEDROCK, naming.EXTERNAL_SECRETS):
+            check = f"role:{workload.role_suffix}"
+            if env.state("irsa-roles") == "disabled":
+                self.add(check, SKIP, "irsa-roles is disabled")
+            else:
+                self.run_aws(check, lambda w=workload: self.role(w))
+        for tool in TOOLS:
+            self.tool(tool)
+        return self.checks
+
+
+def _policy(document: Any) -> dict[str, Any]:
+    if isinstance(document, str):
+        return json.loads(urllib.parse.unquote(document))
+    return document or {}
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def trust_problem(env: Environment, workload: naming.Workload, document: Any) -> str | None:
+    """None when the trust policy lets exactly one service account of this cluster assume the role."""
+    host = iam.oidc_provider_host(env)
+    expected_sub = f"system:serviceaccount:{workload.namespace}:{workload.service_account}"
+    statements = [s for s in _as_list(_policy(document).get("Statement", [])) if s.get("Effect") == "Allow"]
+    if not statements:
+        return "its trust policy allows nobody"
+    for statement in statements:
+        federated = _as_list(statement.get("Principal", {}).get("Federated", []))
+        if len(federated) != 1 or not str(federated[0]).endswith(f":oidc-provider/{host}"):
+            return f"its trust policy allows a principal other than the cluster's OIDC provider ({host})"
+        if "sts:AssumeRoleWithWebIdentity" not in _as_list(statement.get("Action", [])):
+            return "its trust policy does not allow sts:AssumeRoleWithWebIdentity"
+        conditions = statement.get("Condition", {})
+        if set(conditions) != {"StringEquals"}:
+            return f"its trust policy uses {', '.join(sorted(set(conditions) - {'StringEquals'})) or 'no'} conditions; want StringEquals only"
+        equals = conditions["StringEquals"]
+        subs = _as_list(equals.get(f"{host}:sub", []))
+        if subs != [expected_sub]:
+            return f"its trust policy's {host}:sub is {subs or 'missing'}, want exactly {expected_sub}"
+        if _as_list(equals.get(f"{host}:aud", [])) != [iam.STS_AUDIENCE]:
+            return f"its trust policy's {host}:aud is not {iam.STS_AUDIENCE}"
+    return None
+
+
+def table(env: Environment, checks: list[Check]) -> str:
+    width = max(len(c.name) for c in checks)
+    lines = [f"preflight {env.name} (account {env.account_id}, {env.region}, cluster {env.cluster['name']})",
+             f"{'CHECK':<{width}}  STATUS  DETAIL"]
+    lines += [f"{c.name:<{width}}  {c.status.upper():<6}  {c.detail}" for c in checks]
+    counts = {s: sum(1 for c in checks if c.status == s) for s in (PASS, WARN, FAIL, SKIP)}
+    lines.append(", ".join(f"{n} {s}" for s, n in counts.items()))
+    return "\n".join(lines) + "\n"
+
+
+def as_json(env: Environment, checks: list[Check]) -> str:
+    failed = [c.name for c in checks if c.status == FAIL]
+    return json.dumps({"environment": env.name, "ok": not failed, "failed": failed,
+                       "checks": [asdict(c) for c in checks]}, indent=2) + "\n"
