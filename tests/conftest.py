@@ -33,3 +33,14 @@ def scratch_repo(tmp_path: Path) -> Path:
         if (REPO / name).exists():
             shutil.copytree(REPO / name, tmp_path / name)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def schema_cache(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Path:
+    """A schema cache synced from ../shared by `schemas sync`'s own code (checked against the lock)."""
+    from generator.schemacache import load_lock, sync_from_directory
+
+    cache = tmp_path_factory.mktemp("schema-cache")
+    result = sync_from_directory(load_lock(), shared_dir / "schemas-upstream", shared_dir / "chart-values", cache)
+    assert not result.refused, result.refused
+    return cache

@@ -1,24 +1,46 @@
 """CloudFormation templates (rendered/<env>/cloudformation/) through cfn-lint's Python API.
 
 Errors and warnings are problems (as the cfn-lint command fails on both); informational matches
-are not. The environment's AWS region is the region linted for.
+are not. The environment's AWS region is the region linted for; the rules load once per region and run. A `<stem>.parameters.json` beside
+a template (a JSON list of "Key=Value", as `aws cloudformation deploy --parameter-overrides` takes)
+must set only parameters the template declares, and every one it declares without a default.
 """
 
 from __future__ import annotations
 
 from generator.validate.problems import Problem
 
+import json
+from functools import cache
+
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
+PARAMETERS_SUFFIX = ".parameters.json"
+
+
+@cache
+def runner_for(region: str):
+    """cfn-lint's rules, loaded once per region and run (call it before forking workers)."""
+    from cfnlint.api import ConfigMixIn, Runner  # imported lazily: it takes half a second
+
+    return Runner(ConfigMixIn(regions=[region]))
+
+
+def lint(text: str, region: str) -> list:
+    """cfnlint.api.lint, with the rules loaded once instead of on every call."""
+    from cfnlint.api import decode_str
+
+    template, errors = decode_str(text)
+    if errors:
+        return list(errors)
+    return list(runner_for(region).validate_template(template)) if template is not None else []
 
 
 def check_template(path: str, text: str, region: str) -> list[Problem]:
-    from cfnlint.api import ManualArgs, lint  # imported lazily: it takes a second
-
     problems = []
-    for match in lint(text, config=ManualArgs(regions=[region])):
+    for match in lint(text, region):
         if match.rule.id.startswith("I"):
             continue
-        parts = [str(p) for p in (match.path or [])]
+        parts = [str(p) for p in (getattr(match, "path", None) or [])]
         kind, name = "Template", path.rsplit("/", 1)[-1]
         if len(parts) >= 2 and parts[0] == "Resources":
             name = parts[1]
@@ -37,3 +59,31 @@ def _resource_type(text: str, logical_id: str) -> str:
         return str(template["Resources"][logical_id]["Type"])
     except Exception:  # noqa: BLE001 - a template cfn-lint could not parse has no resource types to name
         return "Resource"
+
+
+def check_parameters(path: str, text: str, template_path: str, template_text: str | None) -> list[Problem]:
+    from cfnlint.decode import decode_str
+
+    name = path.rsplit("/", 1)[-1]
+    if template_text is None:
+        return [Problem(path, None, "Parameters", name, "-", f"no template {template_path} beside it", "cloudformation")]
+    try:
+        pairs = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return [Problem(path, None, "Parameters", name, "-", f"not valid JSON: {exc.msg} (line {exc.lineno})", "cloudformation")]
+    if not isinstance(pairs, list) or not all(isinstance(p, str) and "=" in p for p in pairs):
+        return [Problem(path, None, "Parameters", name, "-", 'must be a JSON list of "Key=Value" strings', "cloudformation")]
+    given = [p.split("=", 1)[0] for p in pairs]
+    try:
+        template, _ = decode_str(template_text)
+        declared = dict((template or {}).get("Parameters") or {})
+    except Exception:  # noqa: BLE001 - the template's own problems are reported by check_template
+        return []
+    problems = [Problem(path, None, "Parameters", name, key, f"{template_path} declares no parameter {key!r}", "cloudformation")
+                for key in given if key not in declared]
+    problems += [Problem(path, None, "Parameters", name, key, f"{template_path} needs parameter {key!r} (it has no default)",
+                         "cloudformation")
+                 for key, spec in declared.items() if key not in given and not (isinstance(spec, dict) and "Default" in spec)]
+    problems += [Problem(path, None, "Parameters", name, key, "parameter set more than once", "cloudformation")
+                 for key in sorted({k for k in given if given.count(k) > 1})]
+    return problems

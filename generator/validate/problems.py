@@ -20,6 +20,11 @@ class Problem:
     message: str
     check: str = "kubernetes"  # kubernetes | values | cloudformation | dashboard | environment
 
+    def __post_init__(self) -> None:
+        # Plain strings only: values from parsers (cfn-lint's str_node) cannot cross process boundaries.
+        for name in ("path", "kind", "name", "field", "message", "check"):
+            object.__setattr__(self, name, str.__str__(getattr(self, name)))
+
     def location(self) -> str:
         return self.path if self.document is None else f"{self.path}:{self.document}"
 

@@ -30,6 +30,9 @@ from generator.yamlio import load_all_plain, load_plain
 
 KUBERNETES_FOLDERS = ("apps", "bootstrap", "manifests")
 YAML_SUFFIXES = (".yaml", ".yml")
+# Below this much work (a document weighs 1, a CloudFormation template 100) forking workers costs
+# more than it saves, unless --jobs asks for them explicitly.
+PARALLEL_MIN_WEIGHT = 400
 
 
 @dataclass
@@ -160,6 +163,12 @@ def _plan_environment(env: Environment, options: Options, lock: Lock, cache: Pat
             continue
         plan.files += 1
         plan.count("cloudformation")
+        if file.name.endswith(cfn.PARAMETERS_SUFFIX):
+            template = next((t for t in (file.with_name(file.name[:-len(cfn.PARAMETERS_SUFFIX)] + s) for s in (".yaml", ".yml", ".json"))
+                             if t.is_file()), file.with_name(file.name[:-len(cfn.PARAMETERS_SUFFIX)] + ".yaml"))
+            plan.tasks.append(_Task(2, cfn.check_parameters, (_rel(root, file), file.read_text(encoding="utf-8"), _rel(root, template),
+                                                              template.read_text(encoding="utf-8") if template.is_file() else None)))
+            continue
         plan.tasks.append(_Task(100, cfn.check_template, (_rel(root, file), file.read_text(encoding="utf-8"), env.region)))
 
 
@@ -167,14 +176,16 @@ def _execute(tasks: list[_Task], jobs: int) -> list[Problem]:
     global _PLANNED
     order = sorted(range(len(tasks)), key=lambda i: -tasks[i].weight)
     workers = min(jobs or os.cpu_count() or 1, len(tasks))
-    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    small = not jobs and sum(t.weight for t in tasks) < PARALLEL_MIN_WEIGHT
+    if workers <= 1 or small or "fork" not in multiprocessing.get_all_start_methods():
         return [p for i in order for p in tasks[i].run(*tasks[i].args)]
-    if any(t.run is cfn.check_template for t in tasks):
-        import cfnlint.api  # noqa: F401 - import once in the parent, so forked workers share it
+    for region in sorted({t.args[2] for t in tasks if t.run is cfn.check_template}):
+        cfn.runner_for(region)  # load cfn-lint's rules once, in the parent: forked workers inherit them
     _PLANNED = tasks
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            results = list(pool.map(_run_planned, order))
+            # Few, large chunks: most files take a millisecond, so per-task IPC would dominate.
+            results = list(pool.map(_run_planned, order, chunksize=max(1, len(order) // (workers * 4))))
     finally:
         _PLANNED = []
     return [p for result in results for p in result]

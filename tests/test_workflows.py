@@ -1,0 +1,101 @@
+"""Workflows are code too: every file in .github/workflows/ is a valid GitHub workflow
+(check-jsonschema's vendor.github-workflows schema), has no zizmor finding (offline audits,
+repository config ignored), pins every action by full commit SHA with a `# vX.Y.Z` comment,
+declares least-privilege top-level permissions, and never expands pull-request input inside run:.
+A planted bad workflow shows the checks can fail."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO
+
+WORKFLOWS = sorted(p for pattern in ("*.yml", "*.yaml") for p in (REPO / ".github" / "workflows").glob(pattern))
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}\s+#\s*v\d+(\.\d+){0,2}\b")
+UNTRUSTED = re.compile(r"\$\{\{[^}]*\b(github\.event\.|github\.head_ref|inputs\.)")
+LEAST_PRIVILEGE_TOP = ({}, {"contents": "read"}, "read-all")
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name) or str(Path(sys.executable).parent / name)
+    if not Path(found).exists():
+        pytest.fail(f"{name} is not installed: pip install -e '.[test]'")
+    return found
+
+
+def steps(workflow: dict):
+    for job in (workflow.get("jobs") or {}).values():
+        if isinstance(job, dict):
+            yield from (s for s in job.get("steps") or [] if isinstance(s, dict))
+
+
+def findings(path: Path) -> list[str]:
+    """Everything wrong with one workflow file; empty when it passes every check."""
+    problems = []
+    schema = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(path)],
+                            capture_output=True, text=True)
+    if schema.returncode != 0:
+        problems.append(f"check-jsonschema: {schema.stdout}{schema.stderr}")
+    audit = subprocess.run([tool("zizmor"), "--offline", "--no-config", "--no-progress", str(path)],
+                           capture_output=True, text=True)
+    if audit.returncode != 0:
+        problems.append(f"zizmor: {audit.stdout}{audit.stderr}")
+
+    text = path.read_text(encoding="utf-8")
+    for number, line in enumerate(text.splitlines(), 1):
+        match = re.match(r"^\s*(?:-\s+)?uses:\s*(\S.*)$", line)
+        if match and not match.group(1).startswith(("./", "docker://")) and not PINNED.match(match.group(1)):
+            problems.append(f"line {number}: action not pinned by full commit SHA with a # vX.Y.Z comment: {match.group(1)}")
+    try:
+        workflow = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        return problems + [f"not YAML: {exc}"]
+    if workflow.get("permissions", "missing") not in LEAST_PRIVILEGE_TOP:
+        problems.append(f"top-level permissions must be {{}} or contents: read, not {workflow.get('permissions', 'missing')!r}")
+    triggers = workflow.get(True, workflow.get("on")) or {}
+    for step in steps(workflow):
+        if isinstance(step.get("run"), str) and UNTRUSTED.search(step["run"]):
+            problems.append(f"step {step.get('name', step['run'][:40])!r} expands untrusted input inside run:")
+        if "pull_request_target" in triggers and str(step.get("uses", "")).startswith("actions/checkout@"):
+            problems.append("pull_request_target must never check out (and so run) pull-request code")
+    return problems
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=[p.name for p in WORKFLOWS])
+def test_workflow_passes_every_check(path: Path):
+    problems = findings(path)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_ci_workflow_exists():
+    assert REPO / ".github" / "workflows" / "ci.yml" in WORKFLOWS
+
+
+def test_a_planted_bad_workflow_is_caught(tmp_path: Path):
+    planted = tmp_path / ".github" / "workflows" / "planted.yml"
+    planted.parent.mkdir(parents=True)
+    planted.write_text(
+        "name: planted\n"
+        "on:\n  pull_request_target:\n"
+        "permissions: write-all\n"
+        "jobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: actions/checkout@v4\n        with:\n          ref: ${{ github.event.pull_request.head.sha }}\n"
+        "      - run: echo \"${{ github.event.pull_request.title }}\"\n")
+    problems = "\n".join(findings(planted))
+    for expected in ("zizmor:", "dangerous-triggers", "template-injection", "unpinned-uses",
+                     "not pinned by full commit SHA", "top-level permissions", "expands untrusted input",
+                     "pull_request_target must never check out"):
+        assert expected in problems
+
+
+def test_a_structurally_invalid_workflow_is_caught(tmp_path: Path):
+    planted = tmp_path / "invalid.yml"
+    planted.write_text("name: invalid\non: push\npermissions: {}\njobs:\n  build:\n    stepz: []\n")
+    assert any(p.startswith("check-jsonschema:") for p in findings(planted))
