@@ -224,3 +224,14 @@ def test_no_chart_is_left_to_generate_a_credential(env_name):
     assert "redisPassword" not in redis and "password" not in redis["sentinel"]
     webui = rendered_values(env_name, "open-webui")
     assert webui["openaiApiKeyExistingSecret"]
+
+
+def test_a_compromised_release_in_the_environment_file_is_reported_at_its_line(scratch_repo):
+    dev = scratch_repo / "environments" / "dev" / "environment.yaml"
+    dev.write_text(dev.read_text().replace("  litellm:\n    replicas: 1\n",
+                                           "  litellm:\n    imageTag: main-v1.82.8-stable\n    replicas: 1\n"))
+    environment = load_environment(scratch_repo / "environments", "dev")
+    with pytest.raises(InputError) as caught:
+        litellm.values(environment)
+    line = dev.read_text().splitlines().index("    imageTag: main-v1.82.8-stable") + 1
+    assert (caught.value.file, caught.value.line) == (dev, line)

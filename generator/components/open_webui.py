@@ -39,9 +39,9 @@ def values(env: Environment) -> dict[str, Any]:
         "openaiBaseApiUrl": endpoints.LITELLM.url("/v1"),
         "openaiApiKeyExistingSecret": secret,
         "openaiApiKeyExistingSecretKey": OPENWEBUI_API_KEY,
+        # The chart itself sets ENABLE_OLLAMA_API=False (Ollama off, no URLs) and OPENAI_API_KEY.
         "extraEnvVars": [
             {"name": WEBUI_SECRET_KEY, "valueFrom": {"secretKeyRef": {"name": secret, "key": WEBUI_SECRET_KEY}}},
-            {"name": "ENABLE_OLLAMA_API", "value": "False"},
         ],
         "persistence": {"enabled": True, "size": settings.get("storageSize", "10Gi"),
                         "accessModes": ["ReadWriteOnce"], "provider": "local"},
