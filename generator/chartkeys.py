@@ -25,6 +25,7 @@ FREE_FORM: dict[str, frozenset[str]] = {
         "prometheus.prometheusSpec.storageSpec",  # prometheus-operator StorageSpec
         "alertmanager.alertmanagerSpec.storage",  # prometheus-operator StorageSpec
         "grafana.additionalDataSources",  # Grafana datasource provisioning entries
+        "coreDns.serviceMonitor.selector",  # metav1.LabelSelector
     }),
     "jaeger": frozenset({
         "userconfig",  # the whole Jaeger v2 (OpenTelemetry Collector) configuration

@@ -235,3 +235,14 @@ def test_a_compromised_release_in_the_environment_file_is_reported_at_its_line(s
         litellm.values(environment)
     line = dev.read_text().splitlines().index("    imageTag: main-v1.82.8-stable") + 1
     assert (caught.value.file, caught.value.line) == (dev, line)
+
+
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_kube_prometheus_stack_creates_nothing_in_kube_system(env_name):
+    """The AppProject only admits the stack's namespaces: every chart Service that would land in
+    kube-system is off (the control plane is EKS's, CoreDNS is scraped through its own Service)."""
+    values = kube_prometheus_stack.values(env_of(env_name))
+    for component in ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy"):
+        assert values[component]["enabled"] is False
+    assert values["coreDns"]["service"]["enabled"] is False
+    assert values["coreDns"]["serviceMonitor"]["selector"] == {"matchLabels": {"k8s-app": "kube-dns"}}

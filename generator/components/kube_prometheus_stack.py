@@ -6,7 +6,8 @@ Prometheus selects ServiceMonitors, PodMonitors, Probes, ScrapeConfigs and rules
 namespace, not only those labelled with this release. Grafana's admin credentials come from the
 `grafana-admin` Secret that an ExternalSecret owns (phase 8); its dashboard sidecar loads every
 ConfigMap labelled `grafana_dashboard: "1"` (phase 10); Jaeger is added as a data source when it
-is enabled. EKS runs the control plane, so the chart's scrapers for it are off.
+is enabled. EKS runs the control plane, so the chart's scrapers for it are off, and CoreDNS is
+scraped through the add-on's own Service: nothing is created in kube-system.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ JAEGER_DATASOURCE_UID = "jaeger"
 SELECT_EVERYTHING = ("serviceMonitor", "podMonitor", "rule", "probe", "scrapeConfig")
 # Control-plane components EKS manages; their endpoints are not reachable from the cluster.
 MANAGED_BY_EKS = ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy")
+# CoreDNS: the chart would add its own metrics Service in kube-system, outside the project's
+# destinations; scrape the Service the EKS CoreDNS add-on already has (kube-dns, port "metrics").
+CORE_DNS = {"service": {"enabled": False},
+            "serviceMonitor": {"selector": {"matchLabels": {"k8s-app": "kube-dns"}}, "port": "metrics"}}
 
 # Certificates the admission webhook patch Job writes into the webhook configurations.
 IGNORE_DIFFERENCES = [
@@ -87,6 +92,7 @@ def values(env: Environment) -> dict[str, Any]:
     }
     for component in MANAGED_BY_EKS:
         result[component] = {"enabled": False}
+    result["coreDns"] = CORE_DNS
     return result
 
 
