@@ -44,7 +44,8 @@ def check_dashboard(name: str, text: str) -> dict[str, Any]:
             problems.append(f"panel {panel.get('title', panel.get('id'))!r} needs a datasource and targets")
     if problems:
         raise InputError(f"dashboard is incomplete: {', '.join(map(str, problems))}", file=where,
-                         hint="a Grafana dashboard needs uid, title, schemaVersion and panels with datasource and targets")
+                         hint="a Grafana dashboard needs uid, title, schemaVersion, and panels with a datasource "
+                              "and targets")
     return dashboard
 
 

@@ -1,11 +1,11 @@
 """Phase 12, Redis HA (dandydev redis-ha) into namespace litellm: LiteLLM's cache and router state.
 
 A StatefulSet of `replicas` Redis servers with a Sentinel beside each, spread over nodes (hard
-anti-affinity) and, where possible, zones (topology spread); HAProxy in front tracks the Sentinel-elected master so
-clients use one stable address (endpoints.REDIS_MASTER). Redis and Sentinel both require the
-password REDIS_PASSWORD from `litellm-secrets` (phase 8), so the chart generates none. Data sits on
-persistent volumes. With kube-prometheus-stack enabled, redis_exporter and HAProxy's metrics are
-scraped through ServiceMonitors.
+anti-affinity) and, where possible, zones (topology spread); HAProxy in front tracks the
+Sentinel-elected master so clients use one stable address (endpoints.REDIS_MASTER). Redis and
+Sentinel both require the password REDIS_PASSWORD from `litellm-secrets` (phase 8), so the chart
+generates none. Data sits on persistent volumes. With kube-prometheus-stack enabled, redis_exporter
+and HAProxy's metrics are scraped through ServiceMonitors.
 """
 
 from __future__ import annotations
