@@ -27,7 +27,8 @@ Check, for every environment (or those named with --env):
   - Grafana dashboards (ConfigMaps labelled grafana_dashboard): every entry is a JSON dashboard.
 
 Each problem prints as `path[:document]: kind/name: field.path: message`, then a summary.
-Exit 0 clean, 1 problems found, 2 bad input (unknown --env, missing or tampered schema cache).
+Exit 0 clean, 1 problems found, 2 bad input (unknown --env, a --schema-location that does not exist,
+a schema cache never synced or edited since, a Kubernetes version kubernetes-validate has no schemas for).
 
 examples:
   litellm-gitops schemas sync --from ../shared/schemas-upstream && litellm-gitops validate

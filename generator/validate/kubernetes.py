@@ -49,7 +49,8 @@ def strict_schema_dir(kubernetes_version: str) -> Path:
     return folder
 
 
-def _validator_class(schema: dict) -> type:
+def validator_class(schema: dict) -> type:
+    """The validator for the schema's $schema draft (Draft 7 when it names none, as CRD-derived schemas)."""
     return jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
 
 
@@ -159,7 +160,7 @@ class CustomSchemas:
                 for location in self.locations:
                     schema = self._load(location, api_version, kind)
                     if schema is not None:
-                        validator = _validator_class(schema)(schema)
+                        validator = validator_class(schema)(schema)
                         break
                 self._compiled[key] = validator
             return self._compiled[key]

@@ -89,10 +89,10 @@ def _check_kubernetes_file(path: str, checks: list[tuple[Any, Any, int | None]])
     return problems
 
 
-def _parse_error(path: str, exc: yaml.YAMLError, check: str) -> Problem:
+def _parse_error(path: str, exc: yaml.YAMLError, check: str, kind: str = "?", name: str = "?") -> Problem:
     mark = getattr(exc, "problem_mark", None)
     where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-    return Problem(path, None, "?", "?", "-", f"malformed YAML: {getattr(exc, 'problem', None) or exc}{where}", check)
+    return Problem(path, None, kind, name, "-", f"malformed YAML: {getattr(exc, 'problem', None) or exc}{where}", check)
 
 
 def _plan_environment(env: Environment, options: Options, lock: Lock, cache: Path,
@@ -152,7 +152,7 @@ def _plan_environment(env: Environment, options: Options, lock: Lock, cache: Pat
         try:
             data = load_plain(file.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
-            plan.problems.append(_parse_error(path, exc, "values"))
+            plan.problems.append(_parse_error(path, exc, "values", values.KIND, file.stem))
             continue
         chart = value_charts.get(file.name) or values.chart_from_config(env.config, file.name)
         plan.tasks.append(_Task(1, values.check_values, (path, data, chart, lock, cache)))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.schemacache import Lock, verified_schema
-from generator.validate.kubernetes import _validator_class, schema_problems
+from generator.validate.kubernetes import schema_problems, validator_class
 from generator.validate.problems import Problem
 
 KIND = "HelmValues"
@@ -65,6 +65,6 @@ def check_values(path: str, values: Any, chart: tuple[str, str] | None, lock: Lo
     if locked is None:
         return []
     schema = verified_schema(lock, cache, locked)
-    validator = _validator_class(schema)(schema)
+    validator = validator_class(schema)(schema)
     return [Problem(path, None, KIND, name, field, message, "values")
             for field, message in schema_problems(validator, values or {})]
