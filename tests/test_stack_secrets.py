@@ -154,6 +154,7 @@ def test_the_litellm_service_account_exists_before_the_charts_presync_migration(
     assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == \
         "arn:aws:iam::444455556666:role/prod-litellm-bedrock-role"
     assert int(account["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]) < 13
+    assert account["automountServiceAccountToken"] is False
 
 
 def test_objects_for_disabled_components_are_left_out():

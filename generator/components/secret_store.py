@@ -155,7 +155,8 @@ def litellm_service_account(env: Environment) -> dict[str, Any]:
             "namespace": workload.namespace,
             "annotations": {IRSA_ANNOTATION: naming.role_arn(env, workload)},
         },
-        "automountServiceAccountToken": True,
+        # LiteLLM never calls the Kubernetes API; EKS mounts the IRSA web identity token separately.
+        "automountServiceAccountToken": False,
     }
 
 
