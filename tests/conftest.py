@@ -31,7 +31,7 @@ def scratch_repo(tmp_path: Path) -> Path:
     """A copy of environments/ and rendered/ to edit freely (schemas/ is read from the package)."""
     for name in ("environments", "rendered"):
         if (REPO / name).exists():
-            shutil.copytree(REPO / name, tmp_path / name)
+            shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns(".tmp-*", ".old-*"))
     return tmp_path
 
 
