@@ -145,3 +145,18 @@ def test_the_readme_wave_table_shows_every_phase(name):
     readme = rendered(name)["README.md"]
     rows = re.findall(r"^\| (\d+) \|", readme, flags=re.MULTILINE)
     assert {int(r) for r in rows} >= {p.number for p in PHASES}
+
+
+def test_a_minimal_stack_renders_without_the_optional_components():
+    """Observability and the front end off: no dashboards, no Grafana or Jaeger secrets, no checks
+    for Open WebUI, and LiteLLM without metrics or tracing still renders."""
+    minimal = env("dev", components={name: {"state": "disabled"} for name in
+                                     ("kube-prometheus-stack", "grafana-dashboards", "jaeger", "open-webui")})
+    files = render_environment(minimal).files
+    assert not any(path.startswith("manifests/grafana-dashboards/") for path in files)
+    assert "manifests/secret-store/externalsecret-grafana-admin.yaml" not in files
+    assert "manifests/secret-store/externalsecret-openwebui-secrets.yaml" not in files
+    assert "values/jaeger.yaml" not in files and "values/open-webui.yaml" not in files
+    litellm_values = yaml.safe_load(files["values/litellm.yaml"])
+    assert litellm_values["serviceMonitor"]["enabled"] is False
+    assert "Open WebUI" not in yaml.safe_load(files["manifests/verification/configmap-verify-stack.yaml"])["data"]["verify.sh"]
