@@ -70,7 +70,8 @@ def test_the_litellm_dashboard_covers_rate_latency_errors_spend_and_tokens():
 
 def test_dashboards_render_as_configmaps_for_the_grafana_sidecar():
     files = rendered("dev")
-    maps = [yaml.safe_load(text) for path, text in files.items() if path.startswith("manifests/grafana-dashboards/")]
+    maps = [obj for obj in (yaml.safe_load(text) for path, text in files.items()
+                            if path.startswith("manifests/grafana-dashboards/")) if obj["kind"] == "ConfigMap"]
     assert {m["metadata"]["name"] for m in maps} == {"grafana-dashboard-litellm", "grafana-dashboard-redis"}
     for config_map in maps:
         assert config_map["metadata"]["namespace"] == "monitoring"
@@ -160,3 +161,20 @@ def test_a_minimal_stack_renders_without_the_optional_components():
     litellm_values = yaml.safe_load(files["values/litellm.yaml"])
     assert litellm_values["serviceMonitor"]["enabled"] is False
     assert "Open WebUI" not in yaml.safe_load(files["manifests/verification/configmap-verify-stack.yaml"])["data"]["verify.sh"]
+
+
+def test_alerts_watch_litellm_and_redis_with_real_series():
+    rule = yaml.safe_load(rendered("prod")["manifests/grafana-dashboards/prometheusrule-litellm-stack.yaml"])
+    assert rule["metadata"]["namespace"] == "monitoring"
+    alerts = {r["alert"]: r for group in rule["spec"]["groups"] for r in group["rules"]}
+    assert {"LiteLLMDown", "LiteLLMHighErrorRatio", "RedisDown", "RedisNoSingleMaster", "RedisReplicasMissing"} <= set(alerts)
+    assert alerts["RedisReplicasMissing"]["expr"].endswith("< 2"), "prod runs 3 Redis servers"
+    for alert in alerts.values():
+        assert set(re.findall(r"\blitellm_[a-z_]+", alert["expr"])) <= LITELLM_SERIES
+        assert alert["labels"]["severity"] in ("warning", "critical")
+
+
+def test_no_replica_alert_for_a_single_redis():
+    rule = grafana_dashboards.prometheus_rule(env("dev", components={"redis-ha": {"replicas": 1}}))
+    alerts = {r["alert"] for group in rule["spec"]["groups"] for r in group["rules"]}
+    assert "RedisReplicasMissing" not in alerts and "RedisDown" in alerts

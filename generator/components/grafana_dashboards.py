@@ -1,5 +1,7 @@
 """Phase 10, Grafana dashboards: one ConfigMap per JSON file in generator/data/dashboards/, in
-namespace monitoring, labelled so kube-prometheus-stack's Grafana sidecar loads it.
+namespace monitoring, labelled so kube-prometheus-stack's Grafana sidecar loads it; beside them
+a PrometheusRule with the alerts the dashboards are about (LiteLLM down, failing or slow; Redis
+down, without a master or short of replicas), which Prometheus picks up from any namespace.
 
 The dashboards are data files, not Python: edit the JSON (export it from Grafana) and render.
 Each must be a dashboard Grafana accepts: a uid, a title, a schemaVersion and panels whose queries
@@ -21,6 +23,9 @@ from generator.errors import InputError
 COMPONENT = "grafana-dashboards"
 NAMESPACE = "monitoring"
 DASHBOARD_FOLDER = ("data", "dashboards")
+LITELLM = 'namespace="litellm"'
+ERROR_RATIO_THRESHOLD = 0.05
+P95_LATENCY_SECONDS = 30
 
 
 def dashboard_files() -> list[tuple[str, str]]:
@@ -64,6 +69,54 @@ def config_map(name: str, text: str) -> dict[str, Any]:
     }
 
 
+def _alert(name: str, expr: str, duration: str, severity: str, summary: str) -> dict[str, Any]:
+    return {"alert": name, "expr": expr, "for": duration, "labels": {"severity": severity},
+            "annotations": {"summary": summary}}
+
+
+def litellm_alerts() -> list[dict[str, Any]]:
+    total = f"sum(rate(litellm_proxy_total_requests_metric_total{{{LITELLM}}}[5m]))"
+    failed = f"sum(rate(litellm_proxy_failed_requests_metric_total{{{LITELLM}}}[5m]))"
+    p95 = f"histogram_quantile(0.95, sum by (le) (rate(litellm_request_total_latency_metric_bucket{{{LITELLM}}}[5m])))"
+    return [
+        _alert("LiteLLMDown", f'absent(up{{{LITELLM}, service="litellm"}} == 1)', "5m", "critical",
+               "No LiteLLM proxy pod is being scraped successfully"),
+        _alert("LiteLLMHighErrorRatio", f"{failed} / clamp_min({total}, 1e-9) > {ERROR_RATIO_THRESHOLD}", "10m",
+               "warning", f"More than {ERROR_RATIO_THRESHOLD:.0%} of LiteLLM requests fail"),
+        _alert("LiteLLMSlowRequests", f"{p95} > {P95_LATENCY_SECONDS}", "15m", "warning",
+               f"95th percentile LiteLLM request latency above {P95_LATENCY_SECONDS}s"),
+    ]
+
+
+def redis_alerts(replicas: int) -> list[dict[str, Any]]:
+    alerts = [
+        _alert("RedisDown", f"redis_up{{{LITELLM}}} == 0", "2m", "critical", "A Redis server of redis-ha is down"),
+        _alert("RedisNoSingleMaster", f'(count(redis_instance_info{{{LITELLM}, role="master"}}) or vector(0)) != 1',
+               "2m", "critical", "redis-ha does not have exactly one master"),
+    ]
+    if replicas > 1:
+        alerts.append(_alert("RedisReplicasMissing", f"max(redis_connected_slaves{{{LITELLM}}}) < {replicas - 1}",
+                             "10m", "warning", f"The Redis master has fewer than {replicas - 1} replicas attached"))
+    return alerts
+
+
+def prometheus_rule(env: Environment) -> dict[str, Any]:
+    groups = []
+    if env.enabled("litellm"):
+        groups.append({"name": "litellm", "rules": litellm_alerts()})
+    if env.enabled("redis-ha"):
+        groups.append({"name": "redis-ha", "rules": redis_alerts(env.component("redis-ha").get("replicas", 3))})
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": "litellm-stack", "namespace": NAMESPACE},
+        "spec": {"groups": groups},
+    }
+
+
 def render(env: Environment) -> list[Artifact]:
     objects = [(f"configmap-dashboard-{name}.yaml", config_map(name, text)) for name, text in dashboard_files()]
+    rule = prometheus_rule(env)
+    if rule["spec"]["groups"]:
+        objects.append(("prometheusrule-litellm-stack.yaml", rule))
     return manifest_application(env, COMPONENT, objects)
