@@ -99,3 +99,31 @@ def test_a_structurally_invalid_workflow_is_caught(tmp_path: Path):
     planted = tmp_path / "invalid.yml"
     planted.write_text("name: invalid\non: push\npermissions: {}\njobs:\n  build:\n    stepz: []\n")
     assert any(p.startswith("check-jsonschema:") for p in findings(planted))
+
+
+def test_the_ci_workflow_runs_every_check_on_the_right_changes():
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "ci.yml").read_text())
+    triggers = workflow[True]
+    for event in ("pull_request", "push"):
+        assert {"environments/**", "generator/**", "schemas/**", "rendered/**", "tests/**", "pyproject.toml",
+                ".github/**"} <= set(triggers[event]["paths"])
+    assert triggers["push"]["branches"] == ["main"]
+    assert workflow["concurrency"]["cancel-in-progress"] is True
+    assert workflow["permissions"] == {}
+    job_steps = [s for s in steps(workflow)]
+    runs = "\n".join(s.get("run", "") for s in job_steps)
+    for command in ("pip install -e '.[test]'", "litellm-gitops schemas sync", "pytest", "litellm-gitops render --check",
+                    "litellm-gitops validate", "sha256sum --check", "-strict -summary", "-schema-location default",
+                    ".cache/schemas/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json", "cfn-lint"):
+        assert command in runs, command
+    setup_python = next(s for s in job_steps if str(s.get("uses", "")).startswith("actions/setup-python@"))
+    assert setup_python["with"]["cache"] == "pip"
+    assert re.fullmatch(r"[0-9a-f]{64}", workflow["env"]["KUBECONFORM_SHA256"])
+
+
+def test_the_pre_commit_hooks_run_render_check_and_validate():
+    config = yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text())
+    hooks = {h["entry"]: h for repo in config["repos"] if repo["repo"] == "local" for h in repo["hooks"]}
+    assert set(hooks) == {"litellm-gitops render --check", "litellm-gitops validate"}
+    for hook in hooks.values():
+        assert hook["language"] == "system" and hook["pass_filenames"] is False and "pre-push" in hook["stages"]
