@@ -1,0 +1,68 @@
+"""The guard and review workflows: valid, pinned by full commit SHA, least privilege, nothing from
+the event expanded inside a script, and clean under check-jsonschema and zizmor."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+WORKFLOWS = Path(__file__).resolve().parent.parent / ".github" / "workflows"
+FILES = [WORKFLOWS / "guard.yml", WORKFLOWS / "review.yml"]
+
+
+def _load(path: Path) -> dict:
+    return yaml.load(path.read_text(), Loader=yaml.BaseLoader)  # "on" stays a string
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_actions_pinned_by_sha_with_version_comment(path: Path) -> None:
+    uses = re.findall(r"uses:\s*(\S+)(.*)", path.read_text())
+    assert uses
+    for ref, rest in uses:
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", ref), ref
+        assert re.search(r"#\s*v\d+\.\d+\.\d+", rest), f"{ref} needs a # vX.Y.Z comment"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_no_event_expansion_in_scripts_and_least_privilege(path: Path) -> None:
+    workflow = _load(path)
+    assert workflow["permissions"] == {}
+    assert "pull_request_target" not in workflow["on"]
+    for name, job in workflow["jobs"].items():
+        perms = job["permissions"]
+        assert set(perms.values()) <= {"read", "write"}
+        assert perms.get("pull-requests") in ("read", "write")
+        assert all(v == "read" for k, v in perms.items() if k != "pull-requests")
+        for step in job["steps"]:
+            assert "${{" not in step.get("run", ""), f"{path.name}/{name}: expression inside run:"
+            if "actions/checkout" in step.get("uses", ""):
+                assert step["with"]["persist-credentials"] == "false"
+
+
+def test_only_the_posting_job_can_write() -> None:
+    writers = [(p.name, n) for p in FILES for n, j in _load(p)["jobs"].items() if "write" in j["permissions"].values()]
+    assert writers == [("review.yml", "comment")]
+    comment = _load(WORKFLOWS / "review.yml")["jobs"]["comment"]
+    checkouts = [s["with"]["path"] for s in comment["steps"] if "actions/checkout" in s.get("uses", "")]
+    assert checkouts == ["base"], "the job holding write never checks out the pull request"
+
+
+def test_guard_triggers() -> None:
+    on = _load(WORKFLOWS / "guard.yml")["on"]
+    assert on["pull_request"]["types"] == ["opened", "synchronize", "reopened"]
+    assert on["pull_request_review"]["types"] == ["submitted", "dismissed"]
+
+
+@pytest.mark.parametrize("tool", ["check-jsonschema", "zizmor"])
+def test_linters_are_clean(tool: str) -> None:
+    if shutil.which(tool) is None:
+        pytest.skip(f"{tool} is not installed")
+    args = ([tool, "--builtin-schema", "vendor.github-workflows"] if tool == "check-jsonschema"
+            else [tool, "--offline", "--persona", "pedantic"]) + [str(p) for p in FILES]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
