@@ -225,6 +225,17 @@ def test_cloudformation_parameters_must_match_the_template(repo, schema_cache):
                         ("rendered/dev/cloudformation/irsa-roles.parameters.json", "Parameters", "EnvironmentName")}
 
 
+def test_a_deploy_manifest_beside_the_templates_is_not_linted_but_its_files_must_exist(repo, schema_cache):
+    manifest = {"environment": "dev", "stacks": [{"name": "s", "template": "irsa-roles.yaml", "parameters": "missing.json"}]}
+    write(repo, "cloudformation/deploy.json", json.dumps(manifest))
+    only(run(repo, schema_cache), path="rendered/dev/cloudformation/deploy.json", kind="Manifest",
+         field="stacks[0].parameters", check="cloudformation")
+    write(repo, "cloudformation/template.json", json.dumps({"Resources": {"B": {"Type": "AWS::S3::Bucket", "Properties": {"Bogus": 1}}}}))
+    manifest["stacks"][0]["parameters"] = "template.json"
+    write(repo, "cloudformation/deploy.json", json.dumps(manifest))
+    only(run(repo, schema_cache), path="rendered/dev/cloudformation/template.json", kind="AWS::S3::Bucket", name="B")
+
+
 def test_a_bad_environment_is_reported_as_a_problem(repo, schema_cache):
     env_file = repo / "environments" / "dev" / "environment.yaml"
     env_file.write_text(env_file.read_text() + "\nunknownTopLevelKey: 1\n")

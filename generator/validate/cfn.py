@@ -4,6 +4,9 @@ Errors and warnings are problems (as the cfn-lint command fails on both); inform
 are not. The environment's AWS region is the region linted for; the rules load once per region and run. A `<stem>.parameters.json` beside
 a template (a JSON list of "Key=Value", as `aws cloudformation deploy --parameter-overrides` takes)
 must set only parameters the template declares, and every one it declares without a default.
+Which files are templates: *.yaml, *.yml and *.template, and *.json files that look like one
+(AWSTemplateFormatVersion or Resources at the top). Another JSON file there (such as a deploy
+manifest) is not linted, but every `stacks[].template` and `stacks[].parameters` it names must exist.
 """
 
 from __future__ import annotations
@@ -86,4 +89,29 @@ def check_parameters(path: str, text: str, template_path: str, template_text: st
                  for key, spec in declared.items() if key not in given and not (isinstance(spec, dict) and "Default" in spec)]
     problems += [Problem(path, None, "Parameters", name, key, "parameter set more than once", "cloudformation")
                  for key in sorted({k for k in given if given.count(k) > 1})]
+    return problems
+
+
+def is_template(name: str, text: str) -> bool:
+    if not name.endswith(".json"):
+        return True
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return True  # let cfn-lint report it
+    return isinstance(data, dict) and ("AWSTemplateFormatVersion" in data or "Resources" in data)
+
+
+def check_manifest(path: str, text: str, present: list[str]) -> list[Problem]:
+    """A JSON file beside the templates that is not one: the files its stacks name must exist."""
+    name = path.rsplit("/", 1)[-1]
+    data = json.loads(text)
+    stacks = data.get("stacks") if isinstance(data, dict) else None
+    problems = []
+    for index, stack in enumerate(stacks if isinstance(stacks, list) else []):
+        for key in ("template", "parameters"):
+            ref = stack.get(key) if isinstance(stack, dict) else None
+            if isinstance(ref, str) and ref not in present:
+                problems.append(Problem(path, None, "Manifest", name, f"stacks[{index}].{key}",
+                                        f"names {ref!r}, which is not in this folder", "cloudformation"))
     return problems

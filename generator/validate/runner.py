@@ -95,8 +95,9 @@ def _parse_error(path: str, exc: yaml.YAMLError, check: str, kind: str = "?", na
     return Problem(path, None, kind, name, "-", f"malformed YAML: {getattr(exc, 'problem', None) or exc}{where}", check)
 
 
-def _plan_environment(env: Environment, options: Options, lock: Lock, cache: Path,
-                      locations: list[SchemaLocation], core_by_version: dict[str, CoreSchemas], plan: _Plan) -> None:
+def _plan_environment(env: Environment, options: Options, lock: Lock, values_schemas: values.ValuesSchemas,
+                      locations: list[SchemaLocation], schemas_by_version: dict[str, tuple[CoreSchemas, CustomSchemas]],
+                      plan: _Plan) -> None:
     root = options.root
     folder = root / "rendered" / env.name
     if not folder.is_dir():
@@ -104,8 +105,9 @@ def _plan_environment(env: Environment, options: Options, lock: Lock, cache: Pat
                                      "not rendered: run `litellm-gitops render`", "environment"))
         return
     version = str(env.cluster["kubernetesVersion"])
-    core = core_by_version.get(version) or core_by_version.setdefault(version, CoreSchemas(version))
-    custom = CustomSchemas(locations, lock, version)
+    if version not in schemas_by_version:  # one set per Kubernetes version, shared by its environments
+        schemas_by_version[version] = (CoreSchemas(version), CustomSchemas(locations, lock, version))
+    core, custom = schemas_by_version[version]
 
     all_documents: list[Any] = []
     for sub in KUBERNETES_FOLDERS:
@@ -155,7 +157,10 @@ def _plan_environment(env: Environment, options: Options, lock: Lock, cache: Pat
             plan.problems.append(_parse_error(path, exc, "values", values.KIND, file.stem))
             continue
         chart = value_charts.get(file.name) or values.chart_from_config(env.config, file.name)
-        plan.tasks.append(_Task(1, values.check_values, (path, data, chart, lock, cache)))
+        problems, validator = values.plan_values(path, data, chart, values_schemas)
+        plan.problems.extend(problems)
+        if validator is not None:
+            plan.tasks.append(_Task(1, values.check_values, (path, f"{chart[0]}@{chart[1]}", validator, data)))
 
     cfn_folder = folder / "cloudformation"
     for file in sorted(cfn_folder.rglob("*")) if cfn_folder.is_dir() else []:
@@ -169,7 +174,12 @@ def _plan_environment(env: Environment, options: Options, lock: Lock, cache: Pat
             plan.tasks.append(_Task(2, cfn.check_parameters, (_rel(root, file), file.read_text(encoding="utf-8"), _rel(root, template),
                                                               template.read_text(encoding="utf-8") if template.is_file() else None)))
             continue
-        plan.tasks.append(_Task(100, cfn.check_template, (_rel(root, file), file.read_text(encoding="utf-8"), env.region)))
+        text = file.read_text(encoding="utf-8")
+        if not cfn.is_template(file.name, text):
+            present = [p.relative_to(file.parent).as_posix() for p in file.parent.rglob("*") if p.is_file()]
+            plan.problems.extend(cfn.check_manifest(_rel(root, file), text, present))
+            continue
+        plan.tasks.append(_Task(100, cfn.check_template, (_rel(root, file), text, env.region)))
 
 
 def _execute(tasks: list[_Task], jobs: int) -> list[Problem]:
@@ -207,7 +217,8 @@ def validate(options: Options) -> Report:
                              hint=f"pick one of: {', '.join(environment_names(root / 'environments')) or 'none yet'}")
 
     plan = _Plan()
-    core_by_version: dict[str, CoreSchemas] = {}
+    schemas_by_version: dict[str, tuple[CoreSchemas, CustomSchemas]] = {}
+    values_schemas = values.ValuesSchemas(lock, cache)
     for name in names:
         plan.files += 1
         plan.count("environment")
@@ -219,7 +230,7 @@ def validate(options: Options) -> Report:
             plan.problems.append(Problem(_rel(root, Path(exc.file or root / "environments" / name)), None, "Environment",
                                          name, "-", f"{exc.message}{where}{fix}", "environment"))
             continue
-        _plan_environment(env, options, lock, cache, locations, core_by_version, plan)
+        _plan_environment(env, options, lock, values_schemas, locations, schemas_by_version, plan)
 
     problems = plan.problems + _execute(plan.tasks, options.jobs)
     return Report(problems=problems, environments=names, files=plan.files, documents=plan.documents)

@@ -48,23 +48,42 @@ def chart_from_config(config: dict, file_name: str) -> tuple[str, str] | None:
     return None
 
 
-def check_values(path: str, values: Any, chart: tuple[str, str] | None, lock: Lock, cache: Path) -> list[Problem]:
-    """Problems of one values file. `values` is the parsed YAML (None for an empty file)."""
+class ValuesSchemas:
+    """Chart values schemas from the verified cache, each loaded and compiled once per run."""
+
+    def __init__(self, lock: Lock, cache: Path):
+        self.lock = lock
+        self.cache = cache
+        self._compiled: dict[tuple[str, str], Any] = {}
+
+    def validator(self, chart: tuple[str, str]) -> Any:
+        if chart not in self._compiled:
+            schema = verified_schema(self.lock, self.cache, self.lock.charts[chart])
+            self._compiled[chart] = validator_class(schema)(schema)
+        return self._compiled[chart]
+
+
+def plan_values(path: str, values: Any, chart: tuple[str, str] | None, schemas: ValuesSchemas) -> tuple[list[Problem], Any]:
+    """Problems found without a schema, and the compiled schema to check `values` against (or None).
+
+    `values` is the parsed YAML (None for an empty file).
+    """
     if chart is None:
         return [Problem(path, None, KIND, Path(path).stem, "-",
                         "no chart found for this values file (no Application lists it in helm.valueFiles, "
-                        "and no component of that name has a chart)", "values")]
+                        "and no component of that name has a chart)", "values")], None
     name = f"{chart[0]}@{chart[1]}"
     if values is not None and not isinstance(values, dict):
-        return [Problem(path, None, KIND, name, "-", "Helm values must be a YAML mapping", "values")]
-    if chart not in lock.charts:
+        return [Problem(path, None, KIND, name, "-", "Helm values must be a YAML mapping", "values")], None
+    if chart not in schemas.lock.charts:
         return [Problem(path, None, KIND, name, "-",
-                        f"chart {chart[0]} {chart[1]} is not in {lock.source.name}: add it, with the values.schema.json "
-                        "the chart ships (or valuesSchema: null if it ships none)", "values")]
-    locked = lock.charts[chart]
-    if locked is None:
-        return []
-    schema = verified_schema(lock, cache, locked)
-    validator = validator_class(schema)(schema)
+                        f"chart {chart[0]} {chart[1]} is not in {schemas.lock.source.name}: add it, with the values.schema.json "
+                        "the chart ships (or valuesSchema: null if it ships none)", "values")], None
+    if schemas.lock.charts[chart] is None:
+        return [], None
+    return [], schemas.validator(chart)
+
+
+def check_values(path: str, name: str, validator: Any, values: Any) -> list[Problem]:
     return [Problem(path, None, KIND, name, field, message, "values")
             for field, message in schema_problems(validator, values or {})]
