@@ -275,7 +275,9 @@ def test_disabled_or_external_stacks_render_nothing_and_the_readme_says_so(scrat
     edit_environment(scratch_repo, "prod", skip)
     files = render(scratch_repo, "prod")
     cfn = sorted(p for p in files if p.startswith("cloudformation/"))
-    assert cfn == ["cloudformation/README.md", "cloudformation/secrets.parameters.json", "cloudformation/secrets.yaml"]
+    assert cfn == ["cloudformation/README.md", "cloudformation/deploy.json", "cloudformation/secrets.parameters.json",
+                   "cloudformation/secrets.yaml"]
+    assert [s["name"] for s in json.loads(files["cloudformation/deploy.json"])["stacks"]] == ["litellm-prod-secrets"]
     readme = files["cloudformation/README.md"]
     assert "# litellm-prod-irsa-roles: skipped, components.irsa-roles is external" in readme
     assert "# litellm-prod-bastion: skipped, components.bastion is disabled" in readme

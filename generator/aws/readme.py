@@ -1,5 +1,8 @@
 """rendered/<env>/cloudformation/README.md: the deploy commands and their order, which stacks
-this environment skips and why, and the out-of-band steps (the database URL, AMI pinning).
+this environment skips and why, and the out-of-band steps (the database URL, AMI pinning); and
+cloudformation/deploy.json, the same order as data for the deploy workflow
+(.github/workflows/cloudformation.yml): region, account and, per enabled stack in deploy order,
+its name, template, parameters file and capabilities.
 
 Components render only when enabled, so the README is rendered by the first enabled
 CloudFormation component in deploy order (generator.naming.STACKS): exactly one file, whichever
@@ -7,6 +10,8 @@ stacks are skipped. When none is enabled there is no cloudformation/ folder at a
 """
 
 from __future__ import annotations
+
+import json
 
 from generator import naming
 from generator.artifacts import Artifact
@@ -60,4 +65,18 @@ def render_if_owner(env: Environment, component: str) -> list[Artifact]:
         "roles": [naming.role_name(env, w) for w in (naming.BEDROCK, naming.EXTERNAL_SECRETS)],
     }
     text = _templates().get_template("cloudformation-readme.md.j2").render(context)
-    return [Artifact(f"{cfn.FOLDER}/README.md", text)]
+    return [Artifact(f"{cfn.FOLDER}/README.md", text), Artifact(f"{cfn.FOLDER}/deploy.json", deploy_manifest(env))]
+
+
+def deploy_manifest(env: Environment) -> str:
+    manifest = {
+        "environment": env.name,
+        "region": env.region,
+        "account": env.account_id,
+        "stacks": [
+            {"name": s["stack"], "template": f"{s['stem']}.yaml", "parameters": f"{s['stem']}.parameters.json",
+             "capabilities": [s["capabilities"]] if s["capabilities"] else []}
+            for s in stacks(env) if s["enabled"]
+        ],
+    }
+    return json.dumps(manifest, indent=2) + "\n"
