@@ -24,7 +24,6 @@ DEFAULTS_FILE = "defaults.yaml"
 ENVIRONMENT_FILE = "environment.yaml"
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "environment.schema.json"
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-SECRET_KEYS = ("masterKey", "saltKey", "redisPassword", "databaseUrl")
 
 
 @dataclass(frozen=True)
@@ -208,8 +207,7 @@ def looks_like_secret_value(text: str) -> bool:
 
 
 def _refuse_secret_values(config: dict, sources: list[tuple[Path, Any]]) -> None:
-    for key in SECRET_KEYS:
-        value = config["secrets"]["names"][key]
+    for key, value in config["secrets"]["names"].items():
         if looks_like_secret_value(value):
             path = ["secrets", "names", key]
             file, line, column = _where(path, sources)

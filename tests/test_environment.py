@@ -95,6 +95,15 @@ def test_secret_value_pasted_as_name_is_refused_without_echoing_it(scratch_repo,
     assert "Zx8v1QpL0mR7tYc2Kd9Wf3Hs6Jb4Ne5A" not in err
 
 
+def test_every_secret_name_is_checked_for_pasted_values(scratch_repo, capsys):
+    edit(scratch_repo, "prod", "  prefix: prod/\n",
+         "  prefix: prod/\n  names:\n    webuiSecretKey: sk-live-0123456789abcdef\n")
+    assert main(["plan", "--root", str(scratch_repo), "--env", "prod"]) == 2
+    err = capsys.readouterr().err
+    assert "secrets.names.webuiSecretKey looks like a secret value" in err
+    assert "sk-live-0123456789abcdef" not in err
+
+
 def test_error_in_defaults_points_at_defaults(scratch_repo, capsys):
     path = scratch_repo / "environments/defaults.yaml"
     path.write_text(path.read_text().replace("  project: litellm\n", "  project: LiteLLM_Project\n"))
