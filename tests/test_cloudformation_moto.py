@@ -30,6 +30,9 @@ from test_aws_support import (  # noqa: F401
     parameters,
 )
 
+# moto warns about each resource type its CloudFormation lacks; the tests account for them.
+pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse:UserWarning")
+
 UNSUPPORTED_BY_MOTO = {"AWS::SecretsManager::Secret", "AWS::EKS::AccessEntry"}
 
 

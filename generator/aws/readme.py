@@ -12,11 +12,13 @@ stacks are skipped. When none is enabled there is no cloudformation/ folder at a
 from __future__ import annotations
 
 import json
+from functools import cache
+
+import jinja2
 
 from generator import naming
 from generator.artifacts import Artifact
 from generator.aws import cfn
-from generator.docs import _templates
 from generator.environment import Environment
 
 CAPABILITIES = {"irsa-roles": "CAPABILITY_NAMED_IAM", "secrets": None, "bastion": "CAPABILITY_NAMED_IAM"}
@@ -24,6 +26,12 @@ WHY_SKIPPED = {
     "disabled": "disabled: not deployed at all",
     "external": "external: exists and is healthy, managed outside this repository",
 }
+
+
+@cache
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.PackageLoader("generator", "templates"), undefined=jinja2.StrictUndefined,
+                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
 
 
 def owner(env: Environment) -> str | None:
