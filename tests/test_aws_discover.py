@@ -118,3 +118,12 @@ def test_no_credentials_is_a_plain_error_not_a_traceback(scratch_repo, aws, monk
     assert result.returncode == 1
     assert "no AWS credentials found" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_write_leaves_the_file_alone_when_the_result_would_not_load(scratch_repo, aws, capsys):  # noqa: F811
+    make_cluster("us-east-1", "llm-dev", issuer="https://oidc.eks.us-east-1.amazonaws.com/id/not-an-eks-issuer")
+    path = edit_environment(scratch_repo, "dev", lambda d: d["aws"].__setitem__("accountId", ACCOUNT))
+    before = path.read_text(encoding="utf-8")
+    assert run(scratch_repo, "discover", "--env", "dev", "--write") == 2
+    assert "cluster.oidcIssuer is not valid" in capsys.readouterr().err
+    assert path.read_text(encoding="utf-8") == before

@@ -224,6 +224,8 @@ def test_trust_problem_names_each_flaw(dev):
     no_aud = json.loads(json.dumps(good))
     del no_aud["Statement"][0]["Condition"]["StringEquals"][f"{host}:aud"]
     assert ":aud is not sts.amazonaws.com" in trust_problem(env, naming.BEDROCK, no_aud)
+    other_account = f"arn:aws:iam::999999999999:oidc-provider/{host}"
+    assert "not the registered provider" in trust_problem(env, naming.BEDROCK, good, other_account)
 
 
 def test_missing_tools_are_warnings(dev, capsys, monkeypatch):
@@ -244,6 +246,19 @@ def test_no_credentials(scratch_repo, aws, monkeypatch):  # noqa: F811
     assert "not run: no usable AWS access (aws-identity failed)" in result.stdout
     assert "preflight failed: aws-identity" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_unknown_profile(scratch_repo, aws, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    result = subprocess.run(["litellm-gitops", "preflight", "--env", "dev", "--root", str(scratch_repo)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "AWS profile not found" in result.stdout and "Traceback" not in result.stdout + result.stderr
+
+
+def test_unknown_environment_is_bad_input(scratch_repo, aws, capsys):  # noqa: F811
+    assert main(["preflight", "--env", "staging", "--root", str(scratch_repo)]) == 2
+    assert "no environment named 'staging'" in capsys.readouterr().err
 
 
 def test_unreachable_endpoint(scratch_repo, aws, monkeypatch):  # noqa: F811

@@ -182,7 +182,7 @@ class Preflight:
             if self.stack_live("irsa-roles"):
                 return FAIL, f"role {name} does not exist although stack {naming.stack_name(self.env, 'irsa-roles')} is deployed"
             return WARN, f"role {name} does not exist yet: deploy cloudformation/irsa-roles.yaml (phase 3)"
-        problem = trust_problem(self.env, workload, role.get("AssumeRolePolicyDocument"))
+        problem = trust_problem(self.env, workload, role.get("AssumeRolePolicyDocument"), self.provider_arn)
         if problem:
             return FAIL, f"role {name}: {problem}"
         return PASS, f"role {name} trusts only {workload.namespace}/{workload.service_account}"
@@ -229,8 +229,10 @@ def _as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def trust_problem(env: Environment, workload: naming.Workload, document: Any) -> str | None:
-    """None when the trust policy lets exactly one service account of this cluster assume the role."""
+def trust_problem(env: Environment, workload: naming.Workload, document: Any,
+                  provider_arn: str | None = None) -> str | None:
+    """None when the trust policy lets exactly one service account of this cluster assume the role
+    (through `provider_arn` exactly, when the OIDC provider's ARN is known)."""
     host = iam.oidc_provider_host(env)
     expected_sub = f"system:serviceaccount:{workload.namespace}:{workload.service_account}"
     statements = [s for s in _as_list(_policy(document).get("Statement", [])) if s.get("Effect") == "Allow"]
@@ -240,6 +242,8 @@ def trust_problem(env: Environment, workload: naming.Workload, document: Any) ->
         federated = _as_list(statement.get("Principal", {}).get("Federated", []))
         if len(federated) != 1 or not str(federated[0]).endswith(f":oidc-provider/{host}"):
             return f"its trust policy allows a principal other than the cluster's OIDC provider ({host})"
+        if provider_arn and federated[0] != provider_arn:
+            return f"its trust policy names {federated[0]}, not the registered provider {provider_arn}"
         if "sts:AssumeRoleWithWebIdentity" not in _as_list(statement.get("Action", [])):
             return "its trust policy does not allow sts:AssumeRoleWithWebIdentity"
         conditions = statement.get("Condition", {})
