@@ -36,6 +36,9 @@ DESCRIPTIONS = {
     naming.SALT_KEY.key: "LiteLLM salt key (LITELLM_SALT_KEY). NEVER regenerate: it encrypts stored credentials.",
     naming.REDIS_PASSWORD.key: "Redis HA password (REDIS_PASSWORD), shared by Redis, Sentinel and LiteLLM.",
     naming.DATABASE_URL.key: "LiteLLM database URL (DATABASE_URL). Value put out of band; see cloudformation/README.md.",
+    "webuiSecretKey": "Open WebUI WEBUI_SECRET_KEY (signs sessions). Regenerating it logs every user out.",
+    "grafanaAdminPassword": "Grafana admin password.",
+    "jaegerElasticsearchPassword": "Jaeger's password on the Elasticsearch/OpenSearch trace store: set it as that user's password there.",
 }
 
 
