@@ -11,7 +11,13 @@ from test_guard_build import ENV, Rendered
 
 
 def _diff(tmp_path: Path, base: Rendered, head: Rendered) -> diff.TreeDiff:
-    return diff.diff_trees(tree.load_tree(base.write(tmp_path / "b")), tree.load_tree(head.write(tmp_path / "h")))
+    """As the command does it: only what differs (and the Applications delivering it) is read."""
+    b, h = base.write(tmp_path / "b"), head.write(tmp_path / "h")
+    pair = tree.load_pair(b, h, diff.select)
+    result = diff.diff_trees(pair.base, pair.head, pair.names)
+    full = diff.diff_trees(tree.load_tree(b), tree.load_tree(h))
+    assert diff.to_json(result) == diff.to_json(full), "reading less must not change the diff"
+    return result
 
 
 def test_changes_grouped_by_environment_wave_and_application(tmp_path: Path) -> None:

@@ -506,3 +506,28 @@ def test_markdown_report(tmp_path: Path, github) -> None:
     assert "Guard: refused" in text and "salt key: blocked" in text and "master key: needs two approvals" in text
     assert "spec.data[secretKey=LITELLM_SALT_KEY].remoteRef.version" in text
     assert "REFUSED" in out and "salt key" in out
+
+
+# --- reading less changes nothing -------------------------------------------------------------
+
+@pytest.mark.parametrize("route", sorted(SALT_ROUTES)[:12] + sorted(BASTION_CHANGES)[:6])
+def test_selective_reading_finds_what_full_reading_finds(route: str, tmp_path: Path) -> None:
+    from generator.guard import rules, tree
+    change = SALT_ROUTES.get(route) or BASTION_CHANGES[route]
+    base = Rendered.minimal("dev", "prod")
+    b, h = base.write(tmp_path / "b"), base.edit(change).write(tmp_path / "h")
+    pair = tree.load_pair(b, h, rules.select)
+    assert "dev" not in pair.base and "dev" not in pair.head  # unchanged: not even parsed
+    assert rules.evaluate(pair.base, pair.head) == rules.evaluate(tree.load_tree(b), tree.load_tree(h)) != []
+
+
+def test_a_variable_spelled_with_escapes_in_an_unchanged_file_is_still_read(tmp_path: Path) -> None:
+    """A file identical on both sides is skipped only if it cannot name a protected variable."""
+    base = Rendered.minimal()
+    base.envs[ENV]["manifests/secret-store/disguised.yaml"] = (
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d, namespace: litellm}\n'
+        'data: {"LITELLM\\u005fSALT_KEY": "os.environ/OTHER"}\n')
+    head = base.edit(lambda t: _set(t.values("litellm")["envVars"], "SALT_COPY", "os.environ/LITELLM_SALT_KEY"))
+    code, report = guard(tmp_path, base, head)
+    assert code == 1 and categories(report) == {"salt-key"}
+    assert [f["field"] for f in report["findings"]] == ["envVars.SALT_COPY"]

@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = diff.diff_trees(tree.load_tree(args.base), tree.load_tree(args.head))
+    pair = tree.load_pair(args.base, args.head, diff.select)
+    result = diff.diff_trees(pair.base, pair.head, pair.names)
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(diff.markdown(result), encoding="utf-8")

@@ -55,8 +55,8 @@ def github_client() -> GitHub:
 
 
 def run(args: argparse.Namespace) -> int:
-    base, head = tree.load_tree(args.base), tree.load_tree(args.head)
-    findings = rules.evaluate(base, head)
+    pair = tree.load_pair(args.base, args.head, rules.select)
+    findings = rules.evaluate(pair.base, pair.head)
 
     def read_approvals() -> tuple[pr.PullRequest | None, approvals.Approvals | None]:
         client = github_client()
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         reviews = client.get_all(f"repos/{pull.repo}/pulls/{pull.number}/reviews")
         return pull, approvals.count(reviews, pull.author, pull.head_sha)
 
-    result = verdict.decide(findings, sorted(set(base) | set(head)), read_approvals)
+    result = verdict.decide(findings, pair.names, read_approvals)
     code = EXIT_OK if result.allowed else EXIT_FAILED
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)

@@ -124,9 +124,26 @@ def _env_diff(name: str, old: EnvTree | None, new: EnvTree | None, bumps: list[C
     return env
 
 
-def diff_trees(base: Tree, head: Tree) -> TreeDiff:
+def select(files: dict[str, bytes], changed: set[str]) -> set[str]:
+    """Besides the files that differ, only the Applications that deliver one of them (and the
+    root's bootstrap when apps/ changed) are read, to group changes by wave and Application."""
+    targets = {(rel if rel.startswith("values/") else rel.rsplit("/", 1)[0]).encode()
+               for rel in changed if not rel.startswith(("apps/", "bootstrap/")) and "/" in rel}
+    chosen = {rel for rel, raw in files.items() if rel.startswith("apps/") and any(t in raw for t in targets)}
+    if any(rel.startswith("apps/") for rel in changed):
+        chosen |= {rel for rel in files if rel.startswith("bootstrap/")}
+    return chosen
+
+
+def diff_trees(base: Tree, head: Tree, names: list[str] | None = None) -> TreeDiff:
+    """`names`: every environment of both trees, when `base` and `head` hold only those that differ."""
     bumps: list[ChartBump] = []
-    envs = [_env_diff(n, base.get(n), head.get(n), bumps) for n in sorted(set(base) | set(head))]
+    envs = []
+    for name in sorted(set(base) | set(head) | set(names or ())):
+        if name not in base and name not in head:
+            envs.append(EnvDiff(name, "unchanged"))
+        else:
+            envs.append(_env_diff(name, base.get(name), head.get(name), bumps))
     return TreeDiff(envs, bumps)
 
 

@@ -402,14 +402,54 @@ def _scan(node: Any, names: tuple[str, ...], path: str, label: str, file: str, o
 
 def _override_facts(env: EnvTree, names: tuple[str, ...], out: Facts) -> None:
     for obj in env.of_kind("HelmValues"):
-        _scan(obj.doc, names, "", obj.label, obj.file, out)
+        if may_mention(obj):
+            _scan(obj.doc, names, "", obj.label, obj.file, out)
     for app in env.of_kind("Application"):
-        for prefix, doc in _inline_values(app):
-            _scan(doc, names, prefix, app.label, app.file, out)
+        if may_mention(app):
+            for prefix, doc in _inline_values(app):
+                _scan(doc, names, prefix, app.label, app.file, out)
     for obj in env.of_kind("Secret", "ConfigMap"):
+        if not may_mention(obj):
+            continue
         for key in ("data", "stringData", "binaryData"):
             if isinstance(obj.doc.get(key), dict):
                 _scan(obj.doc[key], names, key, obj.label, obj.file, out)
+
+
+# --- what the guard must read ------------------------------------------------------------------
+
+_DISGUISE = ("\\", "!!", "!<", "%TAG")  # escapes, explicit tags, tag directives can spell a name in disguise
+_MENTIONS = re.compile(b"|".join(re.escape(m.encode()) for m in sorted(
+    {n for rule in SECRET_RULES for n in rule.mentions} | set(_DISGUISE))))
+_RELEVANT = re.compile(b"|".join(re.escape(m.encode()) for m in sorted(
+    {"ExternalSecret", "SecretStore", "Resources", "AWSTemplateFormatVersion", "ParameterKey"}
+    | {n for rule in SECRET_RULES for n in rule.mentions} | set(_DISGUISE))))
+_CHARTS = re.compile(rb"""chart["']?\s*:\s*["']?[^\s"',}]*(litellm|external-secrets)""")
+
+
+def may_mention(obj: Obj) -> bool:
+    """False only when the object's file cannot name a protected variable, even in disguise."""
+    return not obj.raw or _MENTIONS.search(obj.raw) is not None
+
+
+def select(files: dict[str, bytes], changed: set[str]) -> set[str]:
+    """The files of one side the guard reads (files that differ between the sides are read anyway).
+
+    Every CloudFormation file; every file that names a kind or variable the rules read (or could,
+    in disguise); the values files of the LiteLLM and External Secrets Applications; and the
+    Applications that deploy those charts, deliver a chosen manifest, or name a variable.
+    """
+    chosen = {rel for rel, raw in files.items()
+              if rel.startswith("cloudformation/") or (not rel.startswith(("apps/", "bootstrap/")) and _RELEVANT.search(raw))}
+    apps = {rel: raw for rel, raw in files.items() if rel.startswith(("apps/", "bootstrap/"))}
+    key_apps = {rel for rel, raw in apps.items() if _CHARTS.search(raw) or _MENTIONS.search(raw)}
+    chosen |= key_apps
+    for rel in files:
+        if rel.startswith("values/") and any(rel.encode() in apps[a] for a in key_apps):
+            chosen.add(rel)
+    targets = {rel.rsplit("/", 1)[0].encode() for rel in chosen | changed if rel.startswith("manifests/")}
+    chosen |= {rel for rel, raw in apps.items() if any(t in raw for t in targets)}
+    return chosen
 
 
 # --- comparing --------------------------------------------------------------------------------

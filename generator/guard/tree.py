@@ -9,11 +9,12 @@ delivers it, so the diff can group by wave and Application.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -36,14 +37,12 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         keys = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            try:
-                duplicate = key in keys
-            except TypeError:
-                continue
-            if duplicate:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-            keys.add(key)
+            if isinstance(key_node, yaml.ScalarNode):
+                key = (key_node.tag, key_node.value)
+                if key in keys:
+                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key_node.value!r}",
+                                                            key_node.start_mark)
+                keys.add(key)
         return super().construct_mapping(node, deep=deep)
 
 
@@ -62,6 +61,7 @@ class Obj:
     name: str = ""
     owner: str = ""  # the Application (or "bootstrap", "cloudformation") that delivers it
     wave: int | None = None
+    raw: bytes = b""  # the file's content (several objects may share it)
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -106,13 +106,6 @@ def _parse_yaml(path: Path, text: str) -> list[Any]:
                          hint="the rendered tree must be valid YAML; re-run `litellm-gitops render`") from None
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", file=path, hint="rendered files are UTF-8") from None
-
-
 def _k8s_identity(doc: dict[str, Any]) -> tuple[str, str, str, str] | None:
     kind, api, meta = doc.get("kind"), doc.get("apiVersion"), doc.get("metadata")
     if not isinstance(kind, str) or not isinstance(api, str) or not isinstance(meta, dict):
@@ -121,16 +114,43 @@ def _k8s_identity(doc: dict[str, Any]) -> tuple[str, str, str, str] | None:
     return group, kind, str(meta.get("namespace") or ""), str(meta.get("name") or "")
 
 
-def _objects_of_file(rel: str, path: Path) -> list[Obj]:
+# Parsed documents by content digest: a file identical in base and head is parsed once, and the
+# two trees share its (read-only) documents.
+_PARSED: dict[bytes, list[Any]] = {}
+_PARSED_LIMIT = 50_000
+
+
+def _text(path: Path, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text", file=path, hint="rendered files are UTF-8") from None
+
+
+def _documents(rel: str, path: Path, raw: bytes) -> list[Any]:
+    digest = hashlib.sha1(raw).digest() + (b"j" if rel.endswith(".json") else b"y")
+    cached = _PARSED.get(digest)
+    if cached is not None:
+        return cached
     if rel.endswith(".json"):
         try:
-            docs = [json.loads(_read(path))]
+            docs = [json.loads(_text(path, raw))]
         except json.JSONDecodeError as exc:
             raise InputError(f"unparsable JSON: {exc.msg}", file=path, line=exc.lineno, column=exc.colno) from None
-    elif rel.endswith(YAML_SUFFIXES):
-        docs = _parse_yaml(path, _read(path))
     else:
-        return [Obj(f"file/{rel}", "File", f"file {rel}", rel, _read(path))]
+        docs = _parse_yaml(path, _text(path, raw))
+    if len(_PARSED) >= _PARSED_LIMIT:
+        _PARSED.clear()
+    _PARSED[digest] = docs
+    return docs
+
+
+def _objects_of_file(rel: str, path: Path, raw: bytes | None = None) -> list[Obj]:
+    raw = path.read_bytes() if raw is None else raw
+    if rel.endswith(".json") or rel.endswith(YAML_SUFFIXES):
+        docs = _documents(rel, path, raw)
+    else:
+        return [Obj(f"file/{rel}", "File", f"file {rel}", rel, _text(path, raw))]
     found = []
     for index, doc in enumerate(docs):
         suffix = f"#{index}" if len(docs) > 1 else ""
@@ -233,24 +253,83 @@ def _relabel(env: EnvTree) -> None:
     env.objects = dict(sorted(objects.items()))
 
 
-def load_env(name: str, directory: Path) -> EnvTree:
-    env = EnvTree(name)
-    files = []
+Files = dict[str, tuple[str, bytes]]  # relative path -> (path on disk, content)
+Select = Callable[[dict[str, bytes], set[str]], set[str]]
+
+
+def _files(directory: Path) -> Files:
+    found: Files = {}
+    prefix = len(str(directory)) + 1
     for base, dirs, names in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        files += [Path(base) / n for n in names if not n.startswith(".")]
-    for path in sorted(files):
-        rel = path.relative_to(directory).as_posix()
-        for obj in _objects_of_file(rel, path):
+        for name in names:
+            if not name.startswith("."):
+                path = os.path.join(base, name)
+                with open(path, "rb") as handle:
+                    found[path[prefix:].replace(os.sep, "/")] = (path, handle.read())
+    return dict(sorted(found.items()))
+
+
+def _build(name: str, files: Files, chosen: set[str] | None = None) -> EnvTree:
+    env = EnvTree(name)
+    for rel, (path, raw) in files.items():
+        if chosen is not None and rel not in chosen:
+            continue
+        for obj in _objects_of_file(rel, Path(path), raw):
+            obj.raw = raw
             env.objects[obj.key + ("" if obj.key not in env.objects else f"@{rel}")] = obj
     _assign_owners(env)
     _relabel(env)
     return env
 
 
-def load_tree(directory: Path) -> Tree:
-    """Every environment of a rendered tree, by name."""
+def load_env(name: str, directory: Path) -> EnvTree:
+    return _build(name, _files(directory))
+
+
+def _env_dirs(directory: Path) -> dict[str, Path]:
     root = resolve_root(Path(directory))
     if root is None:
         return {}
-    return {p.name: load_env(p.name, p) for p in sorted(root.iterdir()) if p.is_dir() and not p.name.startswith(".")}
+    return {p.name: p for p in sorted(root.iterdir()) if p.is_dir() and not p.name.startswith(".")}
+
+
+def load_tree(directory: Path) -> Tree:
+    """Every environment of a rendered tree, by name, every file parsed."""
+    return {name: load_env(name, path) for name, path in _env_dirs(directory).items()}
+
+
+@dataclass
+class Pair:
+    """The environments of two trees that differ (unchanged ones are only named)."""
+
+    base: Tree
+    head: Tree
+    names: list[str]  # every environment in either tree
+
+    @property
+    def unchanged(self) -> list[str]:
+        return [n for n in self.names if n not in self.base and n not in self.head]
+
+
+def load_pair(base_dir: Path, head_dir: Path, select: Select | None = None) -> Pair:
+    """Both trees, reading only what a comparison needs.
+
+    An environment whose files are byte-identical on both sides is skipped. In the others,
+    `select(files, changed)` names the files to parse on each side (None: every file); files that
+    differ between the sides are always parsed. A file identical on both sides is parsed once.
+    """
+    base_envs, head_envs = _env_dirs(base_dir), _env_dirs(head_dir)
+    pair = Pair({}, {}, sorted(set(base_envs) | set(head_envs)))
+    for name in pair.names:
+        old = _files(base_envs[name]) if name in base_envs else {}
+        new = _files(head_envs[name]) if name in head_envs else {}
+        old_raw, new_raw = {k: v[1] for k, v in old.items()}, {k: v[1] for k, v in new.items()}
+        if name in base_envs and name in head_envs and old_raw == new_raw:
+            continue
+        changed = {k for k in set(old_raw) | set(new_raw) if old_raw.get(k) != new_raw.get(k)}
+        for env_dirs, files, raw, tree in ((base_envs, old, old_raw, pair.base), (head_envs, new, new_raw, pair.head)):
+            if name in env_dirs:
+                chosen = None if select is None else (select(raw, changed) | (changed & set(raw)))
+                tree[name] = _build(name, files, chosen)
+    return pair
