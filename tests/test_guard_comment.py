@@ -110,6 +110,33 @@ def test_pagination_never_leaves_the_api_host(github) -> None:
         client._request("GET", "http://evil.example:80/steal")
 
 
+def test_redirects_to_another_host_are_refused(github) -> None:
+    """urllib would forward the Authorization header on a redirect: only same-origin ones are followed."""
+    import http.server
+    import threading
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(301)
+            self.send_header("Location", github.url.replace("127.0.0.1", "localhost") + self.path)
+            self.end_headers()
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        client = GitHub(f"http://127.0.0.1:{server.server_address[1]}", "secret-token")
+        with pytest.raises(GitHubError, match="HTTP 301"):
+            client.get(f"repos/{REPO}/pulls/{PR_NUMBER}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert github.requests == [], "the token never reached the other host"
+
+
 def test_non_json_and_non_list_answers_fail_closed(github) -> None:
     client = GitHub(github.url)
     with pytest.raises(GitHubError, match="did not answer a list"):

@@ -1,12 +1,15 @@
 """Documents as dotted paths: flatten a document into {path: scalar}, and list the paths that differ.
 
 Lists of maps that carry a `name` (or `secretKey`, `ParameterKey`) are keyed by it, so reordering
-or inserting an entry does not make every later entry look changed.
+or inserting an entry does not make every later entry look changed (unless the name looks like a
+secret: paths are printed).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from generator.guard.redact import looks_secret
 
 ITEM_KEYS = ("name", "secretKey", "ParameterKey", "key")
 
@@ -15,7 +18,7 @@ def _item_label(item: Any, index: int, seen: dict[str, int]) -> str:
     if isinstance(item, dict):
         for field in ITEM_KEYS:
             value = item.get(field)
-            if isinstance(value, (str, int)) and not isinstance(value, bool):
+            if isinstance(value, (str, int)) and not isinstance(value, bool) and not looks_secret(str(value)):
                 label = f"{field}={value}" if field != "name" else str(value)
                 count = seen.get(label, 0)
                 seen[label] = count + 1

@@ -32,6 +32,19 @@ def next_link(header: str | None) -> str | None:
     return None
 
 
+class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects only within the API's origin: urllib would carry the token elsewhere."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        old, new = urllib.parse.urlsplit(req.full_url), urllib.parse.urlsplit(newurl)
+        if (old.scheme, old.netloc) != (new.scheme, new.netloc):
+            raise urllib.error.HTTPError(req.full_url, code, f"redirect to another origin refused ({new.netloc})", headers, fp)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_SameOriginRedirects)
+
+
 class GitHub:
     def __init__(self, api_url: str | None = None, token: str | None = None, timeout: float = TIMEOUT) -> None:
         self.api_url = (api_url or DEFAULT_API).rstrip("/")
@@ -63,7 +76,7 @@ class GitHub:
         request = urllib.request.Request(url, data=data, method=method, headers=headers)
         where = f"{method} {parsed.path}"
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (URL checked above)
+            with _OPENER.open(request, timeout=self.timeout) as response:  # URL checked above
                 raw = response.read()
                 response_headers = {k.lower(): v for k, v in response.headers.items()}
         except urllib.error.HTTPError as exc:
@@ -72,6 +85,8 @@ class GitHub:
                 message = str(json.loads(exc.read() or b"{}").get("message", ""))[:200]
             except (ValueError, AttributeError):
                 pass
+            if not message and 300 <= exc.code < 400:
+                message = str(exc.reason)
             raise GitHubError(f"{where} answered HTTP {exc.code}" + (f": {message}" if message else "")) from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
