@@ -51,7 +51,7 @@ def text(verdict: Verdict) -> str:
             out += ["", f"{HEADINGS[category]} ({len(items)}):"]
             for f in items:
                 before, after = shown(f)
-                out.append(f"  {f.environment}: {f.object}: {f.field}: {before} -> {after}" + (f"  [{f.file}]" if f.file else ""))
+                out.append(f"  {f.environment}: {f.object}: {f.field}: {before} → {after}" + (f"  [{f.file}]" if f.file else ""))
     return "\n".join(out) + "\n"
 
 
