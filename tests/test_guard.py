@@ -531,3 +531,20 @@ def test_a_variable_spelled_with_escapes_in_an_unchanged_file_is_still_read(tmp_
     code, report = guard(tmp_path, base, head)
     assert code == 1 and categories(report) == {"salt-key"}
     assert [f["field"] for f in report["findings"]] == ["envVars.SALT_COPY"]
+
+
+def test_the_deploy_manifest_names_the_parameters_file(tmp_path: Path) -> None:
+    """Parameters are read from the file the deploy manifest names for the template, whatever its name."""
+    base = Rendered.minimal()
+    files = base.envs[ENV]
+    files["cloudformation/values-for-host.json"] = files.pop("cloudformation/host.parameters.json") + [
+        {"ParameterKey": "LatestAmiId", "ParameterValue": "ami-0123456789abcdef0"}]
+    files["cloudformation/deploy.json"] = {"environment": ENV, "region": "eu-west-1", "account": "444455556666",
+                                           "stacks": [{"name": "prod-host", "template": "host.yaml",
+                                                       "parameters": "values-for-host.json"}]}
+    head = base.edit(lambda t: t.envs[ENV]["cloudformation/values-for-host.json"][1].__setitem__("ParameterValue", "ami-0fffffffffffffff0"))
+    code, report = guard(tmp_path, base, head)
+    assert code == 1 and [(f["category"], f["field"]) for f in report["findings"]] == [("bastion", "Parameters.LatestAmiId.Value")]
+    moved = base.edit(lambda t: t.envs[ENV]["cloudformation/deploy.json"]["stacks"][0].__setitem__("name", "prod-host-2"))
+    code, report = guard(tmp_path, base, moved)
+    assert code == 1 and [f["field"] for f in report["findings"]] == ["Deployment.stack"]

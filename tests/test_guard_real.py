@@ -81,6 +81,25 @@ def test_salt_key_routes_blocked_on_real_output(route: str, real: Rendered, tmp_
     assert "salt-key" in categories(report)
 
 
+def _deploy_manifest(t: Rendered) -> dict[str, Any]:
+    return next(c for p, c in t.envs[ENV].items() if p.startswith("cloudformation/") and isinstance(c, dict) and "stacks" in c)
+
+
+def _stack_of(t: Rendered, logical_id: str) -> dict[str, Any]:
+    path = next(p for p, c in t.envs[ENV].items() if isinstance(c, dict) and logical_id in (c.get("Resources") or {}))
+    return next(s for s in _deploy_manifest(t)["stacks"] if path.endswith("/" + s["template"]))
+
+
+def test_moving_the_salt_secret_to_another_stack_or_region_is_blocked(real: Rendered, tmp_path: Path) -> None:
+    if not any(isinstance(c, dict) and "stacks" in c for c in real.envs[ENV].values()):
+        pytest.skip("no deploy manifest in rendered/prod/cloudformation yet")
+    for change in (lambda t: _set(_stack_of(t, t.cfn_secret("LITELLM_SALT_KEY")[0]), "name", "litellm-prod-secrets-v2"),
+                   lambda t: _set(_deploy_manifest(t), "region", "us-east-1")):
+        code, report = guard(tmp_path, real, real.edit(change))
+        assert code == 1 and "salt-key" in categories(report), report
+        assert any(f["field"].startswith("Deployment.") for f in report["findings"])
+
+
 REAL_GATED: dict[str, tuple[str, Callable[[Rendered], Any]]] = {
     "master key version": ("master-key", lambda t: _set(t.entry("LITELLM_MASTER_KEY")["remoteRef"], "version", "AWSPREVIOUS")),
     "master key sk- template": ("master-key", lambda t: _set(

@@ -40,6 +40,13 @@ def is_template(doc: Any) -> bool:
                 for r in doc["Resources"].values())))
 
 
+def is_deploy_manifest(doc: Any) -> bool:
+    """The deploy manifest beside the templates: which stack, region and account deploy each
+    template with which parameters file ({"stacks": [{"name", "template", "parameters"}, ...]})."""
+    stacks = doc.get("stacks") if isinstance(doc, dict) else None
+    return isinstance(stacks, list) and bool(stacks) and all(isinstance(s, dict) and "template" in s for s in stacks)
+
+
 def parameter_values(doc: Any) -> dict[str, Any] | None:
     """A parameters file in any of the usual shapes, or None when `doc` is not one."""
     if isinstance(doc, list) and doc and all(isinstance(i, dict) and "ParameterKey" in i for i in doc):

@@ -253,11 +253,33 @@ def cfn_resources(env: EnvTree) -> Iterator[tuple[Obj, str, dict[str, Any]]]:
                 yield template, str(logical_id), resource
 
 
+def _folder(file: str) -> str:
+    return file.rsplit("/", 1)[0] if "/" in file else ""
+
+
+def deployment(env: EnvTree, template: Obj) -> dict[str, Any] | None:
+    """How the deploy manifest beside `template` deploys it: stack name, region, account, parameters file."""
+    folder = _folder(template.file)
+    for manifest in env.of_kind("CloudFormationDeploy"):
+        if _folder(manifest.file) != folder:
+            continue
+        for stack in manifest.doc["stacks"]:
+            if "/".join(p for p in (folder, str(stack.get("template"))) if p) == template.file:
+                return {"stack": stack.get("name"), "region": manifest.doc.get("region"),
+                        "account": manifest.doc.get("account"), "parameters": stack.get("parameters")}
+    return None
+
+
 def _parameter_file_values(env: EnvTree, template: Obj) -> dict[str, Any]:
+    """Parameter values the template is deployed with: the file its deploy manifest names, else
+    the parameters file beside it with the same stem."""
+    deploy = deployment(env, template)
+    folder = _folder(template.file)
+    named = "/".join(p for p in (folder, str(deploy["parameters"])) if p) if deploy and deploy.get("parameters") else None
     stem = cfn.template_stem(template.file)
     values: dict[str, Any] = {}
     for params in env.of_kind("CloudFormationParameters"):
-        if cfn.template_stem(params.file) == stem and params.file.rsplit("/", 1)[0] == template.file.rsplit("/", 1)[0]:
+        if (params.file == named) if named else (cfn.template_stem(params.file) == stem and _folder(params.file) == folder):
             values.update(cfn.parameter_values(params.doc) or {})
     return values
 
@@ -296,6 +318,10 @@ def _resource_facts(env: EnvTree, template: Obj, logical_id: str, resource: dict
     label = _resource_label(logical_id, resource)
     out.add(label, "(object)", "present", template.file)
     out.add(label, "Type", resource.get("Type"), template.file)
+    deploy = deployment(env, template)
+    if deploy:  # another stack, region or account: CloudFormation creates a new resource there
+        for key in ("stack", "region", "account"):
+            out.add(label, f"Deployment.{key}", deploy[key], template.file)
     for key in ("DeletionPolicy", "UpdateReplacePolicy"):
         out.add(label, key, resource.get(key, "Delete"), template.file)
     if resource.get("Condition"):

@@ -158,6 +158,10 @@ def _objects_of_file(rel: str, path: Path, raw: bytes | None = None) -> list[Obj
             found.append(Obj(f"cfn/{rel}{suffix}", "CloudFormationTemplate", f"CloudFormation template {rel}{suffix}", rel, doc,
                              owner="cloudformation"))
             continue
+        if cfn.is_deploy_manifest(doc):
+            found.append(Obj(f"cfn-deploy/{rel}{suffix}", "CloudFormationDeploy", f"CloudFormation deploy manifest {rel}{suffix}",
+                             rel, doc, owner="cloudformation"))
+            continue
         if cfn.parameter_values(doc) is not None and rel.endswith(".json"):
             found.append(Obj(f"cfn-params/{rel}", "CloudFormationParameters", f"CloudFormation parameters {rel}", rel, doc,
                              owner="cloudformation"))
