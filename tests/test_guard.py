@@ -120,6 +120,20 @@ SALT_ROUTES: dict[str, Callable[[Rendered], Any]] = {
         "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "env", "namespace": "litellm"},
         "data": {"LITELLM_SALT_KEY": SECRET_LITERAL}}),
     "environment removed": lambda t: t.envs.pop(ENV),
+    "ClusterExternalSecret maps it": lambda t: t.add("manifests/secret-store/zz.yaml", {
+        "apiVersion": "external-secrets.io/v1", "kind": "ClusterExternalSecret", "metadata": {"name": "everywhere"},
+        "spec": {"namespaceSelectors": [{"matchLabels": {"kubernetes.io/metadata.name": "litellm"}}],
+                 "externalSecretSpec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": "aws-secrets-manager"},
+                                        "target": {"name": "litellm-secrets", "creationPolicy": "Merge"},
+                                        "data": [{"secretKey": "LITELLM_SALT_KEY", "remoteRef": {"key": "elsewhere"}}]}}}),
+    "PushSecret overwrites it": lambda t: t.add("manifests/secret-store/push.yaml", {
+        "apiVersion": "external-secrets.io/v1alpha1", "kind": "PushSecret", "metadata": {"name": "push", "namespace": "litellm"},
+        "spec": {"secretStoreRefs": [{"kind": "ClusterSecretStore", "name": "aws-secrets-manager"}],
+                 "selector": {"secret": {"name": "mine"}},
+                 "data": [{"match": {"secretKey": "k", "remoteRef": {"remoteKey": "prod/litellm/salt-key"}}}]}}),
+    "CFN rotation schedule": lambda t: t.template_of(t.cfn_secret("LITELLM_SALT_KEY")[0])["Resources"].__setitem__(
+        "SaltRotation", {"Type": "AWS::SecretsManager::RotationSchedule", "Properties": {
+            "SecretId": {"Ref": t.cfn_secret("LITELLM_SALT_KEY")[0]}, "RotationRules": {"AutomaticallyAfterDays": 30}}}),
 }
 
 
@@ -376,6 +390,10 @@ UNRELATED: dict[str, Callable[[Rendered], Any]] = {
         {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "CidrIp": "0.0.0.0/0"}),
     # SecurityGroupIds updates in place: a replaced group does not replace the instance.
     "bastion security group replaced": lambda t: _set(t.resource("HostSecurityGroup")["Properties"], "GroupDescription", "new"),
+    "IRSA policy listing the secret ARN": lambda t: t.template_of(t.cfn_secret("LITELLM_SALT_KEY")[0])["Resources"].__setitem__(
+        "ReaderPolicy", {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": {"Statement": [
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+             "Resource": {"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:eu-west-1:1:secret:prod/litellm/salt-key-??????"}}]}}}),
     "otel env var": lambda t: _set(t.values("litellm")["envVars"], "OTEL_SERVICE_NAME", "gateway"),
     "new environment": lambda t: t.envs.__setitem__("staging", Rendered.minimal("staging").envs["staging"]),
     "file renamed": lambda t: t.envs[ENV].__setitem__("manifests/secret-store/renamed.yaml",

@@ -15,6 +15,7 @@ Two groups of facts:
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from enum import Enum
@@ -148,12 +149,23 @@ class Facts:
 
 # --- ExternalSecrets and stores -------------------------------------------------------------
 
+EXTERNAL_SECRET_KINDS = ("ExternalSecret", "ClusterExternalSecret")
+
+
+def _es_spec(es: Obj) -> dict[str, Any]:
+    """An ExternalSecret's spec; a ClusterExternalSecret's is the ExternalSecret it stamps out."""
+    if es.kind == "ClusterExternalSecret":
+        spec = es.spec.get("externalSecretSpec")
+        return spec if isinstance(spec, dict) else {}
+    return es.spec
+
+
 def _data(es: Obj) -> list[dict[str, Any]]:
-    return [d for d in es.spec.get("data") or [] if isinstance(d, dict)]
+    return [d for d in _es_spec(es).get("data") or [] if isinstance(d, dict)]
 
 
 def _template(es: Obj) -> dict[str, Any] | None:
-    target = es.spec.get("target")
+    target = _es_spec(es).get("target")
     template = target.get("template") if isinstance(target, dict) else None
     return template if isinstance(template, dict) else None
 
@@ -167,7 +179,7 @@ def _template_names(text: Any) -> set[str]:
 
 
 def _targets(es: Obj) -> tuple[str, str]:
-    target = es.spec.get("target")
+    target = _es_spec(es).get("target")
     name = target.get("name") if isinstance(target, dict) else None
     return es.namespace, str(name or es.name)
 
@@ -201,7 +213,8 @@ def _es_facts(es: Obj, env_var: str, out: Facts) -> set[tuple[str, str, str]]:
     """Facts of one ExternalSecret for `env_var`; returns the stores it reads through."""
     label, file = es.label, es.file
     stores = set()
-    store = _store_ref(es.spec.get("secretStoreRef"), es.namespace)
+    spec = _es_spec(es)
+    store = _store_ref(spec.get("secretStoreRef"), es.namespace)
     out.add(label, "spec.secretStoreRef", f"{store[0]}/{store[2]}" if store else None, file)
     if store:
         stores.add(store)
@@ -229,8 +242,12 @@ def _es_facts(es: Obj, env_var: str, out: Facts) -> set[tuple[str, str, str]]:
         out.add(label, f"spec.target.template.data.{env_var}", data.get(env_var, MISSING), file)
         if template.get("templateFrom"):
             out.add_tree(label, "spec.target.template.templateFrom", template["templateFrom"], file)
-    if es.spec.get("dataFrom"):
-        out.add_tree(label, "spec.dataFrom", es.spec["dataFrom"], file)
+    if spec.get("dataFrom"):
+        out.add_tree(label, "spec.dataFrom", spec["dataFrom"], file)
+    if es.kind == "ClusterExternalSecret":  # where it stamps the ExternalSecret out
+        for key in ("namespaceSelector", "namespaceSelectors", "namespaces", "externalSecretName"):
+            if es.spec.get(key) is not None:
+                out.add_tree(label, f"spec.{key}", es.spec[key], file)
     return stores
 
 
@@ -487,12 +504,14 @@ class Scope:
     externalsecrets: set[str] = field(default_factory=set)
     remote_keys: set[str] = field(default_factory=set)
     resources: set[str] = field(default_factory=set)
+    referrers: set[str] = field(default_factory=set)  # CloudFormation resources acting on the secret
+    pushes: set[str] = field(default_factory=set)  # PushSecrets that could write it
 
 
 def _secret_scope(rule: SecretRule, envs: list[EnvTree]) -> Scope:
     scope = Scope()
     for env in envs:
-        for es in env.of_kind("ExternalSecret"):
+        for es in env.of_kind(*EXTERNAL_SECRET_KINDS):
             if _es_relevant(es, rule.secret.env_var):
                 scope.externalsecrets.add(es.key)
                 for entry in _entry_keys(es, rule.secret.env_var):
@@ -503,6 +522,19 @@ def _secret_scope(rule: SecretRule, envs: list[EnvTree]) -> Scope:
         for _, logical_id, resource in cfn_resources(env):
             if _secret_matches(rule, logical_id, resource, scope.remote_keys):
                 scope.resources.add(logical_id)
+    needles = scope.remote_keys | {rule.name_hint}
+    for env in envs:
+        for _, logical_id, resource in cfn_resources(env):
+            if logical_id in scope.resources:
+                continue
+            # a rotation schedule, a target attachment, anything that names the secret's resource
+            if cfn.references(resource) & scope.resources or (
+                    str(resource.get("Type", "")).startswith("AWS::SecretsManager::")
+                    and any(n in json.dumps(resource) for n in needles)):
+                scope.referrers.add(logical_id)
+        for push in env.of_kind("PushSecret"):
+            if any(n in json.dumps(push.spec) for n in needles):
+                scope.pushes.add(push.key)
     return scope
 
 
@@ -523,6 +555,14 @@ def secret_facts(rule: SecretRule, env: EnvTree | None, scope: Scope) -> tuple[F
         if logical_id in scope.resources and resource.get("Type") == "AWS::SecretsManager::Secret":
             properties = {k: v for k, v in (resource.get("Properties") or {}).items() if k not in SECRET_IGNORED_PROPERTIES}
             _resource_facts(env, template, logical_id, resource, properties, wiring)
+    for template, logical_id, resource in cfn_resources(env):
+        if logical_id in scope.referrers:
+            _resource_facts(env, template, logical_id, resource, resource.get("Properties") or {}, wiring)
+    for key in sorted(scope.pushes):
+        push = env.objects.get(key)
+        if push is not None:
+            wiring.add(push.label, "(object)", "present", push.file)
+            wiring.add_tree(push.label, "spec", push.spec, push.file)
     for obj, prefix, doc in chart_values(env, STORE_AUTH_CHART, STORE_AUTH_CHART):
         for parts in STORE_AUTH_PATHS:
             node: Any = doc
