@@ -1,13 +1,21 @@
-"""The lock of upstream schemas (schemas/upstream.lock.json) and the local cache it fills.
+"""The lock of upstream files (schemas/upstream.lock.json) and the local schema cache it fills.
 
-The lock names every upstream schema the validator uses (custom kinds' JSON Schemas in
-kubeconform's layout, and the values.schema.json of pinned Helm charts that ship one) with its
-address and sha256. `sync_from_directory` and `sync_from_urls` copy them into a git-ignored cache
-(default `.cache/schemas/`, kubeconform layout so kubeconform can read it too), refusing any file
-whose sha256 differs from the lock. `verified_schema` reads a cached file back, checking it again,
-so validation never trusts a cache that was edited after the sync.
+The lock pins, by raw URL at a release tag (or commit) and sha256, every upstream file validation
+and the tests rely on:
+- `crds`: the upstream CustomResourceDefinitions of the custom kinds the generator emits;
+- `kubernetesSchemas`: the strict JSON Schema of each such kind in kubeconform's layout, with the
+  sha256 of the schema `generator.crdschema` derives from its CRD;
+- `charts`: every pinned Helm chart's own values.yaml, and its values.schema.json when it ships one.
 
-All-or-nothing: a sync writes nothing unless every file in the lock is found and matches.
+`collect` gathers and checks all of them from one source: the pinned URLs (optionally through a
+mirror of raw.githubusercontent.com), a local crds/ folder, or a local catalog already in
+kubeconform layout. `write_cache` fills the git-ignored cache (default `.cache/schemas/`,
+kubeconform layout, chart files under chart-values/); `write_reference` lays the same verified
+files out as a reference folder like ../shared (schemas-upstream/, crds/, chart-values/).
+`verified_schema` reads a cached schema back, checking it again, so validation never trusts a
+cache that was edited after the sync.
+
+All-or-nothing: nothing is written unless every file in the lock is found and matches.
 """
 
 from __future__ import annotations
@@ -15,30 +23,49 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from generator import crdschema
 from generator.errors import InputError
 
 LOCK_FILE = Path(__file__).resolve().parent.parent / "schemas" / "upstream.lock.json"
 CACHE_ENV = "LITELLM_GITOPS_SCHEMA_CACHE"
 DEFAULT_CACHE = Path(".cache") / "schemas"
 URL_TIMEOUT_SECONDS = 30
+RAW_GITHUB = "https://raw.githubusercontent.com"
+SCHEMAS, CRDS, CHART_VALUES = "schemas-upstream", "crds", "chart-values"  # a reference folder's parts
+SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """An upstream file as published: its pinned URL and sha256, and its path in a reference folder."""
+
+    reference: str  # crds/<file> or chart-values/<file>
+    url: str
+    sha256: str
 
 
 @dataclass(frozen=True)
 class LockedFile:
-    """One upstream file: where it goes in the cache, what it must hash to, where to get it."""
+    """One file of the cache: where it goes, what it must hash to, and where it comes from."""
 
     path: str  # relative to the cache, POSIX separators
     sha256: str
-    url: str
-    local_name: str  # file name in a local catalog (kubeconform path, or <chart>-<version>.values.schema.json)
-    chart_values: bool = False
+    reference: str  # relative to a reference folder: schemas-upstream/<path>, or chart-values/<file>
+    crd: Pinned | None = None  # a custom kind's schema: derived from this CRD
+    download: Pinned | None = None  # a chart file: downloaded as it is
+
+    @property
+    def chart_file(self) -> bool:
+        return self.download is not None
 
 
 @dataclass(frozen=True)
@@ -48,7 +75,19 @@ class Lock:
     source: Path
 
     def kubernetes_file(self, path: str) -> LockedFile | None:
-        return next((f for f in self.files if f.path == path and not f.chart_values), None)
+        return next((f for f in self.files if f.path == path and not f.chart_file), None)
+
+    @property
+    def crds(self) -> tuple[Pinned, ...]:
+        return tuple(dict.fromkeys(f.crd for f in self.files if f.crd is not None))
+
+
+@dataclass
+class Collected:
+    """Verified bytes by reference-folder path (CRDs too, when the source had them), or refusals."""
+
+    contents: dict[str, bytes] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)  # "path: reason"
 
 
 @dataclass
@@ -57,34 +96,64 @@ class SyncResult:
     refused: list[str] = field(default_factory=list)  # "path: reason"
 
 
-def load_lock(path: Path = LOCK_FILE) -> Lock:
+Fetch = Callable[[Pinned], "bytes | str"]  # the bytes, or a sentence saying why not
+
+
+# --- the lock -------------------------------------------------------------------------------
+
+
+def _read_json(path: Path) -> Any:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError("schema lock not found", file=path, hint="restore schemas/upstream.lock.json from git") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"schema lock is not valid JSON: {exc.msg}", file=path, line=exc.lineno, column=exc.colno,
                          hint="restore schemas/upstream.lock.json from git") from None
+
+
+def _pinned(entry: dict, folder: str, lock_path: Path) -> Pinned:
+    name, url, sha = entry["file"], entry["url"], entry["sha256"].lower()
+    if not isinstance(name, str) or "/" in name or "\\" in name or name in ("", ".", ".."):
+        raise InputError(f"schema lock file name {name!r} is not a plain file name", file=lock_path)
+    if not url.startswith("https://"):
+        raise InputError(f"schema lock URL {url!r} is not https", file=lock_path, hint="pin an https:// URL")
+    if not SHA256.fullmatch(sha):
+        raise InputError(f"schema lock sha256 {sha!r} of {name} is not 64 hex digits", file=lock_path)
+    return Pinned(reference=f"{folder}/{name}", url=url, sha256=sha)
+
+
+def _schema_file(entry: dict, crds: dict[str, Pinned], lock_path: Path) -> LockedFile:
+    path = entry["path"]
+    if ".." in Path(path).parts or Path(path).is_absolute() or len(Path(path).parts) != 2:
+        raise InputError(f"schema lock path {path!r} is not group/kind_version.json", file=lock_path,
+                         hint="use a relative path such as group/kind_version.json")
+    if entry["crd"] not in crds:
+        raise InputError(f"schema lock entry {path} names CRD {entry['crd']!r}, which is not under crds", file=lock_path)
+    return LockedFile(path=path, sha256=entry["sha256"].lower(), reference=f"{SCHEMAS}/{path}", crd=crds[entry["crd"]])
+
+
+def _chart_file(entry: dict, lock_path: Path) -> LockedFile:
+    pinned = _pinned(entry, CHART_VALUES, lock_path)
+    return LockedFile(path=pinned.reference, sha256=pinned.sha256, reference=pinned.reference, download=pinned)
+
+
+def load_lock(path: Path = LOCK_FILE) -> Lock:
+    data = _read_json(path)
     try:
-        files = [LockedFile(path=e["path"], sha256=e["sha256"].lower(), url=e["url"], local_name=e["path"])
-                 for e in data["kubernetesSchemas"]]
+        crds = {name: _pinned({**entry, "file": name}, CRDS, path) for name, entry in data["crds"].items()}
+        files = [_schema_file(entry, crds, path) for entry in data["kubernetesSchemas"]]
         charts: dict[tuple[str, str], LockedFile | None] = {}
         for entry in data["charts"]:
-            schema = entry.get("valuesSchema")
-            locked = None
-            if schema:
-                locked = LockedFile(path=schema["path"], sha256=schema["sha256"].lower(), url=schema["url"],
-                                    local_name=f"{entry['chart']}-{entry['version']}.values.schema.json",
-                                    chart_values=True)
-                files.append(locked)
-            charts[(entry["chart"], str(entry["version"]))] = locked
+            files.append(_chart_file(entry["values"], path))
+            schema = _chart_file(entry["valuesSchema"], path) if entry["valuesSchema"] else None
+            if schema is not None:
+                files.append(schema)
+            charts[(entry["chart"], str(entry["version"]))] = schema
     except (KeyError, TypeError, AttributeError) as exc:
-        raise InputError(f"schema lock is malformed (missing {exc})", file=path,
-                         hint="every kubernetesSchemas entry needs path, sha256, url; every charts entry chart, version, valuesSchema") from None
-    for locked in files:
-        if ".." in Path(locked.path).parts or Path(locked.path).is_absolute():
-            raise InputError(f"schema lock path {locked.path!r} escapes the cache", file=path,
-                             hint="use a relative path such as group/kind_version.json")
+        raise InputError(f"schema lock is malformed (missing or wrong {exc})", file=path,
+                         hint="crds: name -> url, sha256; kubernetesSchemas: path, sha256, crd; "
+                              "charts: chart, version, values {file, url, sha256}, valuesSchema (or null)") from None
     return Lock(files=tuple(files), charts=charts, source=path)
 
 
@@ -98,9 +167,130 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _write_all(cache: Path, contents: dict[str, bytes]) -> None:
+# --- where the files come from ----------------------------------------------------------------
+
+
+def check_mirror(mirror: str) -> str:
+    """A mirror of raw.githubusercontent.com: https, or plain http on this machine only."""
+    parsed = urllib.parse.urlsplit(mirror)
+    local = parsed.scheme == "http" and parsed.hostname in ("127.0.0.1", "localhost", "::1")
+    if not (parsed.scheme == "https" or local) or not parsed.hostname:
+        raise InputError(f"mirror {mirror!r} is neither https nor http on this machine",
+                         hint="pass e.g. --mirror https://mirror.example.com (same paths as raw.githubusercontent.com)")
+    return mirror.rstrip("/")
+
+
+def mirrored(url: str, mirror: str | None) -> str:
+    """The pinned URL, or the same path on the mirror when it is a raw.githubusercontent.com URL."""
+    if mirror is None or not url.startswith(RAW_GITHUB + "/"):
+        return url
+    return mirror + url[len(RAW_GITHUB):]
+
+
+def url_fetcher(mirror: str | None = None, opener: Callable[..., Any] = urllib.request.urlopen) -> Fetch:
+    """Download pinned files from their URLs (or from a mirror with the same paths)."""
+
+    def fetch(pinned: Pinned) -> bytes | str:
+        url = mirrored(pinned.url, mirror)
+        try:
+            with opener(url, timeout=URL_TIMEOUT_SECONDS) as response:
+                return response.read()
+        except urllib.error.HTTPError as exc:
+            return f"download from {url} failed: HTTP {exc.code} {exc.reason} (is the pinned tag or path right?)"
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            return f"download from {url} failed: {getattr(exc, 'reason', exc)}"
+
+    return fetch
+
+
+def directory_fetcher(folders: dict[str, Path | None]) -> Fetch:
+    """Read pinned files from local folders by their reference path: {"crds": DIR, "chart-values": DIR}."""
+
+    def fetch(pinned: Pinned) -> bytes | str:
+        part, name = pinned.reference.split("/", 1)
+        folder = folders.get(part)
+        if folder is None:
+            return "no chart values folder given (--chart-values-from)" if part == CHART_VALUES else f"no {part} folder given"
+        try:
+            return (folder / name).read_bytes()
+        except FileNotFoundError:
+            return f"not found in {folder}"
+
+    return fetch
+
+
+def is_crd_folder(lock: Lock, folder: Path) -> bool:
+    """True when `folder` holds upstream CRD files by their lock names (a crds/ folder, not a catalog)."""
+    return any((folder / crd.reference.split("/", 1)[1]).is_file() for crd in lock.crds)
+
+
+# --- collecting and checking -------------------------------------------------------------------
+
+
+def _mismatch(actual: str, expected: str) -> str:
+    return f"sha256 {actual} does not match the lock ({expected})"
+
+
+def _verified_crd(crd: Pinned, fetch: Fetch, collected: Collected, failed: set[str]) -> bytes | None:
+    """The CRD's bytes, fetched and checked once per run; a refusal is recorded once."""
+    if crd.reference in collected.contents:
+        return collected.contents[crd.reference]
+    if crd.reference in failed:
+        return None
+    data = fetch(crd)
+    problem = data if isinstance(data, str) else None
+    if problem is None and sha256_hex(data) != crd.sha256:
+        problem = _mismatch(sha256_hex(data), crd.sha256)
+    if problem is not None:
+        failed.add(crd.reference)
+        collected.refused.append(f"{crd.reference}: {problem}")
+        return None
+    collected.contents[crd.reference] = data
+    return data
+
+
+def _derived(locked: LockedFile, crd_data: bytes) -> bytes | str:
+    try:
+        schemas = crdschema.derive(crd_data)
+    except crdschema.CrdError as exc:
+        return f"cannot derive from {locked.crd.reference}: {exc}"
+    if locked.path not in schemas:
+        return f"{locked.crd.reference} serves no version with this schema path (it gives {', '.join(sorted(schemas))})"
+    return schemas[locked.path]
+
+
+def collect(lock: Lock, fetch: Fetch, catalog: Path | None = None) -> Collected:
+    """Every file of the lock, checked against its sha256. Custom kinds' schemas are read from
+    `catalog` (kubeconform layout) when given, else derived from their CRDs obtained by `fetch`;
+    chart files are obtained by `fetch`."""
+    collected, failed = Collected(), set()
+    for locked in lock.files:
+        if locked.chart_file:
+            data = fetch(locked.download)
+        elif catalog is not None:
+            path = catalog / locked.path
+            data = path.read_bytes() if path.is_file() else f"not found in {catalog}"
+        else:
+            crd_data = _verified_crd(locked.crd, fetch, collected, failed)
+            if crd_data is None:
+                continue  # the CRD's own refusal says why
+            data = _derived(locked, crd_data)
+        if isinstance(data, str):
+            collected.refused.append(f"{locked.path}: {data}")
+        elif sha256_hex(data) != locked.sha256:
+            what = "derived schema " if locked.crd is not None and catalog is None else ""
+            collected.refused.append(f"{locked.path}: {what}{_mismatch(sha256_hex(data), locked.sha256)}")
+        else:
+            collected.contents[locked.reference] = data
+    return collected
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+def _write_all(root: Path, contents: dict[str, bytes]) -> None:
     for rel, data in contents.items():
-        target = cache / rel
+        target = root / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
         try:
@@ -112,58 +302,52 @@ def _write_all(cache: Path, contents: dict[str, bytes]) -> None:
             raise
 
 
-def _sync(lock: Lock, cache: Path, fetch: Callable[[LockedFile], bytes | str]) -> SyncResult:
-    """`fetch` returns the bytes, or a string saying why it could not."""
-    result = SyncResult()
-    contents: dict[str, bytes] = {}
-    for locked in lock.files:
-        data = fetch(locked)
-        if isinstance(data, str):
-            result.refused.append(f"{locked.path}: {data}")
-            continue
-        actual = sha256_hex(data)
-        if actual != locked.sha256:
-            result.refused.append(f"{locked.path}: sha256 {actual} does not match the lock ({locked.sha256})")
-            continue
-        contents[locked.path] = data
+def write_cache(lock: Lock, cache: Path, collected: Collected) -> list[str]:
+    """Fill the cache from a complete, verified collection; the paths written."""
+    if collected.refused:
+        raise ValueError("refusing to write a collection with refused files")
+    contents = {locked.path: collected.contents[locked.reference] for locked in lock.files}
+    _write_all(cache, contents)
+    return sorted(contents)
+
+
+def write_reference(lock: Lock, folder: Path, collected: Collected) -> list[str]:
+    """Lay the verified files out like ../shared: schemas-upstream/, crds/, chart-values/."""
+    missing = [crd.reference for crd in lock.crds if crd.reference not in collected.contents]
+    if collected.refused or missing:
+        raise ValueError(f"refusing to write an incomplete reference folder (missing {missing})")
+    names = [locked.reference for locked in lock.files] + [crd.reference for crd in lock.crds]
+    _write_all(folder, {name: collected.contents[name] for name in names})
+    return sorted(names)
+
+
+def _sync(lock: Lock, cache: Path, collected: Collected) -> SyncResult:
+    result = SyncResult(refused=list(collected.refused))
     if not result.refused:
-        _write_all(cache, contents)
-        result.written = sorted(contents)
+        result.written = write_cache(lock, cache, collected)
     return result
 
 
-def sync_from_directory(lock: Lock, catalog: Path, chart_values: Path | None, cache: Path) -> SyncResult:
-    """Copy from a local catalog in kubeconform layout (and a folder of chart values schemas)."""
-    if not catalog.is_dir():
-        raise InputError("schema catalog folder not found", file=catalog,
-                         hint="pass a folder in kubeconform layout, e.g. --from ../shared/schemas-upstream")
-
-    def fetch(locked: LockedFile) -> bytes | str:
-        base = chart_values if locked.chart_values else catalog
-        if base is None:
-            return "no chart values folder given (--chart-values-from)"
-        try:
-            return (base / locked.local_name).read_bytes()
-        except FileNotFoundError:
-            return f"not found in {base}"
-
-    return _sync(lock, cache, fetch)
+def collect_from_folder(lock: Lock, source: Path, chart_values: Path | None) -> Collected:
+    """From a local folder: upstream CRDs (a crds/ folder; schemas derived) or a catalog in kubeconform
+    layout (schemas read as they are); chart files from `chart_values`."""
+    if not source.is_dir():
+        raise InputError("schema source folder not found", file=source,
+                         hint="pass a folder of upstream CRDs or a catalog in kubeconform layout, e.g. --from ../shared/crds")
+    if is_crd_folder(lock, source):
+        return collect(lock, directory_fetcher({CRDS: source, CHART_VALUES: chart_values}))
+    return collect(lock, directory_fetcher({CHART_VALUES: chart_values}), catalog=source)
 
 
-def sync_from_urls(lock: Lock, cache: Path,
-                   opener: Callable[..., Any] = urllib.request.urlopen) -> SyncResult:
-    """Download every locked file from its pinned https URL."""
+def sync_from_directory(lock: Lock, source: Path, chart_values: Path | None, cache: Path) -> SyncResult:
+    """Fill the cache from a local folder (see `collect_from_folder`)."""
+    return _sync(lock, cache, collect_from_folder(lock, source, chart_values))
 
-    def fetch(locked: LockedFile) -> bytes | str:
-        if not locked.url.startswith("https://"):
-            return f"refusing non-https URL {locked.url}"
-        try:
-            with opener(locked.url, timeout=URL_TIMEOUT_SECONDS) as response:
-                return response.read()
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            return f"download from {locked.url} failed: {getattr(exc, 'reason', exc)}"
 
-    return _sync(lock, cache, fetch)
+def sync_from_urls(lock: Lock, cache: Path, opener: Callable[..., Any] = urllib.request.urlopen,
+                   mirror: str | None = None) -> SyncResult:
+    """Download every pinned file (CRDs, chart files), derive the schemas, check every sha256."""
+    return _sync(lock, cache, collect(lock, url_fetcher(mirror, opener)))
 
 
 def verified_schema(lock: Lock, cache: Path, locked: LockedFile) -> Any:

@@ -1,6 +1,8 @@
 """`litellm-gitops schemas sync` and schemas/upstream.lock.json: the cache is filled only with files
-whose sha256 matches the lock (from a local catalog, or from the pinned URLs), the lock's
-provenance matches the upstream CRDs, and no upstream schema is copied into the project."""
+whose sha256 matches the lock (from a local catalog or crds/ folder, or from the pinned URLs), the
+lock pins upstream CRDs and chart files at release tags on raw.githubusercontent.com, and no
+upstream file is copied into the project. Downloads against a local server: test_schemas_online.py;
+the CRD converter: test_schemas_crdschema.py."""
 
 from __future__ import annotations
 
@@ -24,6 +26,10 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 @pytest.fixture
 def catalog(tmp_path: Path, shared_dir: Path) -> Path:
     """A writable copy of ../shared's catalog and chart values schemas, side by side as in ../shared."""
@@ -35,12 +41,37 @@ def catalog(tmp_path: Path, shared_dir: Path) -> Path:
 def test_sync_from_a_local_catalog_fills_the_cache_in_kubeconform_layout(catalog, tmp_path, capsys):
     cache = tmp_path / "cache"
     assert main(["schemas", "sync", "--from", str(catalog), "--cache", str(cache)]) == 0
-    assert "synced 9 schema(s)" in capsys.readouterr().out
+    assert "synced 15 file(s)" in capsys.readouterr().out
     lock = load_lock()
     for locked in lock.files:
         assert sha256(cache / locked.path) == locked.sha256
     assert (cache / "argoproj.io" / "application_v1alpha1.json").is_file()
     assert (cache / "chart-values" / "external-secrets-2.9.0.values.schema.json").is_file()
+    assert (cache / "chart-values" / "litellm-helm.values.yaml").is_file()
+
+
+def test_sync_from_a_crds_folder_derives_the_same_cache(catalog, shared_dir, tmp_path, capsys):
+    shutil.copytree(shared_dir / "crds", catalog.parent / "crds")
+    assert main(["schemas", "sync", "--from", str(catalog), "--cache", str(tmp_path / "from-catalog")]) == 0
+    assert main(["schemas", "sync", "--from", str(catalog.parent / "crds"), "--cache", str(tmp_path / "from-crds")]) == 0
+    assert tree(tmp_path / "from-crds") == tree(tmp_path / "from-catalog")
+
+
+def test_a_tampered_crd_in_a_crds_folder_is_refused(catalog, shared_dir, tmp_path):
+    crds = catalog.parent / "crds"
+    shutil.copytree(shared_dir / "crds", crds)
+    target = crds / "argoproj.io_application.yaml"
+    target.write_bytes(target.read_bytes().replace(b"type: object", b"type: string", 1))
+    result = sync_from_directory(load_lock(), crds, catalog.parent / "chart-values", tmp_path / "cache")
+    assert [r.split(":")[0] for r in result.refused] == ["crds/argoproj.io_application.yaml"]
+    assert not (tmp_path / "cache").exists()
+
+
+def test_reference_out_needs_the_crds(catalog, tmp_path, capsys):
+    args = ["schemas", "sync", "--from", str(catalog), "--cache", str(tmp_path / "c"), "--reference-out", str(tmp_path / "r")]
+    assert main(args) == 2
+    assert "--reference-out needs the upstream CRDs" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists() and not (tmp_path / "r").exists()
 
 
 def test_a_tampered_schema_is_refused_and_nothing_is_written(catalog, tmp_path, capsys):
@@ -79,10 +110,13 @@ class FakeResponse(io.BytesIO):
         return False
 
 
-def test_sync_from_the_pinned_urls_checks_every_download(catalog, tmp_path):
+def pinned_files(lock) -> list:
+    return [f.download for f in lock.files if f.download] + list(lock.crds)
+
+
+def test_sync_from_the_pinned_urls_checks_every_download(catalog, shared_dir, tmp_path):
     lock = load_lock()
-    by_url = {f.url: ((catalog.parent / "chart-values" / f.local_name) if f.chart_values else catalog / f.path).read_bytes()
-              for f in lock.files}
+    by_url = {p.url: (shared_dir / p.reference).read_bytes() for p in pinned_files(lock)}
     asked = []
 
     def opener(url, timeout):
@@ -91,14 +125,14 @@ def test_sync_from_the_pinned_urls_checks_every_download(catalog, tmp_path):
 
     result = sync_from_urls(lock, tmp_path / "cache", opener=opener)
     assert not result.refused and len(result.written) == len(lock.files)
-    assert sorted(asked) == sorted(f.url for f in lock.files)
+    assert sorted(asked) == sorted(by_url), "each CRD is downloaded once, however many versions it serves"
     assert all(url.startswith("https://raw.githubusercontent.com/") for url in asked)
 
     def tampering(url, timeout):
         return FakeResponse(by_url[url] + (b" " if "appproject" in url else b""))
 
     result = sync_from_urls(lock, tmp_path / "cache2", opener=tampering)
-    assert [r.split(":")[0] for r in result.refused] == ["argoproj.io/appproject_v1alpha1.json"]
+    assert [r.split(":")[0] for r in result.refused] == ["crds/argoproj.io_appproject.yaml"]
     assert not (tmp_path / "cache2").exists()
 
 
@@ -107,7 +141,8 @@ def test_a_refused_download_is_reported_and_nothing_is_written(tmp_path):
         raise urllib.error.URLError("connection refused")
 
     result = sync_from_urls(load_lock(), tmp_path / "cache", opener=refusing)
-    assert len(result.refused) == len(load_lock().files)
+    lock = load_lock()
+    assert len(result.refused) == len(pinned_files(lock)), "one line per download, none for schemas of a failed CRD"
     assert "connection refused" in result.refused[0]
     assert not (tmp_path / "cache").exists()
 
@@ -123,20 +158,43 @@ def test_validation_rereads_the_cache_against_the_lock(schema_cache, tmp_path):
         verified_schema(lock, cache, locked)
 
 
-def test_the_lock_covers_the_catalog_and_names_the_upstream_crds(shared_dir):
+def test_the_lock_covers_the_catalog_crds_and_chart_values(shared_dir):
     lock = json.loads(LOCK_FILE.read_text())
     catalog = shared_dir / "schemas-upstream"
     assert sorted(e["path"] for e in lock["kubernetesSchemas"]) == sorted(
-        p.relative_to(catalog).as_posix() for p in catalog.rglob("*.json") if p.relative_to(catalog).parts[0] != "chart-values")
-    if not (shared_dir / "crds").is_dir():
-        pytest.skip("no crds/ in the reference data (on GitHub it is the synced cache): CRD provenance checked locally")
-    crds = {p.name: sha256(p) for p in (shared_dir / "crds").glob("*.yaml")}
-    for entry in lock["kubernetesSchemas"]:
-        source = entry["source"]
-        assert source["sha256"] in crds.values(), f"{entry['path']}: the CRD hash is not one of ../shared/crds"
-        assert source["url"].startswith(f"https://raw.githubusercontent.com/{source['repository']}/{source['version']}/")
-    pinned = {(c["chart"], c["version"]) for c in lock["charts"]}
-    assert ("external-secrets", "2.9.0") in pinned
+        p.relative_to(catalog).as_posix() for p in catalog.rglob("*.json"))
+    assert sorted(lock["crds"]) == sorted(p.name for p in (shared_dir / "crds").glob("*.yaml"))
+    chart_files = [c["values"] for c in lock["charts"]] + [c["valuesSchema"] for c in lock["charts"] if c["valuesSchema"]]
+    assert sorted(f["file"] for f in chart_files) == sorted(
+        p.name for p in (shared_dir / "chart-values").iterdir() if p.name.endswith((".values.yaml", ".values.schema.json")))
+    assert {e["crd"] for e in lock["kubernetesSchemas"]} == set(lock["crds"])
+
+
+def test_every_pin_is_a_raw_github_url_at_its_ref():
+    lock = json.loads(LOCK_FILE.read_text())
+    pins = list(lock["crds"].values()) + [c["values"] for c in lock["charts"]] + [
+        c["valuesSchema"] for c in lock["charts"] if c["valuesSchema"]]
+    for pin in pins:
+        assert pin["url"] == f"https://raw.githubusercontent.com/{pin['repository']}/{pin['ref']}/{pin['path']}"
+        assert "/main/" not in pin["url"] and "/master/" not in pin["url"], f"{pin['url']}: pin a tag or commit"
+    crd_refs = {(p["repository"], p["ref"]) for p in lock["crds"].values()}
+    assert crd_refs == {("argoproj/argo-cd", "v3.5.1"), ("external-secrets/external-secrets", "v2.9.0"),
+                        ("prometheus-operator/prometheus-operator", "v0.93.0")}
+    for chart in lock["charts"]:
+        if chart["chart"] != "litellm-helm":  # pinned at a commit: see its note in the lock
+            assert chart["values"]["ref"].endswith(f"-{chart['version']}"), chart["chart"]
+
+
+def test_a_malformed_lock_is_bad_input(tmp_path):
+    lock = json.loads(LOCK_FILE.read_text())
+    lock["crds"]["argoproj.io_application.yaml"]["url"] = "http://example.com/application-crd.yaml"
+    (tmp_path / "lock.json").write_text(json.dumps(lock))
+    with pytest.raises(InputError, match="is not https"):
+        load_lock(tmp_path / "lock.json")
+    del lock["kubernetesSchemas"][0]["crd"]
+    (tmp_path / "lock.json").write_text(json.dumps(lock))
+    with pytest.raises(InputError, match="malformed"):
+        load_lock(tmp_path / "lock.json")
 
 
 def test_every_pinned_chart_of_the_defaults_is_in_the_lock():
@@ -147,11 +205,12 @@ def test_every_pinned_chart_of_the_defaults_is_in_the_lock():
     assert charts <= set(load_lock().charts), "add the missing charts to schemas/upstream.lock.json"
 
 
-def test_no_upstream_schema_is_copied_into_the_project():
-    locked = {f.sha256 for f in load_lock().files}
+def test_no_upstream_file_is_copied_into_the_project():
+    lock = load_lock()
+    locked = {f.sha256 for f in lock.files} | {crd.sha256 for crd in lock.crds}
     tracked = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
                              capture_output=True, check=True).stdout.decode().split("\0")
     copies = [p for p in tracked if p and (REPO / p).is_file() and sha256(REPO / p) in locked]
-    assert not copies, f"upstream schemas copied into the project: {copies}"
+    assert not copies, f"upstream files copied into the project: {copies}"
     ignored = subprocess.run(["git", "check-ignore", ".cache/schemas/x.json"], cwd=REPO, capture_output=True, text=True)
     assert ignored.returncode == 0, "the schema cache must be git-ignored"
