@@ -539,12 +539,15 @@ def test_selective_reading_finds_what_full_reading_finds(route: str, tmp_path: P
     assert rules.evaluate(pair.base, pair.head) == rules.evaluate(tree.load_tree(b), tree.load_tree(h)) != []
 
 
-def test_a_variable_spelled_with_escapes_in_an_unchanged_file_is_still_read(tmp_path: Path) -> None:
+@pytest.mark.parametrize("spelling", ['"LITELLM\\u005fSALT_KEY": "os.environ/OTHER"',
+                                      '"LITELLM\\x5fSALT_KEY": "os.environ/OTHER"',
+                                      'SALT: "os.environ/LITELLM_SALT\\\n    _KEY"'])
+def test_a_variable_spelled_with_escapes_in_an_unchanged_file_is_still_read(spelling: str, tmp_path: Path) -> None:
     """A file identical on both sides is skipped only if it cannot name a protected variable."""
     base = Rendered.minimal()
     base.envs[ENV]["manifests/secret-store/disguised.yaml"] = (
         'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d, namespace: litellm}\n'
-        'data: {"LITELLM\\u005fSALT_KEY": "os.environ/OTHER"}\n')
+        'data:\n  ' + spelling + '\n')
     head = base.edit(lambda t: _set(t.values("litellm")["envVars"], "SALT_COPY", "os.environ/LITELLM_SALT_KEY"))
     code, report = guard(tmp_path, base, head)
     assert code == 1 and categories(report) == {"salt-key"}

@@ -461,12 +461,19 @@ def _override_facts(env: EnvTree, names: tuple[str, ...], out: Facts) -> None:
 
 # --- what the guard must read ------------------------------------------------------------------
 
-_DISGUISE = ("\\", "!!", "!<", "%TAG")  # escapes, explicit tags, tag directives can spell a name in disguise
-_MENTIONS = re.compile(b"|".join(re.escape(m.encode()) for m in sorted(
-    {n for rule in SECRET_RULES for n in rule.mentions} | set(_DISGUISE))))
-_RELEVANT = re.compile(b"|".join(re.escape(m.encode()) for m in sorted(
-    {"ExternalSecret", "SecretStore", "Resources", "AWSTemplateFormatVersion", "ParameterKey"}
-    | {n for rule in SECRET_RULES for n in rule.mentions} | set(_DISGUISE))))
+# Hex escapes and escaped line breaks in double-quoted scalars, explicit tags and tag directives
+# can spell a name in disguise: a file holding any of them is always read.
+_DISGUISE = rb"\\[xuU]|\\\r?\n|!!|!<|%TAG"
+
+
+def _gate(words: set[str]) -> re.Pattern[bytes]:
+    return re.compile(b"|".join([re.escape(w.encode()) for w in sorted(words)] + [_DISGUISE]))
+
+
+_NAMES = {n for rule in SECRET_RULES for n in rule.mentions}
+_MENTIONS = _gate(_NAMES)
+_RELEVANT = _gate(_NAMES | {"ExternalSecret", "SecretStore", "PushSecret", "Resources", "AWSTemplateFormatVersion",
+                            "ParameterKey"})
 _CHARTS = re.compile(rb"""chart["']?\s*:\s*["']?[^\s"',}]*(litellm|external-secrets)""")
 
 
