@@ -445,14 +445,14 @@ def _scan(node: Any, names: tuple[str, ...], path: str, label: str, file: str, o
 
 def _override_facts(env: EnvTree, names: tuple[str, ...], out: Facts) -> None:
     for obj in env.of_kind("HelmValues"):
-        if may_mention(obj):
+        if may_mention(obj, names):
             _scan(obj.doc, names, "", obj.label, obj.file, out)
     for app in env.of_kind("Application"):
-        if may_mention(app):
+        if may_mention(app, names):
             for prefix, doc in _inline_values(app):
                 _scan(doc, names, prefix, app.label, app.file, out)
     for obj in env.of_kind("Secret", "ConfigMap"):
-        if not may_mention(obj):
+        if not may_mention(obj, names):
             continue
         for key in ("data", "stringData", "binaryData"):
             if isinstance(obj.doc.get(key), dict):
@@ -470,6 +470,7 @@ def _gate(words: set[str]) -> re.Pattern[bytes]:
     return re.compile(b"|".join([re.escape(w.encode()) for w in sorted(words)] + [_DISGUISE]))
 
 
+_DISGUISED = re.compile(_DISGUISE)
 _NAMES = {n for rule in SECRET_RULES for n in rule.mentions}
 _MENTIONS = _gate(_NAMES)
 _RELEVANT = _gate(_NAMES | {"ExternalSecret", "SecretStore", "PushSecret", "Resources", "AWSTemplateFormatVersion",
@@ -477,9 +478,14 @@ _RELEVANT = _gate(_NAMES | {"ExternalSecret", "SecretStore", "PushSecret", "Reso
 _CHARTS = re.compile(rb"""chart["']?\s*:\s*["']?[^\s"',}]*(litellm|external-secrets)""")
 
 
-def may_mention(obj: Obj) -> bool:
-    """False only when the object's file cannot name a protected variable, even in disguise."""
-    return not obj.raw or _MENTIONS.search(obj.raw) is not None
+def may_mention(obj: Obj, names: tuple[str, ...] = ()) -> bool:
+    """False only when the object's file cannot name one of `names` (any protected variable when
+    empty), even in disguise."""
+    if not obj.raw:
+        return True
+    if names:
+        return any(n.encode() in obj.raw for n in names) or _DISGUISED.search(obj.raw) is not None
+    return _MENTIONS.search(obj.raw) is not None
 
 
 def select(files: dict[str, bytes], changed: set[str]) -> set[str]:
@@ -515,6 +521,16 @@ class Scope:
     pushes: set[str] = field(default_factory=set)  # PushSecrets that could write it
 
 
+_REFERENCES: dict[int, tuple[Any, set[str]]] = {}  # id(resource) -> (resource, its references), during evaluate()
+
+
+def _references(resource: dict[str, Any]) -> set[str]:
+    hit = _REFERENCES.get(id(resource))
+    if hit is None or hit[0] is not resource:
+        hit = _REFERENCES[id(resource)] = (resource, cfn.references(resource))
+    return hit[1]
+
+
 def _secret_scope(rule: SecretRule, envs: list[EnvTree]) -> Scope:
     scope = Scope()
     for env in envs:
@@ -535,7 +551,7 @@ def _secret_scope(rule: SecretRule, envs: list[EnvTree]) -> Scope:
             if logical_id in scope.resources:
                 continue
             # a rotation schedule, a target attachment, anything that names the secret's resource
-            if cfn.references(resource) & scope.resources or (
+            if scope.resources and _references(resource) & scope.resources or (
                     str(resource.get("Type", "")).startswith("AWS::SecretsManager::")
                     and any(n in json.dumps(resource) for n in needles)):
                 scope.referrers.add(logical_id)
@@ -625,6 +641,7 @@ def compare(category: str, env: str, before: Facts, after: Facts, only_sensitive
 def evaluate(base: Tree, head: Tree) -> list[Finding]:
     """Every red-line finding between two rendered trees, most severe first, one per field."""
     findings: list[Finding] = []
+    _REFERENCES.clear()
     for name in sorted(set(base) | set(head)):
         old_env, new_env = base.get(name), head.get(name)
         envs = [e for e in (old_env, new_env) if e is not None]
@@ -639,6 +656,7 @@ def evaluate(base: Tree, head: Tree) -> list[Finding]:
         old_bastion, new_bastion = bastion_facts(old_env, instances), bastion_facts(new_env, instances)
         if old_bastion:
             findings += compare(BASTION.category, name, old_bastion, new_bastion)
+    _REFERENCES.clear()
     return _most_severe(findings)
 
 
