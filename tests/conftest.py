@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import json
 from pathlib import Path
 
 import pytest
+
+from github_fake import REPO as GITHUB_REPO, Server, event_payload
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("LITELLM_GITOPS_SHARED", REPO.parent / "shared")).resolve()
@@ -44,3 +47,24 @@ def schema_cache(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> 
     result = sync_from_directory(load_lock(), shared_dir / "schemas-upstream", shared_dir / "chart-values", cache)
     assert not result.refused, result.refused
     return cache
+
+
+@pytest.fixture(autouse=True)
+def no_ambient_github(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the GitHub variables of whatever runs it (a workflow sets them)."""
+    for name in ("GITHUB_API_URL", "GITHUB_TOKEN", "GITHUB_REPOSITORY", "GITHUB_EVENT_PATH"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def github(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """A fake GitHub REST API on loopback with one pull request, wired in as GitHub Actions would."""
+    with Server() as gh:
+        gh.add_pr()
+        event = tmp_path / "event.json"
+        event.write_text(json.dumps(event_payload()))
+        monkeypatch.setenv("GITHUB_API_URL", gh.url)
+        monkeypatch.setenv("GITHUB_TOKEN", "test-token")
+        monkeypatch.setenv("GITHUB_REPOSITORY", GITHUB_REPO)
+        monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+        yield gh

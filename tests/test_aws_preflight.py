@@ -12,8 +12,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from generator.aws import preflight as preflight_module
-from generator.aws.client import AwsError, plain
-from generator.aws.preflight import Preflight, trust_problem
+from generator.aws.client import plain
+from generator.aws.preflight import trust_problem
 from generator.cli import main
 from generator.environment import load_environment
 from generator import naming

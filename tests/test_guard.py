@@ -19,26 +19,6 @@ from test_guard_build import ENV, Rendered
 SECRET_LITERAL = "Zq8vN2xL5pR7tK1mW4yB9cF3hJ6dG0sA"
 
 
-@pytest.fixture(autouse=True)
-def no_ambient_github(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never read the GitHub variables of whatever runs them."""
-    for name in ("GITHUB_API_URL", "GITHUB_TOKEN", "GITHUB_REPOSITORY", "GITHUB_EVENT_PATH"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def github(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    with Server() as gh:
-        gh.add_pr()
-        event = tmp_path / "event.json"
-        event.write_text(json.dumps(event_payload()))
-        monkeypatch.setenv("GITHUB_API_URL", gh.url)
-        monkeypatch.setenv("GITHUB_TOKEN", "test-token")
-        monkeypatch.setenv("GITHUB_REPOSITORY", REPO)
-        monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
-        yield gh
-
-
 def run_cli(*argv: Any) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

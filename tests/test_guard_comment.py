@@ -3,34 +3,14 @@ place, never duplicated; and the GitHub client's pagination and fail-closed beha
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from generator.guard import approvals, comment
 from generator.guard.github import GitHub, GitHubError, next_link
-from github_fake import PR_NUMBER, REPO, Server, event_payload
+from github_fake import PR_NUMBER, REPO
 from test_guard import run_cli
-
-
-@pytest.fixture(autouse=True)
-def no_ambient_github(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("GITHUB_API_URL", "GITHUB_TOKEN", "GITHUB_REPOSITORY", "GITHUB_EVENT_PATH"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def github(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    with Server() as gh:
-        gh.add_pr()
-        event = tmp_path / "event.json"
-        event.write_text(json.dumps(event_payload()))
-        monkeypatch.setenv("GITHUB_API_URL", gh.url)
-        monkeypatch.setenv("GITHUB_TOKEN", "write-token")
-        monkeypatch.setenv("GITHUB_REPOSITORY", REPO)
-        monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
-        yield gh
 
 
 def _parts(tmp_path: Path, *texts: str) -> list[str]:

@@ -1,13 +1,10 @@
 """The guard over the real rendered output: the environments in environments/ rendered by the
 generator, then edited, or rendered again after a change to an environment or to the generator.
-
-Skipped (with the reason) while the secret store or the CloudFormation output does not exist yet.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any, Callable
 
@@ -15,7 +12,6 @@ import pytest
 
 from generator.environment import Environment, environment_names, load_environment
 from generator.render import render_environment
-from github_fake import Server, event_payload, REPO
 from test_guard import SALT_ROUTES, _set, guard
 from test_guard_build import ENV, Rendered
 
@@ -35,31 +31,11 @@ def render_all(change: Callable[[Environment], Environment] | None = None) -> Re
 @pytest.fixture(scope="module")
 def real() -> Rendered:
     rendered = render_all()
-    prod = rendered.envs.get(ENV, {})
-    if not any(p.startswith("cloudformation/") for p in prod):
-        pytest.skip("rendered/prod has no cloudformation/ yet (the AWS-side issue is being built); "
-                    "the lead removes this skip once it lands")
-    if not any(isinstance(d, dict) and d.get("kind") == "ExternalSecret" for d in prod.values()):
-        pytest.skip("rendered/prod has no ExternalSecrets yet (the secret-store issue is being built)")
+    prod = rendered.envs[ENV]
+    assert any(p.startswith("cloudformation/") for p in prod), "rendered/prod has no cloudformation/"
+    assert any(isinstance(d, dict) and d.get("kind") == "ExternalSecret" for d in prod.values()), \
+        "rendered/prod has no ExternalSecrets"
     return rendered
-
-
-@pytest.fixture(autouse=True)
-def no_ambient_github(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("GITHUB_API_URL", "GITHUB_TOKEN", "GITHUB_REPOSITORY", "GITHUB_EVENT_PATH"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def github(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    with Server() as gh:
-        gh.add_pr()
-        event = tmp_path / "event.json"
-        event.write_text(json.dumps(event_payload()))
-        monkeypatch.setenv("GITHUB_API_URL", gh.url)
-        monkeypatch.setenv("GITHUB_REPOSITORY", REPO)
-        monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
-        yield gh
 
 
 def categories(report: dict[str, Any]) -> set[str]:
@@ -91,8 +67,6 @@ def _stack_of(t: Rendered, logical_id: str) -> dict[str, Any]:
 
 
 def test_moving_the_salt_secret_to_another_stack_or_region_is_blocked(real: Rendered, tmp_path: Path) -> None:
-    if not any(isinstance(c, dict) and "stacks" in c for c in real.envs[ENV].values()):
-        pytest.skip("no deploy manifest in rendered/prod/cloudformation yet")
     for change in (lambda t: _set(_stack_of(t, t.cfn_secret("LITELLM_SALT_KEY")[0]), "name", "litellm-prod-secrets-v2"),
                    lambda t: _set(_deploy_manifest(t), "region", "us-east-1")):
         code, report = guard(tmp_path, real, real.edit(change))
