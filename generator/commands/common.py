@@ -14,6 +14,18 @@ def add_repository_options(parser: argparse.ArgumentParser, env_help: str = "onl
                         help="repository root holding environments/ and rendered/ (default: current directory)")
 
 
+def add_one_environment_options(parser: argparse.ArgumentParser, env_help: str, json_help: str) -> None:
+    """--env NAME (required), --root DIR and --json: the options of commands about one environment."""
+    parser.add_argument("--env", required=True, metavar="NAME", help=env_help)
+    parser.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
+                        help="repository root holding environments/ (default: current directory)")
+    parser.add_argument("--json", action="store_true", help=json_help)
+
+
+def load_one(args: argparse.Namespace) -> Environment:
+    return load_environment(args.root / "environments", args.env)
+
+
 def selected_names(args: argparse.Namespace) -> list[str]:
     root: Path = args.root
     return sorted(set(args.env)) if args.env else environment_names(root / "environments")

@@ -6,11 +6,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from generator.aws.client import Aws, AwsError
 from generator.aws.discover import discover, report, write
-from generator.environment import load_environment
+from generator.commands.common import add_one_environment_options, load_one
 from generator.errors import EXIT_FAILED, EXIT_OK
 
 NAME = "discover"
@@ -35,16 +34,12 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--env", required=True, metavar="NAME", help="the environment whose cluster to read")
-    parser.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
-                        help="repository root holding environments/ (default: current directory)")
+    add_one_environment_options(parser, "the environment whose cluster to read", "print JSON instead of text")
     parser.add_argument("--write", action="store_true", help="update environments/<env>/environment.yaml in place")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
 def run(args: argparse.Namespace) -> int:
-    root = args.root / "environments"
-    env = load_environment(root, args.env)
+    env = load_one(args)
     try:
         found = discover(Aws(env.region), env)
     except AwsError as exc:
@@ -52,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     sys.stdout.write(json.dumps(found.as_dict(), indent=2) + "\n" if args.json else report(found))
     if args.write:
-        changed = write(env, root, found)
+        changed = write(env, args.root / "environments", found)
         where = env.source
         print(f"updated {where}" if changed else f"{where} already up to date", file=sys.stderr)
     return EXIT_OK

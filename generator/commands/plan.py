@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from generator.environment import load_environment
+from generator.commands.common import add_one_environment_options, load_one
 from generator.errors import EXIT_OK
 from generator.plan import plan_json, plan_rows, plan_table
 from generator.skiprules import decide
@@ -25,15 +24,12 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--env", required=True, metavar="NAME", help="the environment to plan")
-    parser.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
-                        help="repository root holding environments/ (default: current directory)")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_one_environment_options(parser, "the environment to plan", "print JSON instead of a table")
 
 
 def run(args: argparse.Namespace) -> int:
     check_catalogue()
-    env = load_environment(args.root / "environments", args.env)
+    env = load_one(args)
     decisions = decide(env)
     rows = plan_rows(decisions)
     sys.stdout.write(plan_json(env.name, rows) if args.json else plan_table(env.name, rows))

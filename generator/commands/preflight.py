@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from generator.aws.client import Aws, AwsError
 from generator.aws.preflight import FAIL, Check, Preflight, as_json, table
-from generator.environment import load_environment
+from generator.commands.common import add_one_environment_options, load_one
 from generator.errors import EXIT_FAILED, EXIT_OK
 
 NAME = "preflight"
@@ -42,14 +41,11 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--env", required=True, metavar="NAME", help="the environment to check")
-    parser.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
-                        help="repository root holding environments/ (default: current directory)")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_one_environment_options(parser, "the environment to check", "print JSON instead of a table")
 
 
 def run(args: argparse.Namespace) -> int:
-    env = load_environment(args.root / "environments", args.env)
+    env = load_one(args)
     try:
         aws: Aws | None = Aws(env.region)
         checks = Preflight(env, aws).run()
