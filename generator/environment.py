@@ -144,6 +144,16 @@ def _where(path: list[str | int], sources: list[tuple[Path, Any]]) -> tuple[Path
     return best
 
 
+def config_error(env: Environment, path: list[str | int], message: str, hint: str) -> InputError:
+    """An InputError pointing at the file, line and column that set `path` in this environment
+    (the environment file wins over the defaults), or at its deepest parent that exists."""
+    defaults = env.source.parent.parent / DEFAULTS_FILE
+    sources = [(env.source, load_positioned(env.source)),
+               (defaults, load_positioned(defaults) if defaults.exists() else None)]
+    file, line, column = _where(path, sources)
+    return InputError(message, file=file, line=line, column=column, hint=hint)
+
+
 def _dotted(path: list[str | int]) -> str:
     text = ""
     for part in path:

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generator.environment import Environment
-from generator.errors import InputError
+from generator.environment import Environment, config_error
 from generator.phases import COMPONENTS, Component, Delivery
-from generator.yamlio import load_positioned, position
 
 
 @dataclass(frozen=True)
@@ -57,16 +55,4 @@ def decide(env: Environment) -> list[Decision]:
 
 
 def _fail(env: Environment, component: str, key: str, message: str, hint: str) -> None:
-    line = column = None
-    tree = load_positioned(env.source)
-    found = position(tree, ["components", component, key]) if tree else None
-    file = env.source
-    if found is None:
-        defaults = env.source.parent.parent / "defaults.yaml"
-        if defaults.exists():
-            found = position(load_positioned(defaults), ["components", component, key])
-            if found:
-                file = defaults
-    if found:
-        line, column = found
-    raise InputError(message, file=file, line=line, column=column, hint=hint)
+    raise config_error(env, ["components", component, key], message, hint)

@@ -8,6 +8,7 @@ multi-line strings, LF and a trailing newline.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,13 @@ def _round_trip() -> YAML:
     return loader
 
 
+@lru_cache(maxsize=32)
+def _parse(text: str) -> Any:
+    """Round-trip parse, cached by content: every environment re-reads the same defaults.yaml.
+    Callers only read the nodes (values and positions), never change them."""
+    return _round_trip().load(text)
+
+
 def load_positioned(path: Path) -> Any:
     """Parse one YAML file into ruamel nodes that remember where each key and item stands."""
     try:
@@ -35,7 +43,7 @@ def load_positioned(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason})", file=path, hint="save the file as UTF-8") from None
     try:
-        return _round_trip().load(text)
+        return _parse(text)
     except DuplicateKeyError as exc:
         mark = exc.problem_mark
         key = re.search(r'duplicate key "([^"]*)"', exc.problem or "")

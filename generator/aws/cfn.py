@@ -10,14 +10,12 @@ Parameters file format: a JSON array of "Key=Value" strings, read with
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from generator import naming
 from generator.artifacts import GENERATED_HEADER, Artifact
 from generator.environment import Environment
 from generator.errors import InputError
-from generator.yamlio import contains, load_positioned, position
 
 FOLDER = "cloudformation"
 ENVIRONMENT_PARAMETER = "EnvironmentName"
@@ -90,27 +88,3 @@ def artifacts(env: Environment, stem: str, document: dict[str, Any], values: dic
     ]
 
 
-def locate(env: Environment, path: list[str | int]) -> tuple[Path, int | None, int | None]:
-    """The file, line and column that set `path` (the environment file wins over the defaults),
-    or the deepest parent that exists, for an InputError that points at the right place."""
-    defaults = env.source.parent.parent / "defaults.yaml"
-    candidates = [env.source] + ([defaults] if defaults.exists() else [])
-    best: tuple[Path, int | None, int | None] = (env.source, None, None)
-    best_depth = -1
-    for file in candidates:
-        tree = load_positioned(file)
-        if tree is None:
-            continue
-        for depth in range(len(path), 0, -1):
-            if contains(tree, path[:depth]):
-                if depth > best_depth:
-                    found = position(tree, path[:depth])
-                    best = (file, found[0] if found else None, found[1] if found else None)
-                    best_depth = depth
-                break
-    return best
-
-
-def input_error(env: Environment, path: list[str | int], message: str, hint: str) -> InputError:
-    file, line, column = locate(env, path)
-    return InputError(message, file=file, line=line, column=column, hint=hint)

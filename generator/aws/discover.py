@@ -16,9 +16,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from generator.aws.cfn import input_error
 from generator.aws.client import Aws
-from generator.environment import Environment, load_environment
+from generator.environment import Environment, config_error, load_environment
 
 INTERNAL_ELB_TAG = "kubernetes.io/role/internal-elb"
 PUBLIC_ELB_TAG = "kubernetes.io/role/elb"
@@ -89,7 +88,7 @@ def describe_cluster(aws: Aws, env: Environment) -> dict[str, Any]:
         return aws.call("eks", "describe_cluster", name=env.cluster["name"])["cluster"]
     except AwsError as exc:
         if exc.code == "ResourceNotFoundException":
-            raise input_error(
+            raise config_error(
                 env, ["cluster", "name"],
                 f"EKS has no cluster named {env.cluster['name']!r} in {env.region} (account as configured in your AWS credentials)",
                 "check cluster.name and aws.region, and that your credentials are for account "

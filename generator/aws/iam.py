@@ -18,8 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 from generator import naming
-from generator.aws.cfn import input_error, sub
-from generator.environment import Environment
+from generator.aws.cfn import sub
+from generator.environment import Environment, config_error
 
 STS_AUDIENCE = "sts.amazonaws.com"
 BEDROCK_ACTIONS = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
@@ -80,7 +80,7 @@ def bedrock_policy(env: Environment) -> dict[str, Any]:
             continue
         pattern, allowed_from = GEOGRAPHIES[geo]
         if not env.region.startswith(allowed_from):
-            raise input_error(
+            raise config_error(
                 env, ["components", "litellm", "models", index, "model"],
                 f"inference profile {model_id} is a {geo} profile but the environment's region is {env.region}",
                 f"use the profile of the region's geography (e.g. {env.region.split('-')[0]}.{base}), "
@@ -102,7 +102,7 @@ def bedrock_policy(env: Environment) -> dict[str, Any]:
         statements.append({"Sid": "InvokeFoundationModelsInRegion", "Effect": "Allow",
                            "Action": BEDROCK_ACTIONS, "Resource": direct})
     if not statements:
-        raise input_error(env, ["components", "litellm", "models"], "no Bedrock models are configured",
+        raise config_error(env, ["components", "litellm", "models"], "no Bedrock models are configured",
                           "list at least one model under components.litellm.models")
     return {"Version": "2012-10-17", "Statement": statements}
 

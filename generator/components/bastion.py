@@ -21,7 +21,7 @@ from typing import Any
 from generator import naming
 from generator.artifacts import Artifact
 from generator.aws import cfn, readme
-from generator.environment import Environment
+from generator.environment import Environment, config_error
 
 STEM = "bastion"
 COMPONENT = "bastion"
@@ -60,7 +60,7 @@ def network(env: Environment) -> dict[str, Any]:
     found = env.cluster.get("network") or {}
     missing = [key for key in NETWORK_KEYS if not found.get(key)]
     if missing:
-        raise cfn.input_error(
+        raise config_error(
             env, ["cluster", "network", missing[0]],
             f"the bastion is enabled but cluster.network.{missing[0]} is not known",
             f"run `litellm-gitops discover --env {env.name} --write` to read the VPC, private subnets and cluster "
@@ -71,7 +71,7 @@ def network(env: Environment) -> dict[str, Any]:
 def check(env: Environment, chosen: dict[str, Any]) -> None:
     mode = env.cluster.get("authenticationMode", "CONFIG_MAP")
     if mode not in ACCESS_MODES:
-        raise cfn.input_error(
+        raise config_error(
             env, ["cluster", "authenticationMode"],
             f"the bastion gets cluster access through an EKS access entry, but the cluster's authentication mode is {mode}",
             "switch the cluster to API_AND_CONFIG_MAP (aws eks update-cluster-config --access-config "
@@ -79,12 +79,12 @@ def check(env: Environment, chosen: dict[str, Any]) -> None:
     cluster_minor = int(env.cluster["kubernetesVersion"].split(".")[1])
     kubectl_minor = int(str(chosen["kubectlVersion"]).split(".")[1])
     if abs(kubectl_minor - cluster_minor) > 1:
-        raise cfn.input_error(
+        raise config_error(
             env, ["components", COMPONENT, "kubectlVersion"],
             f"kubectl {chosen['kubectlVersion']} is outside the supported skew of the cluster's Kubernetes {env.cluster['kubernetesVersion']}",
             f"pin a kubectl 1.{cluster_minor}.x (kubectl supports one minor version either side of the API server)")
     if chosen["amiId"] and chosen["amiParameter"]:
-        raise cfn.input_error(
+        raise config_error(
             env, ["components", COMPONENT, "amiParameter"],
             "components.bastion sets both amiId and amiParameter",
             "keep amiId to pin the image (recommended in production), or amiParameter to follow an SSM parameter")

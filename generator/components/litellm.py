@@ -19,15 +19,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 from generator import endpoints, naming
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
-from generator.environment import Environment
-from generator.errors import InputError
-from generator.yamlio import contains, load_positioned, position
+from generator.environment import Environment, config_error
 
 COMPONENT = "litellm"
 IMAGE = "ghcr.io/berriai/litellm-database"
@@ -107,25 +104,14 @@ def database_url_env() -> list[dict[str, Any]]:
              "valueFrom": {"secretKeyRef": {"name": secret, "key": naming.DATABASE_URL.env_var}}}]
 
 
-def _where(env: Environment, path: list[str]) -> tuple[Path, int | None, int | None]:
-    """The file that sets `path` (the environment file, else defaults.yaml) and its line and column."""
-    for file in (env.source, env.source.parent.parent / "defaults.yaml"):
-        tree = load_positioned(file) if file.exists() else None
-        if tree is not None and contains(tree, path):
-            line, column = position(tree, path) or (None, None)
-            return file, line, column
-    return env.source, None, None
-
-
 def check_version(env: Environment) -> None:
     """The schema pins exact versions; this refuses the two compromised releases."""
     settings = env.component(COMPONENT)
     for path, value in ((["chart", "version"], settings["chart"]["version"]), (["imageTag"], settings["imageTag"])):
         if FORBIDDEN_VERSION.search(value):
-            file, line, column = _where(env, ["components", COMPONENT, *path])
-            raise InputError(f"components.litellm.{'.'.join(path)} pins a compromised LiteLLM release ({value})",
-                             file=file, line=line, column=column,
-                             hint="pin another release; 1.82.7 and 1.82.8 were compromised upstream")
+            raise config_error(env, ["components", COMPONENT, *path],
+                               f"components.litellm.{'.'.join(path)} pins a compromised LiteLLM release ({value})",
+                               "pin another release; 1.82.7 and 1.82.8 were compromised upstream")
 
 
 def values(env: Environment) -> dict[str, Any]:
