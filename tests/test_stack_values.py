@@ -72,6 +72,8 @@ def test_external_secrets_runs_with_its_irsa_role_and_ignores_injected_ca_bundle
     ignored = {d["kind"] for d in app["spec"]["ignoreDifferences"]}
     assert {"ValidatingWebhookConfiguration", "CustomResourceDefinition"} <= ignored
     assert "RespectIgnoreDifferences=true" in app["spec"]["syncPolicy"]["syncOptions"]
+    # Monitored, without failing the first sync that runs before the ServiceMonitor CRD exists.
+    assert values["serviceMonitor"] == {"enabled": True, "renderMode": "skipIfMissing"}
 
 
 def test_prometheus_selects_monitors_from_every_namespace_and_grafana_uses_the_owned_secret():

@@ -56,6 +56,10 @@ def values(env: Environment) -> dict[str, Any]:
             "podDisruptionBudget": {"enabled": replicas > 1, "minAvailable": 1},
         },
         "certController": {"resources": _resources("20m", "192Mi")},
+        # The ServiceMonitor CRD arrives with kube-prometheus-stack in wave 9, after this chart
+        # (wave 7): skipIfMissing renders the monitor once Argo CD sees the CRD in the cluster's
+        # API versions, instead of failing the first sync.
+        "serviceMonitor": {"enabled": env.enabled("kube-prometheus-stack"), "renderMode": "skipIfMissing"},
     }
 
 
