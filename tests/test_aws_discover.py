@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from generator.cli import main
-from test_aws_support import ACCOUNT, aws, edit_environment, issuer_for, make_cluster, moto_endpoint  # noqa: F401
+from aws_support import ACCOUNT, aws, edit_environment, issuer_for, make_cluster, moto_endpoint  # noqa: F401
 
 
 @pytest.fixture

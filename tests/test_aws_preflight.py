@@ -17,7 +17,7 @@ from generator.aws.preflight import trust_problem
 from generator.cli import main
 from generator.environment import load_environment
 from generator import naming
-from test_aws_support import (  # noqa: F401
+from aws_support import (  # noqa: F401
     ACCOUNT, aws, create_secrets_like_the_template, create_stack, edit_environment, free_port, load_template,
     make_cluster, moto_endpoint, parameters,
 )

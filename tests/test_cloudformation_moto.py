@@ -25,7 +25,7 @@ import pytest
 from generator import naming
 from generator.cli import main
 from generator.environment import load_environment
-from test_aws_support import (  # noqa: F401
+from aws_support import (  # noqa: F401
     ACCOUNT, aws, create_secrets_like_the_template, create_stack, load_template, make_cluster, moto_endpoint,
     parameters,
 )

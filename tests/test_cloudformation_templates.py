@@ -18,7 +18,7 @@ from generator.environment import environment_names, load_environment
 from generator.errors import InputError
 from generator.render import render_environment
 from generator.yamlio import load_plain
-from test_aws_support import edit_environment
+from aws_support import edit_environment
 
 REPO = Path(__file__).resolve().parent.parent
 NETWORK = {"vpcId": "vpc-0123456789abcdef0", "subnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],

@@ -17,7 +17,7 @@ import requests
 import yaml
 
 from generator.cli import main
-from test_aws_support import aws, moto_endpoint  # noqa: F401
+from aws_support import aws, moto_endpoint  # noqa: F401
 
 # moto warns about each resource type its CloudFormation lacks; the tests account for them.
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse:UserWarning")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from generator.guard import diff, tree
 from test_guard import run_cli
-from test_guard_build import ENV, Rendered
+from guard_build import ENV, Rendered
 
 
 def _diff(tmp_path: Path, base: Rendered, head: Rendered) -> diff.TreeDiff:

@@ -13,8 +13,9 @@ from typing import Any, Callable
 import pytest
 
 from generator.cli import main
+from generator.guard.tree import load_tree
 from github_fake import AUTHOR, HEAD_SHA, OLD_SHA, PR_NUMBER, REPO, Server, event_payload
-from test_guard_build import ENV, Rendered
+from guard_build import ENV, Rendered
 
 SECRET_LITERAL = "Zq8vN2xL5pR7tK1mW4yB9cF3hJ6dG0sA"
 
@@ -549,3 +550,13 @@ def test_the_deploy_manifest_names_the_parameters_file(tmp_path: Path) -> None:
     moved = base.edit(lambda t: t.envs[ENV]["cloudformation/deploy.json"]["stacks"][0].__setitem__("name", "prod-host-2"))
     code, report = guard(tmp_path, base, moved)
     assert code == 1 and [f["field"] for f in report["findings"]] == ["Deployment.stack"]
+
+
+def test_minimal_tree_loads_by_meaning(tmp_path: Path) -> None:
+    tree = load_tree(Rendered.minimal().write(tmp_path))
+    objects = tree[ENV].objects
+    es = objects["k8s/external-secrets.io/ExternalSecret/litellm/litellm-secrets"]
+    assert es.owner == "prod-secret-store" and es.wave == 8
+    assert objects["values/litellm"].owner == "prod-litellm"
+    assert objects["k8s/external-secrets.io/ClusterSecretStore//aws-secrets-manager"].kind == "ClusterSecretStore"
+    assert {o.kind for o in objects.values()} >= {"CloudFormationTemplate", "CloudFormationParameters", "HelmValues", "File"}

@@ -13,7 +13,7 @@ import pytest
 from generator.environment import Environment, environment_names, load_environment
 from generator.render import render_environment
 from test_guard import SALT_ROUTES, _set, guard
-from test_guard_build import ENV, Rendered
+from guard_build import ENV, Rendered
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

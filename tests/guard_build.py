@@ -16,7 +16,6 @@ from typing import Any, Callable, Iterator
 
 import yaml
 
-from generator.guard.tree import load_tree
 
 ENV = "prod"
 REPO_URL = "https://github.com/example-org/llm-gateway-gitops.git"
@@ -255,13 +254,3 @@ class Rendered:
         head = self.copy()
         fn(head)
         return head
-
-
-def test_minimal_tree_loads_by_meaning(tmp_path: Path) -> None:
-    tree = load_tree(Rendered.minimal().write(tmp_path))
-    objects = tree[ENV].objects
-    es = objects["k8s/external-secrets.io/ExternalSecret/litellm/litellm-secrets"]
-    assert es.owner == "prod-secret-store" and es.wave == 8
-    assert objects["values/litellm"].owner == "prod-litellm"
-    assert objects["k8s/external-secrets.io/ClusterSecretStore//aws-secrets-manager"].kind == "ClusterSecretStore"
-    assert {o.kind for o in objects.values()} >= {"CloudFormationTemplate", "CloudFormationParameters", "HelmValues", "File"}
