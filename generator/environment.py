@@ -18,11 +18,11 @@ from typing import Any
 import jsonschema
 
 from generator.errors import InputError
+from generator.projectfiles import ENVIRONMENT_SCHEMA, project_file
 from generator.yamlio import contains, load_positioned, position, to_plain
 
 DEFAULTS_FILE = "defaults.yaml"
 ENVIRONMENT_FILE = "environment.yaml"
-SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "environment.schema.json"
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
@@ -80,8 +80,12 @@ def deep_merge(base: Any, override: Any) -> Any:
 
 
 @cache
-def _validator() -> jsonschema.Draft202012Validator:
-    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+def _validator(schema_file: Path) -> jsonschema.Draft202012Validator:
+    try:
+        schema = json.loads(schema_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("environment schema not found", file=schema_file,
+                         hint=f"restore {ENVIRONMENT_SCHEMA} (it ships with litellm-gitops)") from None
     return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
 
 
@@ -117,7 +121,7 @@ def load_environment(root: Path, name: str) -> Environment:
     config = deep_merge(to_plain(defaults_tree) if defaults_tree else {}, to_plain(env_tree))
 
     sources = [(env_path, env_tree), (defaults_path, defaults_tree)]
-    _validate_schema(config, sources)
+    _validate_schema(config, sources, project_file(root.parent, ENVIRONMENT_SCHEMA))
     _refuse_secret_values(config, sources)
     return Environment(name=name, config=config, source=env_path)
 
@@ -178,8 +182,8 @@ def _schema_hint(error: jsonschema.ValidationError) -> str:
     return schema.get("description") or "see schemas/environment.schema.json"
 
 
-def _validate_schema(config: dict, sources: list[tuple[Path, Any]]) -> None:
-    errors = sorted(_validator().iter_errors(config), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+def _validate_schema(config: dict, sources: list[tuple[Path, Any]], schema_file: Path) -> None:
+    errors = sorted(_validator(schema_file).iter_errors(config), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     if not errors:
         return
     error = errors[0]

@@ -34,8 +34,9 @@ from typing import Any, Callable
 
 from generator import crdschema
 from generator.errors import InputError
+from generator.projectfiles import CHECKOUT, UPSTREAM_LOCK
 
-LOCK_FILE = Path(__file__).resolve().parent.parent / "schemas" / "upstream.lock.json"
+LOCK_FILE = CHECKOUT / UPSTREAM_LOCK  # the lock this package ships with
 CACHE_ENV = "LITELLM_GITOPS_SCHEMA_CACHE"
 DEFAULT_CACHE = Path(".cache") / "schemas"
 URL_TIMEOUT_SECONDS = 30

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,18 @@ def test_missing_required_key_points_at_its_parent(scratch_repo):
 ])
 def test_secret_value_heuristic(value, secret):
     assert looks_like_secret_value(value) is secret
+
+
+def test_schema_comes_from_the_repository_being_rendered(scratch_repo, capsys):
+    """A plain (non-editable) install reads schemas/ from the repository it renders, and a
+    repository's own schema wins over the one in the package checkout."""
+    from generator.projectfiles import CHECKOUT, ENVIRONMENT_SCHEMA, project_file
+
+    assert project_file(scratch_repo, ENVIRONMENT_SCHEMA) == CHECKOUT / ENVIRONMENT_SCHEMA
+    (scratch_repo / "schemas").mkdir()
+    stricter = json.loads((CHECKOUT / ENVIRONMENT_SCHEMA).read_text())
+    stricter["properties"]["components"]["properties"]["litellm"]["properties"]["replicas"]["maximum"] = 1
+    (scratch_repo / ENVIRONMENT_SCHEMA).write_text(json.dumps(stricter))
+    assert project_file(scratch_repo, ENVIRONMENT_SCHEMA) == scratch_repo / ENVIRONMENT_SCHEMA
+    assert main(["plan", "--root", str(scratch_repo), "--env", "prod"]) == 2
+    assert "components.litellm.replicas" in capsys.readouterr().err

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from generator.errors import EXIT_FAILED, EXIT_OK, InputError
+from generator.projectfiles import UPSTREAM_LOCK, project_file
 from generator.schemacache import (CHART_VALUES, Collected, Lock, check_mirror, collect, collect_from_folder,
                                    default_cache_dir, is_crd_folder, load_lock, url_fetcher, write_cache, write_reference)
 
@@ -77,7 +78,7 @@ def gather(args: argparse.Namespace, lock: Lock) -> tuple[Collected, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    lock = load_lock()
+    lock = load_lock(project_file(args.root, UPSTREAM_LOCK))
     cache = args.cache or default_cache_dir(args.root)
     collected, origin = gather(args, lock)
     if collected.refused:

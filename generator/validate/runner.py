@@ -27,6 +27,7 @@ from generator.validate.kubernetes import (CoreSchemas, CustomSchemas, SchemaLoc
                                            shape_problem)
 from generator.validate.problems import Problem, Report
 from generator.yamlio import load_all_plain, load_plain
+from generator.projectfiles import UPSTREAM_LOCK, project_file
 
 KUBERNETES_FOLDERS = ("apps", "bootstrap", "manifests")
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -42,7 +43,7 @@ class Options:
     schema_locations: list[str] | None = None  # None: the verified schema cache
     cache: Path | None = None  # None: $LITELLM_GITOPS_SCHEMA_CACHE or <root>/.cache/schemas
     jobs: int = 0  # 0: one per CPU
-    lock: Lock | None = None  # None: schemas/upstream.lock.json
+    lock: Lock | None = None  # None: <root>/schemas/upstream.lock.json
 
 
 @dataclass
@@ -204,7 +205,7 @@ def _execute(tasks: list[_Task], jobs: int) -> list[Problem]:
 def validate(options: Options) -> Report:
     """Check the selected environments; bad flags or a broken schema setup raise InputError."""
     root = options.root
-    lock = options.lock or load_lock()
+    lock = options.lock or load_lock(project_file(root, UPSTREAM_LOCK))
     cache = options.cache or default_cache_dir(root)
     if options.schema_locations:
         locations = [SchemaLocation.parse(text) for text in options.schema_locations]
