@@ -10,7 +10,6 @@ import jinja2
 from generator import argocd
 from generator.artifacts import Artifact
 from generator.environment import Environment
-from generator.phases import PHASES
 from generator.plan import plan_rows
 from generator.skiprules import Decision
 
@@ -32,8 +31,6 @@ def render_docs(env: Environment, decisions: list[Decision], paths: list[str]) -
     context = {
         "env": env,
         "rows": rows,
-        "phases": PHASES,
-        "states": {d.component.name: d.state for d in decisions},
         "root_name": argocd.root_name(env),
         "bootstrap_project": argocd.bootstrap_project_name(env),
         "paths": sorted(paths),

@@ -44,7 +44,7 @@ class Environment:
         return self.state(name) == "enabled"
 
     def secret_name(self, key: str) -> str:
-        """Full Secrets Manager name of one of the four secrets (masterKey, saltKey, ...)."""
+        """Full Secrets Manager name of a secret under secrets.names (masterKey, saltKey, ...), prefix included."""
         secrets = self.config["secrets"]
         return secrets.get("prefix", "") + secrets["names"][key]
 
@@ -93,7 +93,7 @@ def environment_names(root: Path) -> list[str]:
     """Folders under environments/ that hold an environment, sorted."""
     if not root.is_dir():
         raise InputError("environments folder not found", file=root,
-                         hint="run from the repository root, or pass --environments DIR")
+                         hint="run from the repository root, or pass --root DIR")
     return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
@@ -107,11 +107,9 @@ def load_environment(root: Path, name: str) -> Environment:
     if not folder.is_dir():
         raise InputError(f"no environment named {name!r}", file=folder,
                          hint=f"create {folder / ENVIRONMENT_FILE}, or pick one of: {', '.join(environment_names(root)) or 'none yet'}")
-    defaults_path = root / DEFAULTS_FILE
-    defaults_tree = load_positioned(defaults_path) if defaults_path.exists() else None
-    env_path = folder / ENVIRONMENT_FILE
-    env_tree = load_positioned(env_path)
-    for path, tree in ((defaults_path, defaults_tree), (env_path, env_tree)):
+    sources = _sources(folder / ENVIRONMENT_FILE)
+    (env_path, env_tree), (_, defaults_tree) = sources
+    for path, tree in sources:
         if tree is not None and not isinstance(tree, dict):
             raise InputError("the file must hold a YAML mapping at its top level", file=path, line=1, column=1,
                              hint="start the file with keys such as 'aws:' and 'cluster:'")
@@ -119,42 +117,36 @@ def load_environment(root: Path, name: str) -> Environment:
         raise InputError("the environment file is empty", file=env_path, line=1, column=1,
                          hint="set at least aws.accountId, cluster.name and cluster.oidcIssuer")
     config = deep_merge(to_plain(defaults_tree) if defaults_tree else {}, to_plain(env_tree))
-
-    sources = [(env_path, env_tree), (defaults_path, defaults_tree)]
     _validate_schema(config, sources, project_file(root.parent, ENVIRONMENT_SCHEMA))
     _refuse_secret_values(config, sources)
     return Environment(name=name, config=config, source=env_path)
 
 
 def _where(path: list[str | int], sources: list[tuple[Path, Any]]) -> tuple[Path, int | None, int | None]:
-    """The file that supplies `path` (the environment file wins), and its line and column."""
-    for file, tree in sources:
-        if tree is not None and contains(tree, path):
-            line_col = position(tree, path)
-            return file, line_col[0] if line_col else None, line_col[1] if line_col else None
-    # Not set anywhere (a missing required key): point at its deepest existing parent.
+    """The file, line and column that set `path`, or else its deepest parent that exists (a
+    missing required key); the environment file, listed first, wins a tie."""
     best: tuple[Path, int | None, int | None] = (sources[0][0], None, None)
     best_depth = -1
     for file, tree in sources:
         if tree is None:
             continue
-        for depth in range(len(path), -1, -1):
-            if contains(tree, path[:depth]):
-                if depth > best_depth:
-                    line_col = position(tree, path[:depth]) if depth else (1, 1)
-                    best = (file, line_col[0] if line_col else None, line_col[1] if line_col else None)
-                    best_depth = depth
-                break
+        depth = next(d for d in range(len(path), -1, -1) if contains(tree, path[:d]))
+        if depth > best_depth:
+            line, column = position(tree, path[:depth]) or (1, 1)
+            best, best_depth = (file, line, column), depth
     return best
+
+
+def _sources(env_file: Path) -> list[tuple[Path, Any]]:
+    """The environment file and the defaults beside it, parsed with positions (None when absent)."""
+    defaults = env_file.parent.parent / DEFAULTS_FILE
+    return [(env_file, load_positioned(env_file)), (defaults, load_positioned(defaults) if defaults.exists() else None)]
 
 
 def config_error(env: Environment, path: list[str | int], message: str, hint: str) -> InputError:
     """An InputError pointing at the file, line and column that set `path` in this environment
     (the environment file wins over the defaults), or at its deepest parent that exists."""
-    defaults = env.source.parent.parent / DEFAULTS_FILE
-    sources = [(env.source, load_positioned(env.source)),
-               (defaults, load_positioned(defaults) if defaults.exists() else None)]
-    file, line, column = _where(path, sources)
+    file, line, column = _where(path, _sources(env.source))
     return InputError(message, file=file, line=line, column=column, hint=hint)
 
 

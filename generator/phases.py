@@ -9,7 +9,7 @@ the graph has no cycle; render runs it every time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 from generator.errors import InputError
@@ -30,7 +30,6 @@ class Phase:
     title: str
     depends_on: tuple[int, ...]
     can_skip: str  # the spec's words
-    skippable: bool  # False: cannot be disabled
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,6 @@ class Component:
     namespace: str | None = None  # the namespace its Argo CD Application deploys into
     renderer: str | None = None  # module under generator.components that renders it
     notes: str = ""
-    extra: dict = field(default_factory=dict)
 
     @property
     def wave(self) -> int | None:
@@ -52,21 +50,21 @@ class Component:
 
 
 PHASES: tuple[Phase, ...] = (
-    Phase(1, "Prerequisites Check", (), "Never: always first", False),
-    Phase(2, "YAML Validation", (1,), "Not recommended: fast failure, always run", False),
-    Phase(3, "IRSA Roles", (2,), "If exists & healthy", True),
-    Phase(4, "AWS Secrets", (3,), "With warning: skip if exist, WARN on regenerate", True),
-    Phase(5, "Helm Repos", (4,), "Yes: idempotent", True),
-    Phase(6, "Namespaces", (5,), "If exists", True),
-    Phase(7, "External Secrets Operator", (6,), "Critical: skip if healthy", True),
-    Phase(8, "ClusterSecretStore & ExternalSecrets", (7,), "If secrets synced", True),
-    Phase(9, "kube-prometheus-stack", (8,), "If healthy: independent", True),
-    Phase(10, "Grafana Dashboards", (8, 9), "Yes: requires prometheus", True),
-    Phase(11, "Jaeger", (8,), "If healthy: independent", True),
-    Phase(12, "Redis HA", (8,), "Critical: skip if healthy, CRITICAL for LiteLLM", True),
-    Phase(13, "LiteLLM", (12,), "Critical: skip if healthy, CRITICAL for OpenWebUI", True),
-    Phase(14, "OpenWebUI", (13,), "If healthy: depends on LiteLLM", True),
-    Phase(15, "Verification", (14,), "Recommended: always last", False),
+    Phase(1, "Prerequisites Check", (), "Never: always first"),
+    Phase(2, "YAML Validation", (1,), "Not recommended: fast failure, always run"),
+    Phase(3, "IRSA Roles", (2,), "If exists & healthy"),
+    Phase(4, "AWS Secrets", (3,), "With warning: skip if exist, WARN on regenerate"),
+    Phase(5, "Helm Repos", (4,), "Yes: idempotent"),
+    Phase(6, "Namespaces", (5,), "If exists"),
+    Phase(7, "External Secrets Operator", (6,), "Critical: skip if healthy"),
+    Phase(8, "ClusterSecretStore & ExternalSecrets", (7,), "If secrets synced"),
+    Phase(9, "kube-prometheus-stack", (8,), "If healthy: independent"),
+    Phase(10, "Grafana Dashboards", (8, 9), "Yes: requires prometheus"),
+    Phase(11, "Jaeger", (8,), "If healthy: independent"),
+    Phase(12, "Redis HA", (8,), "Critical: skip if healthy, CRITICAL for LiteLLM"),
+    Phase(13, "LiteLLM", (12,), "Critical: skip if healthy, CRITICAL for OpenWebUI"),
+    Phase(14, "OpenWebUI", (13,), "If healthy: depends on LiteLLM"),
+    Phase(15, "Verification", (14,), "Recommended: always last"),
 )
 
 NAMESPACES: tuple[str, ...] = ("litellm", "open-webui", "monitoring", "external-secrets")
@@ -106,16 +104,6 @@ COMPONENTS: tuple[Component, ...] = (
 )
 
 BY_NAME: dict[str, Component] = {c.name: c for c in COMPONENTS}
-CONFIGURABLE: tuple[str, ...] = tuple(c.name for c in COMPONENTS if c.delivery is not Delivery.CHECK)
-STATES = ("enabled", "disabled", "external")
-
-
-def phase(number: int) -> Phase:
-    return PHASES[number - 1]
-
-
-def components_of(number: int) -> list[Component]:
-    return [c for c in COMPONENTS if c.phase == number]
 
 
 def check_catalogue(phases: tuple[Phase, ...] | None = None, components: tuple[Component, ...] | None = None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator.environment import Environment, config_error
+from generator.errors import InputError
 from generator.phases import COMPONENTS, Component, Delivery
 
 
@@ -27,17 +28,16 @@ def decide(env: Environment) -> list[Decision]:
             decisions.append(Decision(component, "enabled"))
             continue
         settings = env.component(component.name)
-        state = settings.get("state", "enabled")
+        state = env.state(component.name)
         if state != "enabled" and not component.can_disable:
-            _fail(env, component.name, "state",
-                  f"{component.name} cannot be {state}: the spec never skips it",
-                  f"remove components.{component.name}.state or set it to enabled")
+            raise _state_error(env, component.name, f"{component.name} cannot be {state}: the spec never skips it",
+                               f"remove components.{component.name}.state or set it to enabled")
         warning = None
         if component.critical and state != "enabled":
             if not settings.get("acknowledge"):
-                _fail(env, component.name, "state",
-                      f"{component.name} is critical and is {state}, but nothing acknowledges it",
-                      f'add components.{component.name}.acknowledge: "<why this is safe>" beside the state')
+                raise _state_error(env, component.name,
+                                   f"{component.name} is critical and is {state}, but nothing acknowledges it",
+                                   f'add components.{component.name}.acknowledge: "<why this is safe>" beside the state')
             warning = (f"critical component {component.name} is {state} ({settings['acknowledge']}); "
                        "everything that depends on it trusts that it exists and is healthy")
         decisions.append(Decision(component, state, warning))
@@ -48,11 +48,13 @@ def decide(env: Environment) -> list[Decision]:
             continue
         for dep in decision.component.depends_on:
             if states.get(dep) == "disabled":
-                _fail(env, dep, "state",
-                      f"{dep} is disabled but {decision.component.name} is enabled and depends on it",
-                      f"enable {dep}, mark it external if it is managed elsewhere, or disable {decision.component.name} too")
+                raise _state_error(env, dep,
+                                   f"{dep} is disabled but {decision.component.name} is enabled and depends on it",
+                                   f"enable {dep}, mark it external if it is managed elsewhere, "
+                                   f"or disable {decision.component.name} too")
     return decisions
 
 
-def _fail(env: Environment, component: str, key: str, message: str, hint: str) -> None:
-    raise config_error(env, ["components", component, key], message, hint)
+def _state_error(env: Environment, component: str, message: str, hint: str) -> InputError:
+    """Points at components.<component>.state (or the component, when the state is a default)."""
+    return config_error(env, ["components", component, "state"], message, hint)

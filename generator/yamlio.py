@@ -144,10 +144,6 @@ def dump(document: Any) -> str:
     )
 
 
-def dump_all(documents: list[Any]) -> str:
-    return "---\n".join(dump(doc) for doc in documents)
-
-
 def load_plain(text: str) -> Any:
     """Fast plain load for the generator's own output."""
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))

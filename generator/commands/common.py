@@ -8,8 +8,9 @@ from pathlib import Path
 from generator.environment import Environment, environment_names, load_environment
 
 
-def add_repository_options(parser: argparse.ArgumentParser, env_help: str = "only this environment (repeatable); default: all") -> None:
-    parser.add_argument("--env", action="append", metavar="NAME", help=env_help)
+def add_repository_options(parser: argparse.ArgumentParser) -> None:
+    """--env NAME (repeatable; default: every environment) and --root DIR."""
+    parser.add_argument("--env", action="append", metavar="NAME", help="only this environment (repeatable); default: all")
     parser.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
                         help="repository root holding environments/ and rendered/ (default: current directory)")
 

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from generator.commands.common import add_repository_options, load_selected
 from generator.errors import EXIT_FAILED, EXIT_OK
 from generator.render import render_environment
-from generator.tree import Drift, drift, remove_tree, write_tree
+from generator.tree import drift, remove_tree, write_tree
 
 WRITERS = 4
 NAME = "render"
@@ -48,17 +48,11 @@ def run(args: argparse.Namespace) -> int:
         stale_dirs = sorted(p for p in out_root.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in names)
 
     if args.check:
-        total = Drift()
-        for result in results:
-            found = drift(out_root / result.env.name, result.files, f"rendered/{result.env.name}")
-            total.added += found.added
-            total.changed += found.changed
-            total.removed += found.removed
-        for stale in stale_dirs:
-            total.removed += [f"rendered/{p.relative_to(out_root).as_posix()}" for p in sorted(stale.rglob("*")) if p.is_file()]
-        if total:
+        drifts = [drift(out_root / r.env.name, r.files, f"rendered/{r.env.name}") for r in results]
+        drifts += [drift(stale, {}, f"rendered/{stale.name}") for stale in stale_dirs]  # every file would go
+        if any(drifts):
             print("rendered/ is stale; run `litellm-gitops render` and commit the result:")
-            print("\n".join(total.lines()))
+            print("\n".join(line for d in drifts for line in d.lines()))
             return EXIT_FAILED
         print(f"rendered/ is fresh ({sum(len(r.files) for r in results)} files, {len(results)} environment(s))")
         return EXIT_OK
