@@ -122,9 +122,8 @@ def test_reference_out_is_a_shared_folder_the_tests_can_use(raw_github, shared_d
         expected = {k: v for k, v in tree(shared_dir / part).items() if not k.endswith(".md")}
         assert tree(reference / part) == expected, part
     # A few tests of other files that read ../shared, each part of it: run with DIR as their ../shared.
-    files = [f for f in ("tests/test_upstream_valid.py", "tests/test_schemas.py", "tests/test_stack_secrets.py",
-                         "tests/test_stack_values.py") if (REPO / f).is_file()]
-    select = "unknown_field or lock_covers or every_crd_default or every_value_key or charts_own_schema"
+    files = ["tests/test_validate.py", "tests/test_schemas.py", "tests/test_stack_secrets.py", "tests/test_stack_values.py"]
+    select = "schema_locations_work or lock_covers or every_crd_default or every_value_key or charts_own_schema"
     env = {**os.environ, "LITELLM_GITOPS_SHARED": str(reference)}
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", select, *files], cwd=REPO, env=env,
                          capture_output=True, text=True)
