@@ -91,12 +91,6 @@ class Collected:
     refused: list[str] = field(default_factory=list)  # "path: reason"
 
 
-@dataclass
-class SyncResult:
-    written: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)  # "path: reason"
-
-
 Fetch = Callable[[Pinned], "bytes | str"]  # the bytes, or a sentence saying why not
 
 
@@ -228,26 +222,11 @@ def is_crd_folder(lock: Lock, folder: Path) -> bool:
 # --- collecting and checking -------------------------------------------------------------------
 
 
-def _mismatch(actual: str, expected: str) -> str:
-    return f"sha256 {actual} does not match the lock ({expected})"
-
-
-def _verified_crd(crd: Pinned, fetch: Fetch, collected: Collected, failed: set[str]) -> bytes | None:
-    """The CRD's bytes, fetched and checked once per run; a refusal is recorded once."""
-    if crd.reference in collected.contents:
-        return collected.contents[crd.reference]
-    if crd.reference in failed:
-        return None
-    data = fetch(crd)
-    problem = data if isinstance(data, str) else None
-    if problem is None and sha256_hex(data) != crd.sha256:
-        problem = _mismatch(sha256_hex(data), crd.sha256)
-    if problem is not None:
-        failed.add(crd.reference)
-        collected.refused.append(f"{crd.reference}: {problem}")
-        return None
-    collected.contents[crd.reference] = data
-    return data
+def _checked(data: bytes | str, sha256: str, what: str = "") -> bytes | str:
+    """The bytes if they hash to `sha256`, else why not (`data` may already be a reason)."""
+    if isinstance(data, str) or sha256_hex(data) == sha256:
+        return data
+    return f"{what}sha256 {sha256_hex(data)} does not match the lock ({sha256})"
 
 
 def _derived(locked: LockedFile, crd_data: bytes) -> bytes | str:
@@ -264,25 +243,31 @@ def collect(lock: Lock, fetch: Fetch, catalog: Path | None = None) -> Collected:
     """Every file of the lock, checked against its sha256. Custom kinds' schemas are read from
     `catalog` (kubeconform layout) when given, else derived from their CRDs obtained by `fetch`;
     chart files are obtained by `fetch`."""
-    collected, failed = Collected(), set()
+    collected = Collected()
+
+    def keep(name: str, reference: str, data: bytes | str) -> None:
+        if isinstance(data, str):
+            collected.refused.append(f"{name}: {data}")
+        else:
+            collected.contents[reference] = data
+
+    crds: dict[str, bytes | str] = {}  # each CRD fetched, checked and refused at most once
     for locked in lock.files:
+        what = ""
         if locked.chart_file:
             data = fetch(locked.download)
         elif catalog is not None:
             path = catalog / locked.path
             data = path.read_bytes() if path.is_file() else f"not found in {catalog}"
         else:
-            crd_data = _verified_crd(locked.crd, fetch, collected, failed)
-            if crd_data is None:
+            crd = locked.crd
+            if crd.reference not in crds:
+                crds[crd.reference] = _checked(fetch(crd), crd.sha256)
+                keep(crd.reference, crd.reference, crds[crd.reference])
+            if isinstance(crds[crd.reference], str):
                 continue  # the CRD's own refusal says why
-            data = _derived(locked, crd_data)
-        if isinstance(data, str):
-            collected.refused.append(f"{locked.path}: {data}")
-        elif sha256_hex(data) != locked.sha256:
-            what = "derived schema " if locked.crd is not None and catalog is None else ""
-            collected.refused.append(f"{locked.path}: {what}{_mismatch(sha256_hex(data), locked.sha256)}")
-        else:
-            collected.contents[locked.reference] = data
+            data, what = _derived(locked, crds[crd.reference]), "derived schema "
+        keep(locked.path, locked.reference, _checked(data, locked.sha256, what))
     return collected
 
 
@@ -322,13 +307,6 @@ def write_reference(lock: Lock, folder: Path, collected: Collected) -> list[str]
     return sorted(names)
 
 
-def _sync(lock: Lock, cache: Path, collected: Collected) -> SyncResult:
-    result = SyncResult(refused=list(collected.refused))
-    if not result.refused:
-        result.written = write_cache(lock, cache, collected)
-    return result
-
-
 def collect_from_folder(lock: Lock, source: Path, chart_values: Path | None) -> Collected:
     """From a local folder: upstream CRDs (a crds/ folder; schemas derived) or a catalog in kubeconform
     layout (schemas read as they are); chart files from `chart_values`."""
@@ -338,17 +316,6 @@ def collect_from_folder(lock: Lock, source: Path, chart_values: Path | None) -> 
     if is_crd_folder(lock, source):
         return collect(lock, directory_fetcher({CRDS: source, CHART_VALUES: chart_values}))
     return collect(lock, directory_fetcher({CHART_VALUES: chart_values}), catalog=source)
-
-
-def sync_from_directory(lock: Lock, source: Path, chart_values: Path | None, cache: Path) -> SyncResult:
-    """Fill the cache from a local folder (see `collect_from_folder`)."""
-    return _sync(lock, cache, collect_from_folder(lock, source, chart_values))
-
-
-def sync_from_urls(lock: Lock, cache: Path, opener: Callable[..., Any] = urllib.request.urlopen,
-                   mirror: str | None = None) -> SyncResult:
-    """Download every pinned file (CRDs, chart files), derive the schemas, check every sha256."""
-    return _sync(lock, cache, collect(lock, url_fetcher(mirror, opener)))
 
 
 def verified_schema(lock: Lock, cache: Path, locked: LockedFile) -> Any:

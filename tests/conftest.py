@@ -41,11 +41,13 @@ def scratch_repo(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def schema_cache(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Path:
     """A schema cache synced from ../shared by `schemas sync`'s own code (checked against the lock)."""
-    from generator.schemacache import load_lock, sync_from_directory
+    from generator.schemacache import collect_from_folder, load_lock, write_cache
 
     cache = tmp_path_factory.mktemp("schema-cache")
-    result = sync_from_directory(load_lock(), shared_dir / "schemas-upstream", shared_dir / "chart-values", cache)
-    assert not result.refused, result.refused
+    lock = load_lock()
+    collected = collect_from_folder(lock, shared_dir / "schemas-upstream", shared_dir / "chart-values")
+    assert not collected.refused, collected.refused
+    write_cache(lock, cache, collected)
     return cache
 
 

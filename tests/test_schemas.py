@@ -19,7 +19,8 @@ import pytest
 from conftest import REPO
 from generator.cli import main
 from generator.errors import InputError
-from generator.schemacache import LOCK_FILE, load_lock, sync_from_directory, sync_from_urls, verified_schema
+from generator.schemacache import (LOCK_FILE, collect, collect_from_folder, load_lock, url_fetcher, verified_schema,
+                                   write_cache)
 
 
 def sha256(path: Path) -> str:
@@ -57,14 +58,13 @@ def test_sync_from_a_crds_folder_derives_the_same_cache(catalog, shared_dir, tmp
     assert tree(tmp_path / "from-crds") == tree(tmp_path / "from-catalog")
 
 
-def test_a_tampered_crd_in_a_crds_folder_is_refused(catalog, shared_dir, tmp_path):
+def test_a_tampered_crd_in_a_crds_folder_is_refused(catalog, shared_dir):
     crds = catalog.parent / "crds"
     shutil.copytree(shared_dir / "crds", crds)
     target = crds / "argoproj.io_application.yaml"
     target.write_bytes(target.read_bytes().replace(b"type: object", b"type: string", 1))
-    result = sync_from_directory(load_lock(), crds, catalog.parent / "chart-values", tmp_path / "cache")
-    assert [r.split(":")[0] for r in result.refused] == ["crds/argoproj.io_application.yaml"]
-    assert not (tmp_path / "cache").exists()
+    refused = collect_from_folder(load_lock(), crds, catalog.parent / "chart-values").refused
+    assert [r.split(":")[0] for r in refused] == ["crds/argoproj.io_application.yaml"]
 
 
 def test_reference_out_needs_the_crds(catalog, tmp_path, capsys):
@@ -84,18 +84,17 @@ def test_a_tampered_schema_is_refused_and_nothing_is_written(catalog, tmp_path, 
     assert not cache.exists() or not any(cache.rglob("*.json"))
 
 
-def test_a_tampered_chart_values_schema_is_refused(catalog, tmp_path):
+def test_a_tampered_chart_values_schema_is_refused(catalog):
     target = catalog.parent / "chart-values" / "external-secrets-2.9.0.values.schema.json"
     target.write_bytes(target.read_bytes() + b"\n")
-    result = sync_from_directory(load_lock(), catalog, catalog.parent / "chart-values", tmp_path / "cache")
-    assert [r.split(":")[0] for r in result.refused] == ["chart-values/external-secrets-2.9.0.values.schema.json"]
-    assert not result.written
+    refused = collect_from_folder(load_lock(), catalog, catalog.parent / "chart-values").refused
+    assert [r.split(":")[0] for r in refused] == ["chart-values/external-secrets-2.9.0.values.schema.json"]
 
 
-def test_a_file_missing_from_the_catalog_is_refused(catalog, tmp_path):
+def test_a_file_missing_from_the_catalog_is_refused(catalog):
     (catalog / "monitoring.coreos.com" / "servicemonitor_v1.json").unlink()
-    result = sync_from_directory(load_lock(), catalog, catalog.parent / "chart-values", tmp_path / "cache")
-    assert result.refused == [f"monitoring.coreos.com/servicemonitor_v1.json: not found in {catalog}"]
+    refused = collect_from_folder(load_lock(), catalog, catalog.parent / "chart-values").refused
+    assert refused == [f"monitoring.coreos.com/servicemonitor_v1.json: not found in {catalog}"]
 
 
 def test_a_missing_catalog_folder_is_bad_input(tmp_path):
@@ -123,28 +122,26 @@ def test_sync_from_the_pinned_urls_checks_every_download(catalog, shared_dir, tm
         asked.append(url)
         return FakeResponse(by_url[url])
 
-    result = sync_from_urls(lock, tmp_path / "cache", opener=opener)
-    assert not result.refused and len(result.written) == len(lock.files)
+    collected = collect(lock, url_fetcher(opener=opener))
+    assert not collected.refused and len(write_cache(lock, tmp_path / "cache", collected)) == len(lock.files)
     assert sorted(asked) == sorted(by_url), "each CRD is downloaded once, however many versions it serves"
     assert all(url.startswith("https://raw.githubusercontent.com/") for url in asked)
 
     def tampering(url, timeout):
         return FakeResponse(by_url[url] + (b" " if "appproject" in url else b""))
 
-    result = sync_from_urls(lock, tmp_path / "cache2", opener=tampering)
-    assert [r.split(":")[0] for r in result.refused] == ["crds/argoproj.io_appproject.yaml"]
-    assert not (tmp_path / "cache2").exists()
+    refused = collect(lock, url_fetcher(opener=tampering)).refused
+    assert [r.split(":")[0] for r in refused] == ["crds/argoproj.io_appproject.yaml"]
 
 
-def test_a_refused_download_is_reported_and_nothing_is_written(tmp_path):
+def test_a_refused_download_is_reported_once():
     def refusing(url, timeout):
         raise urllib.error.URLError("connection refused")
 
-    result = sync_from_urls(load_lock(), tmp_path / "cache", opener=refusing)
     lock = load_lock()
-    assert len(result.refused) == len(pinned_files(lock)), "one line per download, none for schemas of a failed CRD"
-    assert "connection refused" in result.refused[0]
-    assert not (tmp_path / "cache").exists()
+    refused = collect(lock, url_fetcher(opener=refusing)).refused
+    assert len(refused) == len(pinned_files(lock)), "one line per download, none for schemas of a failed CRD"
+    assert "connection refused" in refused[0]
 
 
 def test_validation_rereads_the_cache_against_the_lock(schema_cache, tmp_path):
