@@ -14,6 +14,7 @@ from typing import Any
 from generator import naming
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
+from generator.components import resources
 from generator.environment import Environment
 
 COMPONENT = "external-secrets"
@@ -26,10 +27,6 @@ IGNORE_DIFFERENCES = [
     {"group": "apiextensions.k8s.io", "kind": "CustomResourceDefinition",
      "jqPathExpressions": [".spec.conversion.webhook.clientConfig.caBundle"]},
 ]
-
-
-def _resources(cpu: str, memory: str) -> dict[str, Any]:
-    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory}}
 
 
 def values(env: Environment) -> dict[str, Any]:
@@ -47,15 +44,15 @@ def values(env: Environment) -> dict[str, Any]:
             "name": workload.service_account,
             "annotations": {IRSA_ANNOTATION: naming.role_arn(env, workload)},
         },
-        "resources": _resources("50m", "256Mi"),
+        "resources": resources("50m", "256Mi"),
         "podDisruptionBudget": {"enabled": replicas > 1, "minAvailable": 1},
         "webhook": {
             "replicaCount": replicas,
             "failurePolicy": "Fail",
-            "resources": _resources("20m", "128Mi"),
+            "resources": resources("20m", "128Mi"),
             "podDisruptionBudget": {"enabled": replicas > 1, "minAvailable": 1},
         },
-        "certController": {"resources": _resources("20m", "192Mi")},
+        "certController": {"resources": resources("20m", "192Mi")},
         # The ServiceMonitor CRD arrives with kube-prometheus-stack in wave 9, after this chart
         # (wave 7): skipIfMissing renders the monitor once Argo CD sees the CRD in the cluster's
         # API versions, instead of failing the first sync.

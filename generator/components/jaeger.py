@@ -19,6 +19,7 @@ from typing import Any
 from generator import endpoints
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
+from generator.components import resources
 from generator.components.secret_store import JAEGER_PASSWORD_KEY
 from generator.environment import Environment
 
@@ -87,7 +88,7 @@ def _index_cleaner(es: dict[str, Any]) -> dict[str, Any]:
         "numberOfDays": RETENTION_DAYS,
         "extraEnv": [{"name": "ES_USERNAME", "value": es["username"]}] + _password_env(),
         "cmdlineParams": {"index-prefix": es.get("indexPrefix", "jaeger")},
-        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
+        "resources": resources("50m", "64Mi", "128Mi"),
     }
 
 
@@ -96,8 +97,7 @@ def values(env: Environment) -> dict[str, Any]:
     persistent = settings.get("storage", "memory") == "elasticsearch"
     jaeger: dict[str, Any] = {
         "replicas": 2 if persistent else 1,
-        "resources": {"requests": {"cpu": "100m", "memory": "512Mi"},
-                      "limits": {"memory": "1Gi" if persistent else "2Gi"}},
+        "resources": resources("100m", "512Mi", "1Gi" if persistent else "2Gi"),
     }
     result: dict[str, Any] = {"userconfig": collector_config(settings), "jaeger": jaeger}
     if persistent:

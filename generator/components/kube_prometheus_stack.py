@@ -17,6 +17,7 @@ from typing import Any
 from generator import endpoints
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
+from generator.components import resources
 from generator.components.secret_store import GRAFANA_PASSWORD_KEY, GRAFANA_USER_KEY
 from generator.environment import Environment
 
@@ -52,7 +53,7 @@ def prometheus(settings: dict[str, Any]) -> dict[str, Any]:
     spec.update({
         "retention": settings.get("retention", "15d"),
         "replicas": 1,
-        "resources": {"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"memory": "4Gi"}},
+        "resources": resources("500m", "2Gi", "4Gi"),
         "storageSpec": _volume(settings.get("storageSize", "50Gi")),
     })
     return {"prometheusSpec": spec}

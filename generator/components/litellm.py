@@ -24,6 +24,7 @@ from typing import Any
 from generator import endpoints, naming
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
+from generator.components import resources
 from generator.environment import Environment, config_error
 
 COMPONENT = "litellm"
@@ -67,8 +68,8 @@ def proxy_config(env: Environment) -> dict[str, Any]:
         "cache_params": {"type": "redis", **redis, "namespace": "litellm.cache", "ttl": 600},
         "request_timeout": 600,
     }
-    if callbacks(env):
-        litellm_settings["callbacks"] = callbacks(env)
+    if enabled_callbacks := callbacks(env):
+        litellm_settings["callbacks"] = enabled_callbacks
     return {
         "model_list": model_list(env),
         "general_settings": {
@@ -143,7 +144,7 @@ def values(env: Environment) -> dict[str, Any]:
         "migrationJob": {
             "enabled": True,
             "backoffLimit": 4,
-            "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
+            "resources": resources("100m", "256Mi", "512Mi"),
             "hooks": {"argocd": {"enabled": True}, "helm": {"enabled": False}},
         },
         "serviceMonitor": {"enabled": monitored, "interval": "30s", "scrapeTimeout": "10s"},

@@ -15,6 +15,7 @@ from typing import Any
 from generator import endpoints, naming
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
+from generator.components import resources
 from generator.components.secret_store import OPENWEBUI_API_KEY, WEBUI_SECRET_KEY
 from generator.environment import Environment
 
@@ -45,7 +46,7 @@ def values(env: Environment) -> dict[str, Any]:
         ],
         "persistence": {"enabled": True, "size": settings.get("storageSize", "10Gi"),
                         "accessModes": ["ReadWriteOnce"], "provider": "local"},
-        "resources": {"requests": {"cpu": "250m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
+        "resources": resources("250m", "1Gi", "2Gi"),
         "startupProbe": _probe(HEALTH_PATH, initialDelaySeconds=10, periodSeconds=5, failureThreshold=60),
         "livenessProbe": _probe(HEALTH_PATH, periodSeconds=15, failureThreshold=4),
         "readinessProbe": _probe("/health/db", periodSeconds=10, failureThreshold=3),

@@ -15,6 +15,7 @@ from typing import Any
 from generator import endpoints, naming
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
+from generator.components import resources
 from generator.environment import Environment
 
 COMPONENT = "redis-ha"
@@ -26,10 +27,6 @@ MAXMEMORY = f"{REDIS_MEMORY_LIMIT_MI * 3 // 4}mb"
 # already keeps two Redis servers off one node).
 ZONE_SPREAD = {"enabled": True, "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
                "whenUnsatisfiable": "ScheduleAnyway"}
-
-
-def _resources(cpu: str, memory_mi: int) -> dict[str, Any]:
-    return {"requests": {"cpu": cpu, "memory": f"{memory_mi}Mi"}, "limits": {"memory": f"{memory_mi}Mi"}}
 
 
 def _password() -> dict[str, Any]:
@@ -53,19 +50,19 @@ def values(env: Environment) -> dict[str, Any]:
                 "maxmemory": MAXMEMORY,
                 "maxmemory-policy": "volatile-lru",
             },
-            "resources": _resources("100m", REDIS_MEMORY_LIMIT_MI),
+            "resources": resources("100m", f"{REDIS_MEMORY_LIMIT_MI}Mi"),
         },
         "sentinel": {
             "auth": True,
             **_password(),
             "quorum": replicas // 2 + 1,
-            "resources": _resources("50m", 128),
+            "resources": resources("50m", "128Mi"),
         },
         "haproxy": {
             "enabled": True,
             "replicas": 3 if replicas > 1 else 1,
             "hardAntiAffinity": replicas > 1,
-            "resources": _resources("50m", 128),
+            "resources": resources("50m", "128Mi"),
             "podDisruptionBudget": {"maxUnavailable": 1},
             "metrics": {"enabled": monitored, "serviceMonitor": {"enabled": monitored}},
         },
@@ -76,7 +73,7 @@ def values(env: Environment) -> dict[str, Any]:
                              "accessModes": ["ReadWriteOnce"]},
         "exporter": {
             "enabled": monitored,
-            "resources": _resources("20m", 64),
+            "resources": resources("20m", "64Mi"),
             "serviceMonitor": {"enabled": monitored},
         },
     }

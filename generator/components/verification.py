@@ -19,6 +19,7 @@ from typing import Any
 from generator import endpoints
 from generator.argocd import manifest_application
 from generator.artifacts import Artifact
+from generator.components import resources
 from generator.components.open_webui import HEALTH_PATH as OPEN_WEBUI_HEALTH
 from generator.environment import Environment
 
@@ -131,8 +132,7 @@ def job(env: Environment) -> dict[str, Any]:
                             "readOnlyRootFilesystem": True,
                             "capabilities": {"drop": ["ALL"]},
                         },
-                        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"},
-                                      "limits": {"memory": "64Mi"}},
+                        "resources": resources("10m", "16Mi", "64Mi"),
                     }],
                     "volumes": [{"name": "scripts", "configMap": {"name": JOB_NAME}}],
                 },
