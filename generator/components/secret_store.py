@@ -76,10 +76,12 @@ def plain(variable: str) -> str:
     return f"{{{{ .{variable} }}}}"
 
 
-def external_secret(env: Environment, namespace: str, name: str, sources: dict[str, str],
+def external_secret(env: Environment, secret: tuple[str, str], sources: dict[str, naming.StackSecret],
                     template: dict[str, str]) -> dict[str, Any]:
-    """`sources` maps a template variable to a Secrets Manager name; `template` maps each key of the
-    Kubernetes Secret to its template. mergePolicy Replace: the Secret holds exactly those keys."""
+    """The ExternalSecret that owns `secret` (namespace, name). `sources` maps a template variable to
+    the Secrets Manager secret it reads; `template` maps each key of the Kubernetes Secret to its
+    template. mergePolicy Replace: the Secret holds exactly those keys."""
+    namespace, name = secret
     return {
         "apiVersion": API_VERSION,
         "kind": "ExternalSecret",
@@ -99,18 +101,17 @@ def external_secret(env: Environment, namespace: str, name: str, sources: dict[s
                     "data": template,
                 },
             },
-            "data": [{"secretKey": variable, "remoteRef": remote_ref(secret_name)}
-                     for variable, secret_name in sources.items()],
+            "data": [{"secretKey": variable, "remoteRef": remote_ref(env.secret_name(source.key))}
+                     for variable, source in sources.items()],
         },
     }
 
 
 def litellm_secrets(env: Environment) -> dict[str, Any]:
-    namespace, name = naming.LITELLM_SECRET
-    sources = {s.env_var: env.secret_name(s.key) for s in naming.STACK_SECRETS}
+    sources = {s.env_var: s for s in naming.STACK_SECRETS}
     template = {s.env_var: sk_prefixed(s.env_var) if s is naming.MASTER_KEY else plain(s.env_var)
                 for s in naming.STACK_SECRETS}
-    return external_secret(env, namespace, name, sources, template)
+    return external_secret(env, naming.LITELLM_SECRET, sources, template)
 
 
 OPENWEBUI_API_KEY = "OPENAI_API_KEY"  # the key Open WebUI sends to LiteLLM
@@ -118,11 +119,9 @@ WEBUI_SECRET_KEY = naming.WEBUI_SECRET_KEY.env_var
 
 
 def openwebui_secrets(env: Environment) -> dict[str, Any]:
-    namespace, name = naming.OPENWEBUI_SECRET
-    sources = {naming.MASTER_KEY.env_var: env.secret_name(naming.MASTER_KEY.key),
-               WEBUI_SECRET_KEY: env.secret_name(naming.WEBUI_SECRET_KEY.key)}
+    sources = {naming.MASTER_KEY.env_var: naming.MASTER_KEY, WEBUI_SECRET_KEY: naming.WEBUI_SECRET_KEY}
     template = {OPENWEBUI_API_KEY: sk_prefixed(naming.MASTER_KEY.env_var), WEBUI_SECRET_KEY: plain(WEBUI_SECRET_KEY)}
-    return external_secret(env, namespace, name, sources, template)
+    return external_secret(env, naming.OPENWEBUI_SECRET, sources, template)
 
 
 GRAFANA_USER_KEY = "admin-user"
@@ -130,19 +129,16 @@ GRAFANA_PASSWORD_KEY = naming.GRAFANA_ADMIN_PASSWORD.env_var
 
 
 def grafana_admin(env: Environment) -> dict[str, Any]:
-    namespace, name = endpoints.GRAFANA_ADMIN_SECRET
-    sources = {"password": env.secret_name(naming.GRAFANA_ADMIN_PASSWORD.key)}
     template = {GRAFANA_USER_KEY: GRAFANA_ADMIN_USER, GRAFANA_PASSWORD_KEY: plain("password")}
-    return external_secret(env, namespace, name, sources, template)
+    return external_secret(env, endpoints.GRAFANA_ADMIN_SECRET, {"password": naming.GRAFANA_ADMIN_PASSWORD}, template)
 
 
 JAEGER_PASSWORD_KEY = naming.JAEGER_ES_PASSWORD.env_var
 
 
 def jaeger_elasticsearch(env: Environment) -> dict[str, Any]:
-    namespace, name = endpoints.JAEGER_ES_SECRET
-    sources = {"password": env.secret_name(naming.JAEGER_ES_PASSWORD.key)}
-    return external_secret(env, namespace, name, sources, {JAEGER_PASSWORD_KEY: plain("password")})
+    return external_secret(env, endpoints.JAEGER_ES_SECRET, {"password": naming.JAEGER_ES_PASSWORD},
+                           {JAEGER_PASSWORD_KEY: plain("password")})
 
 
 def litellm_service_account(env: Environment) -> dict[str, Any]:
