@@ -2,9 +2,10 @@
 
 A key path is real when the chart's own values.yaml (at the pinned version) has it, or when it
 sits under a map the chart documents as free-form: config passed through verbatim, Kubernetes
-objects (resources, probes, env lists, PodDisruptionBudget specs), annotations. Those maps are
-listed here, once, per chart; anything else the generator sets must exist in the chart, so a
-misspelt or renamed key fails a test instead of being silently ignored by Helm.
+objects (resources, probes, PodDisruptionBudget specs), annotations. Those maps are listed here,
+once, per chart; anything else the generator sets must exist in the chart, so a misspelt or renamed
+key fails a test instead of being silently ignored by Helm. A list's key must exist; its items are
+not looked into.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
+from generator.yamlio import load_plain
 
 # chart name -> dotted key paths whose contents the chart passes through without a fixed shape.
 FREE_FORM: dict[str, frozenset[str]] = {
@@ -24,13 +25,12 @@ FREE_FORM: dict[str, frozenset[str]] = {
         "prometheus.prometheusSpec.resources",  # ResourceRequirements
         "prometheus.prometheusSpec.storageSpec",  # prometheus-operator StorageSpec
         "alertmanager.alertmanagerSpec.storage",  # prometheus-operator StorageSpec
-        "grafana.additionalDataSources",  # Grafana datasource provisioning entries
         "coreDns.serviceMonitor.selector",  # metav1.LabelSelector
     }),
     "jaeger": frozenset({
         "userconfig",  # the whole Jaeger v2 (OpenTelemetry Collector) configuration
-        "jaeger.resources", "esIndexCleaner.resources",  # ResourceRequirements
-        "jaeger.extraEnv", "esIndexCleaner.extraEnv",  # lists of core/v1 EnvVar
+        # ResourceRequirements (jaeger.resources is only a comment in values.yaml; the Deployment reads it)
+        "jaeger.resources", "esIndexCleaner.resources",
         "esIndexCleaner.cmdlineParams",  # flag name -> value
     }),
     "redis-ha": frozenset({
@@ -40,13 +40,11 @@ FREE_FORM: dict[str, frozenset[str]] = {
     "litellm-helm": frozenset({
         "proxy_config",  # LiteLLM's config.yaml, rendered verbatim
         "envVars",  # name -> value
-        "extraEnvVars",  # list of core/v1 EnvVar (values.yaml shows {} but the templates take a list)
         "resources", "migrationJob.resources",  # ResourceRequirements
         "securityContext",  # core/v1 SecurityContext
         "strategy",  # apps/v1 DeploymentStrategy
     }),
     "open-webui": frozenset({
-        "extraEnvVars",  # list of core/v1 EnvVar
         "resources",  # ResourceRequirements
         "livenessProbe", "readinessProbe", "startupProbe",  # core/v1 Probe
     }),
@@ -61,7 +59,7 @@ def values_file(folder: Path, chart: str, version: str) -> Path:
 
 
 def load_chart_values(path: Path) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return load_plain(path.read_text(encoding="utf-8")) or {}
 
 
 def unknown_keys(values: dict[str, Any], chart_values: dict[str, Any], free_form: frozenset[str]) -> list[str]:

@@ -51,6 +51,8 @@ def test_the_key_check_catches_a_misspelt_key():
     assert chartkeys.unknown_keys({"serviceAccount": {"annotations": {"a": "b"}}}, chart, free) == []
     assert chartkeys.unknown_keys({"serviceAcount": {"create": True}}, chart, free) == ["serviceAcount"]
     assert chartkeys.unknown_keys({"resources": {"requests": {"cpu": "1"}}}, chart, free) == ["resources.requests"]
+    # A list is passed through, but its key must still exist.
+    assert chartkeys.unknown_keys({"env": [{"name": "A"}], "extraEnv": []}, {"env": []}, free) == ["extraEnv"]
 
 
 @pytest.mark.parametrize("env_name", ENVIRONMENTS)
