@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import subprocess
 from pathlib import Path
 from typing import Any, Callable
 
@@ -34,6 +35,11 @@ def isolate_from_real_aws(monkeypatch: pytest.MonkeyPatch, region: str = "us-eas
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     monkeypatch.setenv("AWS_RETRY_MODE", "standard")
     monkeypatch.setenv("AWS_PAGER", "")
+
+
+def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """litellm-gitops in its own process, so that an unhandled error would show as a traceback."""
+    return subprocess.run(["litellm-gitops", *args, "--root", str(root)], capture_output=True, text=True, timeout=120)
 
 
 def free_port() -> int:

@@ -4,13 +4,12 @@ and --write updating the environment file in place without touching anything els
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from generator.cli import main
-from aws_support import ACCOUNT, aws, edit_environment, issuer_for, make_cluster, moto_endpoint  # noqa: F401
+from aws_support import ACCOUNT, aws, edit_environment, issuer_for, make_cluster, moto_endpoint, run_cli  # noqa: F401
 
 
 @pytest.fixture
@@ -113,8 +112,7 @@ def test_unknown_cluster_is_bad_input_naming_the_line(dev, capsys):
 def test_no_credentials_is_a_plain_error_not_a_traceback(scratch_repo, aws, monkeypatch):  # noqa: F811
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    result = subprocess.run(["litellm-gitops", "discover", "--env", "dev", "--root", str(scratch_repo)],
-                            capture_output=True, text=True, timeout=120)
+    result = run_cli(scratch_repo, "discover", "--env", "dev")
     assert result.returncode == 1
     assert "no AWS credentials found" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout

@@ -4,7 +4,6 @@ errors (no credentials, unreachable endpoint, access denied, throttling) reporte
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import boto3
@@ -19,7 +18,7 @@ from generator.environment import load_environment
 from generator import naming
 from aws_support import (  # noqa: F401
     ACCOUNT, aws, create_secrets_like_the_template, create_stack, edit_environment, free_port, load_template,
-    make_cluster, moto_endpoint, parameters,
+    make_cluster, moto_endpoint, parameters, run_cli,
 )
 
 REGION = "us-east-1"
@@ -239,8 +238,7 @@ def test_missing_tools_are_warnings(dev, capsys, monkeypatch):
 def test_no_credentials(scratch_repo, aws, monkeypatch):  # noqa: F811
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    result = subprocess.run(["litellm-gitops", "preflight", "--env", "dev", "--root", str(scratch_repo)],
-                            capture_output=True, text=True, timeout=120)
+    result = run_cli(scratch_repo, "preflight", "--env", "dev")
     assert result.returncode == 1
     assert "no AWS credentials found" in result.stdout
     assert "not run: no usable AWS access (aws-identity failed)" in result.stdout
@@ -250,8 +248,7 @@ def test_no_credentials(scratch_repo, aws, monkeypatch):  # noqa: F811
 
 def test_unknown_profile(scratch_repo, aws, monkeypatch):  # noqa: F811
     monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
-    result = subprocess.run(["litellm-gitops", "preflight", "--env", "dev", "--root", str(scratch_repo)],
-                            capture_output=True, text=True, timeout=120)
+    result = run_cli(scratch_repo, "preflight", "--env", "dev")
     assert result.returncode == 1
     assert "AWS profile not found" in result.stdout and "Traceback" not in result.stdout + result.stderr
 
@@ -263,8 +260,7 @@ def test_unknown_environment_is_bad_input(scratch_repo, aws, capsys):  # noqa: F
 
 def test_unreachable_endpoint(scratch_repo, aws, monkeypatch):  # noqa: F811
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
-    result = subprocess.run(["litellm-gitops", "preflight", "--env", "dev", "--root", str(scratch_repo), "--json"],
-                            capture_output=True, text=True, timeout=120)
+    result = run_cli(scratch_repo, "preflight", "--env", "dev", "--json")
     assert result.returncode == 1
     report = json.loads(result.stdout)
     assert report["ok"] is False and report["failed"] == ["aws-identity"]

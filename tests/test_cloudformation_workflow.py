@@ -154,5 +154,6 @@ def test_pull_request_creates_a_change_set_and_executes_nothing(checkout, aws): 
     cf = boto3.client("cloudformation", region_name="us-east-1")
     [stack] = cf.describe_stacks(StackName="litellm-dev-irsa-roles")["Stacks"]
     assert stack["StackStatus"] == "REVIEW_IN_PROGRESS"
-    with pytest.raises(Exception):
-        boto3.client("iam").get_role(RoleName="dev-litellm-bedrock-role")
+    iam = boto3.client("iam")
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.get_role(RoleName="dev-litellm-bedrock-role")

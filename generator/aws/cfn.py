@@ -1,6 +1,5 @@
 """CloudFormation building blocks shared by the irsa-roles, aws-secrets and bastion renderers:
-the template skeleton, the parameters file `aws cloudformation deploy` reads, tags, and finding
-where a setting is spelled in the environment files for an InputError.
+the template skeleton, the parameters file `aws cloudformation deploy` reads, and tags.
 
 Parameters file format: a JSON array of "Key=Value" strings, read with
 `aws cloudformation deploy --parameter-overrides file://<file>`. AWS CLI v1 and v2 both accept it
@@ -33,7 +32,7 @@ def get_att(logical_id: str, attribute: str) -> dict[str, str]:
     return {"Fn::GetAtt": [logical_id, attribute]}
 
 
-def tags(env: Environment, component: str) -> list[dict[str, Any]]:
+def tags(component: str) -> list[dict[str, Any]]:
     return [
         {"Key": "litellm-gitops/environment", "Value": ref(ENVIRONMENT_PARAMETER)},
         {"Key": "litellm-gitops/component", "Value": component},
@@ -52,21 +51,14 @@ def environment_parameter(env: Environment) -> dict[str, Any]:
 
 
 def template(env: Environment, stem: str, description: str, parameters: dict[str, Any],
-             resources: dict[str, Any], outputs: dict[str, Any] | None = None,
-             conditions: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
-    doc: dict[str, Any] = {
+             resources: dict[str, Any], outputs: dict[str, Any]) -> dict[str, Any]:
+    return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": f"litellm-gitops {env.name}: {description} (stack {naming.stack_name(env, stem)})",
+        "Parameters": {ENVIRONMENT_PARAMETER: environment_parameter(env), **parameters},
+        "Resources": resources,
+        "Outputs": outputs,
     }
-    if metadata:
-        doc["Metadata"] = metadata
-    doc["Parameters"] = {ENVIRONMENT_PARAMETER: environment_parameter(env), **parameters}
-    if conditions:
-        doc["Conditions"] = conditions
-    doc["Resources"] = resources
-    if outputs:
-        doc["Outputs"] = outputs
-    return doc
 
 
 def artifacts(env: Environment, stem: str, document: dict[str, Any], values: dict[str, str]) -> list[Artifact]:

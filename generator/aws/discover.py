@@ -16,11 +16,10 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from generator.aws.client import Aws
+from generator.aws.client import Aws, AwsError
 from generator.environment import Environment, config_error, load_environment
 
 INTERNAL_ELB_TAG = "kubernetes.io/role/internal-elb"
-PUBLIC_ELB_TAG = "kubernetes.io/role/elb"
 
 
 @dataclass
@@ -83,7 +82,6 @@ def find_oidc_provider(aws: Aws, issuer: str) -> str | None:
 
 def describe_cluster(aws: Aws, env: Environment) -> dict[str, Any]:
     """The cluster as EKS describes it; a cluster that does not exist is bad input (exit 2)."""
-    from generator.aws.client import AwsError
     try:
         return aws.call("eks", "describe_cluster", name=env.cluster["name"])["cluster"]
     except AwsError as exc:
@@ -187,9 +185,9 @@ def _yaml() -> YAML:
     return yaml
 
 
-def updates(env: Environment, found: Discovery) -> dict[str, Any]:
-    """cluster.* keys to set: the issuer, the authentication mode when it differs from what the
-    environment already says (or is spelled in its file), and the network."""
+def updates(found: Discovery) -> dict[str, Any]:
+    """cluster.* keys to set: the issuer, the authentication mode and the network (apply() leaves
+    out the mode when the defaults already give it)."""
     result: dict[str, Any] = {}
     if found.oidc_issuer:
         result["oidcIssuer"] = found.oidc_issuer
@@ -211,37 +209,30 @@ def apply(text: str, changes: dict[str, Any], keep_mode_if_same: str | None) -> 
     for key, value in changes.items():
         if key == "authenticationMode" and key not in cluster and value == keep_mode_if_same:
             continue  # already right through the defaults: do not add noise
-        if key == "network":
-            network = cluster.get("network")
-            if not isinstance(network, CommentedMap):
-                fresh = CommentedMap()
-                for sub_key, sub_value in value.items():
-                    fresh[sub_key] = CommentedSeq(sub_value) if isinstance(sub_value, list) else sub_value
-                if "network" in cluster:
-                    cluster["network"] = fresh
-                else:
-                    _append(cluster, "network", fresh)
-                continue
+        current = cluster.get(key)
+        if key == "network" and isinstance(current, CommentedMap):
             for sub_key, sub_value in value.items():
-                new = CommentedSeq(sub_value) if isinstance(sub_value, list) else sub_value
-                if sub_key in network:
-                    if network[sub_key] != sub_value:
-                        network[sub_key] = new
-                else:
-                    network[sub_key] = new
-        elif cluster.get(key) != value:
-            if key in cluster:
-                cluster[key] = value
-            else:
-                _append(cluster, key, value)
+                if current.get(sub_key) != sub_value:
+                    current[sub_key] = _node(sub_value)
+        elif current != value:
+            _put(cluster, key, _node(value))
     out = io.StringIO()
     yaml.dump(doc, out)
     return out.getvalue()
 
 
-def _append(mapping: CommentedMap, key: str, value: Any) -> None:
-    """Add a key at the end of a mapping, moving the blank lines and comments that followed the
-    previous last key (ruamel keeps them on it) after the new one."""
+def _node(value: Any) -> Any:
+    if isinstance(value, dict):
+        return CommentedMap((k, _node(v)) for k, v in value.items())
+    return CommentedSeq(value) if isinstance(value, list) else value
+
+
+def _put(mapping: CommentedMap, key: str, value: Any) -> None:
+    """Set a key. A new one goes at the end of the mapping, and the blank lines and comments that
+    followed the previous last key (ruamel keeps them on it) move after it."""
+    if key in mapping:
+        mapping[key] = value
+        return
     last = list(mapping.keys())[-1] if mapping else None
     trailing = mapping.ca.items.pop(last, None) if last is not None else None
     mapping[key] = value
@@ -260,7 +251,7 @@ def write(env: Environment, root: Path, found: Discovery) -> bool:
     path = env.source
     before = path.read_text(encoding="utf-8")
     mode_through_defaults = env.cluster.get("authenticationMode")
-    after = apply(before, updates(env, found), mode_through_defaults)
+    after = apply(before, updates(found), mode_through_defaults)
     if after == before:
         return False
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".environment.", suffix=".yaml")

@@ -21,6 +21,7 @@ from generator.aws import iam
 from generator.aws.client import Aws, AwsError
 from generator.aws.discover import find_oidc_provider
 from generator.environment import Environment
+from generator.phases import BY_NAME
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
 ACCESS_ENTRY_MODES = ("API", "API_AND_CONFIG_MAP")
@@ -40,10 +41,9 @@ class Preflight:
     """Runs every check once; a fatal AWS error (no credentials, unreachable endpoint) skips the
     AWS checks after it instead of repeating the same failure."""
 
-    def __init__(self, env: Environment, aws: Aws | None, which: Callable[[str], str | None] | None = None):
+    def __init__(self, env: Environment, aws: Aws):
         self.env = env
         self.aws = aws
-        self.which = which or shutil.which
         self.checks: list[Check] = []
         self.fatal: str | None = None
         self.cluster: dict[str, Any] | None = None
@@ -66,7 +66,6 @@ class Preflight:
         self.add(name, status, detail)
 
     def call(self, service: str, operation: str, **kwargs: Any) -> dict[str, Any]:
-        assert self.aws is not None
         return self.aws.call(service, operation, **kwargs)
 
     def stack_live(self, stem: str) -> bool:
@@ -77,6 +76,14 @@ class Preflight:
                 return False
             raise
         return any(s.get("StackStatus") in LIVE_STACK for s in stacks)
+
+    def missing(self, what: str, component: str, stem: str) -> tuple[str, str]:
+        """The verdict on a role or secret that does not exist (see the module docstring)."""
+        if self.env.state(component) == "external":
+            return FAIL, f"{what} does not exist, and {component} is external (it must exist already)"
+        if self.stack_live(stem):
+            return FAIL, f"{what} does not exist although stack {naming.stack_name(self.env, stem)} is deployed"
+        return WARN, f"{what} does not exist yet: deploy cloudformation/{stem}.yaml (phase {BY_NAME[component].phase})"
 
     # -- the checks --------------------------------------------------------------------------
     def identity(self) -> tuple[str, str]:
@@ -111,7 +118,7 @@ class Preflight:
 
     def oidc_provider(self) -> tuple[str, str]:
         issuer = self.env.cluster["oidcIssuer"]
-        self.provider_arn = find_oidc_provider(self.aws, issuer)  # type: ignore[arg-type]
+        self.provider_arn = find_oidc_provider(self.aws, issuer)
         if not self.provider_arn:
             return FAIL, (f"IAM has no OIDC provider for {issuer}; create it: eksctl utils associate-iam-oidc-provider "
                           f"--cluster {self.env.cluster['name']} --region {self.env.region} --approve")
@@ -150,17 +157,12 @@ class Preflight:
 
     def secret(self, key: str) -> tuple[str, str]:
         name = self.env.secret_name(key)
-        state = self.env.state("aws-secrets")
         try:
             found = self.call("secretsmanager", "describe_secret", SecretId=name)
         except AwsError as exc:
             if exc.code != "ResourceNotFoundException":
                 raise
-            if state == "external":
-                return FAIL, f"{name} does not exist, and aws-secrets is external (it must exist already)"
-            if self.stack_live("secrets"):
-                return FAIL, f"{name} does not exist although stack {naming.stack_name(self.env, 'secrets')} is deployed"
-            return WARN, f"{name} does not exist yet: deploy cloudformation/secrets.yaml (phase 4)"
+            return self.missing(name, "aws-secrets", "secrets")
         if found.get("DeletedDate"):
             return FAIL, f"{name} is scheduled for deletion; restore it: aws secretsmanager restore-secret --secret-id {name}"
         stages = found.get("VersionIdsToStages") or {}
@@ -171,24 +173,19 @@ class Preflight:
 
     def role(self, workload: naming.Workload) -> tuple[str, str]:
         name = naming.role_name(self.env, workload)
-        state = self.env.state("irsa-roles")
         try:
             role = self.call("iam", "get_role", RoleName=name)["Role"]
         except AwsError as exc:
             if exc.code != "NoSuchEntity":
                 raise
-            if state == "external":
-                return FAIL, f"role {name} does not exist, and irsa-roles is external (it must exist already)"
-            if self.stack_live("irsa-roles"):
-                return FAIL, f"role {name} does not exist although stack {naming.stack_name(self.env, 'irsa-roles')} is deployed"
-            return WARN, f"role {name} does not exist yet: deploy cloudformation/irsa-roles.yaml (phase 3)"
+            return self.missing(f"role {name}", "irsa-roles", "irsa-roles")
         problem = trust_problem(self.env, workload, role.get("AssumeRolePolicyDocument"), self.provider_arn)
         if problem:
             return FAIL, f"role {name}: {problem}"
         return PASS, f"role {name} trusts only {workload.namespace}/{workload.service_account}"
 
     def tool(self, tool: str) -> None:
-        path = self.which(tool)
+        path = shutil.which(tool)
         if path:
             self.add(f"tool:{tool}", PASS, path)
         else:

@@ -12,13 +12,11 @@ stacks are skipped. When none is enabled there is no cloudformation/ folder at a
 from __future__ import annotations
 
 import json
-from functools import cache
-
-import jinja2
 
 from generator import naming
 from generator.artifacts import Artifact
 from generator.aws import cfn
+from generator.docs import _templates
 from generator.environment import Environment
 
 CAPABILITIES = {"irsa-roles": "CAPABILITY_NAMED_IAM", "secrets": None, "bastion": "CAPABILITY_NAMED_IAM"}
@@ -26,12 +24,6 @@ WHY_SKIPPED = {
     "disabled": "disabled: not deployed at all",
     "external": "external: exists and is healthy, managed outside this repository",
 }
-
-
-@cache
-def _templates() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.PackageLoader("generator", "templates"), undefined=jinja2.StrictUndefined,
-                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
 
 
 def owner(env: Environment) -> str | None:
@@ -69,6 +61,9 @@ def render_if_owner(env: Environment, component: str) -> list[Artifact]:
         "secret_names": [env.secret_name(key) for key in env.config["secrets"]["names"]],
         "bastion_pinned": bool(bastion.get("amiId")),
         "bastion_enabled": env.enabled("bastion"),
+        "bastion_stack": naming.stack_name(env, "bastion"),
+        "bastion_role": naming.bastion_role_name(env),
+        "bastion_profile": naming.bastion_profile_name(env),
         "access_policy": bastion.get("accessPolicy", "AmazonEKSViewPolicy"),
         "roles": [naming.role_name(env, w) for w in (naming.BEDROCK, naming.EXTERNAL_SECRETS)],
     }

@@ -47,8 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     env = load_one(args)
     try:
-        aws: Aws | None = Aws(env.region)
-        checks = Preflight(env, aws).run()
+        checks = Preflight(env, Aws(env.region)).run()
     except AwsError as exc:
         checks = [Check("aws-session", FAIL, str(exc))]
     sys.stdout.write(as_json(env, checks) if args.json else table(env, checks))

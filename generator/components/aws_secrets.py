@@ -71,7 +71,7 @@ def secret(env: Environment, key: str) -> dict[str, Any]:
     kms_key = env.config["secrets"].get("kmsKeyArn")
     if kms_key:
         properties["KmsKeyId"] = kms_key
-    properties["Tags"] = cfn.tags(env, COMPONENT) + [{"Key": "litellm-gitops/secret-key", "Value": key}]
+    properties["Tags"] = cfn.tags(COMPONENT) + [{"Key": "litellm-gitops/secret-key", "Value": key}]
     return {
         "Type": "AWS::SecretsManager::Secret",
         "DeletionPolicy": "Retain",

@@ -188,7 +188,7 @@ def template(env: Environment, chosen: dict[str, Any], arch: str) -> dict[str, A
                 },
                 "ManagedPolicyArns": [cfn.sub("arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore")],
                 "Policies": [{"PolicyName": "eks-describe-this-cluster", "PolicyDocument": eks_read_policy(env)}],
-                "Tags": cfn.tags(env, COMPONENT),
+                "Tags": cfn.tags(COMPONENT),
             },
         },
         "BastionInstanceProfile": {
@@ -207,7 +207,7 @@ def template(env: Environment, chosen: dict[str, Any], arch: str) -> dict[str, A
                     {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0",
                      "Description": "SSM, EKS and STS APIs and the pinned tool downloads, through the VPC's NAT or endpoints"},
                 ],
-                "Tags": cfn.tags(env, COMPONENT) + [{"Key": "Name", "Value": name}],
+                "Tags": cfn.tags(COMPONENT) + [{"Key": "Name", "Value": name}],
             },
         },
         "ClusterIngressFromBastion": {
@@ -258,7 +258,7 @@ def template(env: Environment, chosen: dict[str, Any], arch: str) -> dict[str, A
                             "DeleteOnTermination": True},
                 }],
                 "UserData": {"Fn::Base64": user_data(env, chosen, arch)},
-                "Tags": cfn.tags(env, COMPONENT) + [{"Key": "Name", "Value": name}],
+                "Tags": cfn.tags(COMPONENT) + [{"Key": "Name", "Value": name}],
             },
         },
         "BastionAccessEntry": {
@@ -271,7 +271,7 @@ def template(env: Environment, chosen: dict[str, Any], arch: str) -> dict[str, A
                     "PolicyArn": cfn.sub(f"arn:${{AWS::Partition}}:eks::aws:cluster-access-policy/{chosen['accessPolicy']}"),
                     "AccessScope": {"Type": "cluster"},
                 }],
-                "Tags": cfn.tags(env, COMPONENT),
+                "Tags": cfn.tags(COMPONENT),
             },
         },
     }

@@ -30,7 +30,7 @@ def role(env: Environment, workload: naming.Workload, description: str, policy_n
             "AssumeRolePolicyDocument": iam.trust_policy(env, workload),
             "MaxSessionDuration": 3600,
             "Policies": [{"PolicyName": policy_name, "PolicyDocument": policy}],
-            "Tags": cfn.tags(env, COMPONENT),
+            "Tags": cfn.tags(COMPONENT),
         },
     }
 
