@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from generator.environment import environment_names, load_environment  # noqa: E402
 from generator.validate.kubernetes import CoreSchemas  # noqa: E402
+from generator.yamlio import load_all_plain  # noqa: E402
 
 FOLDERS = ("apps", "bootstrap", "manifests")
 
@@ -45,9 +46,8 @@ def core_documents(root: Path) -> dict[str, tuple[str, list[dict]]]:
         docs = []
         for sub in FOLDERS:
             for file in sorted((root / "rendered" / name / sub).rglob("*.yaml")):
-                for doc in yaml.safe_load_all(file.read_text()):
-                    if isinstance(doc, dict) and core.lookup(doc.get("apiVersion", ""), doc.get("kind", "")):
-                        docs.append(doc)
+                docs.extend(doc for doc in load_all_plain(file.read_text())
+                            if isinstance(doc, dict) and core.lookup(doc.get("apiVersion", ""), doc.get("kind", "")))
         found[name] = (version, docs)
     return found
 

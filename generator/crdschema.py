@@ -22,8 +22,9 @@ from typing import Any
 
 import yaml
 
+from generator.yamlio import load_plain
+
 BASE_REQUIRED = ["apiVersion", "kind", "metadata"]
-LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: the same result, many times faster
 
 
 class CrdError(ValueError):
@@ -65,7 +66,7 @@ def schema_text(crd: dict, version: dict) -> str:
 def load_crd(data: bytes) -> dict:
     """Parse one CRD file; CrdError when it is not a single CustomResourceDefinition with schemas."""
     try:
-        crd = yaml.load(data, Loader=LOADER)  # LOADER is a safe loader
+        crd = load_plain(data)  # PyYAML reads bytes as well as text
     except yaml.YAMLError as exc:
         raise CrdError(f"not YAML: {exc}") from None
     if not isinstance(crd, dict) or crd.get("kind") != "CustomResourceDefinition":

@@ -28,40 +28,27 @@ def runner_for(region: str):
     return Runner(ConfigMixIn(regions=[region]))
 
 
-def lint(text: str, region: str) -> list:
-    """cfnlint.api.lint, with the rules loaded once instead of on every call."""
+def check_template(path: str, text: str, region: str) -> list[Problem]:
+    """cfnlint.api.lint, with the rules loaded once instead of on every call, and the template parsed once."""
     from cfnlint.api import decode_str
 
     template, errors = decode_str(text)
-    if errors:
-        return list(errors)
-    return list(runner_for(region).validate_template(template)) if template is not None else []
-
-
-def check_template(path: str, text: str, region: str) -> list[Problem]:
+    matches = errors or (runner_for(region).validate_template(template) if template is not None else [])
+    resources = template.get("Resources") if isinstance(template, dict) else None
     problems = []
-    for match in lint(text, region):
+    for match in matches:
         if match.rule.id.startswith("I"):
             continue
         parts = [str(p) for p in (getattr(match, "path", None) or [])]
         kind, name = "Template", path.rsplit("/", 1)[-1]
         if len(parts) >= 2 and parts[0] == "Resources":
             name = parts[1]
-            kind = _resource_type(text, name)
+            resource = resources.get(name) if isinstance(resources, dict) else None
+            kind = str(resource.get("Type", "Resource")) if isinstance(resource, dict) else "Resource"
         field = ".".join(parts) or "-"
         problems.append(Problem(path, None, kind, name, field,
                                 f"{match.rule.id} {match.message} (line {match.linenumber})", "cloudformation"))
     return problems
-
-
-def _resource_type(text: str, logical_id: str) -> str:
-    from cfnlint.decode import decode_str
-
-    try:
-        template, _ = decode_str(text)
-        return str(template["Resources"][logical_id]["Type"])
-    except Exception:  # noqa: BLE001 - a template cfn-lint could not parse has no resource types to name
-        return "Resource"
 
 
 def check_parameters(path: str, text: str, template_path: str, template_text: str | None) -> list[Problem]:

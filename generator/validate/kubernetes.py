@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,7 +63,6 @@ class CoreSchemas:
         registry: Registry = Registry().with_resource(definitions["$id"], Resource.from_contents(definitions))
         self.registry = registry.crawl()
         self._compiled: dict[tuple[str, str], Any] = {}
-        self._lock = threading.Lock()
 
     def _file(self, api_version: str, kind: str) -> Path:
         # kubernetes-validate's naming: rbac.authorization.k8s.io/v1 -> rbac-v1, v1 -> v1.
@@ -73,20 +71,19 @@ class CoreSchemas:
 
     def lookup(self, api_version: str, kind: str) -> Any | None:
         key = (api_version, kind)
-        with self._lock:
-            if key in self._compiled:
-                return self._compiled[key]
-            validator = None
-            path = self._file(api_version, kind)
-            if path.is_file():
-                schema = json.loads(path.read_text(encoding="utf-8"))
-                group, version = split_api_version(api_version)
-                # Only if the file really is this group's kind (a CRD group "apps.example.com" maps to the same file name as "apps").
-                if any(gvk.get("group", "") == group and gvk.get("version") == version and gvk.get("kind") == kind
-                       for gvk in schema.get("x-kubernetes-group-version-kind", [])):
-                    validator = jsonschema.Draft202012Validator(schema, registry=self.registry)
-            self._compiled[key] = validator
-            return validator
+        if key in self._compiled:
+            return self._compiled[key]
+        validator = None
+        path = self._file(api_version, kind)
+        if path.is_file():
+            schema = json.loads(path.read_text(encoding="utf-8"))
+            group, version = split_api_version(api_version)
+            # Only if the file really is this group's kind (a CRD group "apps.example.com" maps to the same file name as "apps").
+            if any(gvk.get("group", "") == group and gvk.get("version") == version and gvk.get("kind") == kind
+                   for gvk in schema.get("x-kubernetes-group-version-kind", [])):
+                validator = jsonschema.Draft202012Validator(schema, registry=self.registry)
+        self._compiled[key] = validator
+        return validator
 
 
 @dataclass(frozen=True)
@@ -133,7 +130,6 @@ class CustomSchemas:
         self.lock = lock
         self.kubernetes_version = kubernetes_version
         self._compiled: dict[tuple[str, str], Any] = {}
-        self._lock = threading.Lock()
 
     def tried(self, api_version: str, kind: str) -> list[str]:
         return [loc.path_for(api_version, kind, self.kubernetes_version) for loc in self.locations]
@@ -154,16 +150,10 @@ class CustomSchemas:
 
     def lookup(self, api_version: str, kind: str) -> Any | None:
         key = (api_version, kind)
-        with self._lock:
-            if key not in self._compiled:
-                validator = None
-                for location in self.locations:
-                    schema = self._load(location, api_version, kind)
-                    if schema is not None:
-                        validator = validator_class(schema)(schema)
-                        break
-                self._compiled[key] = validator
-            return self._compiled[key]
+        if key not in self._compiled:
+            schema = next((s for s in (self._load(loc, api_version, kind) for loc in self.locations) if s is not None), None)
+            self._compiled[key] = validator_class(schema)(schema) if schema is not None else None
+        return self._compiled[key]
 
 
 def default_location(cache: Path) -> SchemaLocation:

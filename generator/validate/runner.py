@@ -43,7 +43,6 @@ class Options:
     schema_locations: list[str] | None = None  # None: the verified schema cache
     cache: Path | None = None  # None: $LITELLM_GITOPS_SCHEMA_CACHE or <root>/.cache/schemas
     jobs: int = 0  # 0: one per CPU
-    lock: Lock | None = None  # None: <root>/schemas/upstream.lock.json
 
 
 @dataclass
@@ -96,10 +95,9 @@ def _parse_error(path: str, exc: yaml.YAMLError, check: str, kind: str = "?", na
     return Problem(path, None, kind, name, "-", f"malformed YAML: {getattr(exc, 'problem', None) or exc}{where}", check)
 
 
-def _plan_environment(env: Environment, options: Options, lock: Lock, values_schemas: values.ValuesSchemas,
+def _plan_environment(env: Environment, root: Path, lock: Lock, values_schemas: values.ValuesSchemas,
                       locations: list[SchemaLocation], schemas_by_version: dict[str, tuple[CoreSchemas, CustomSchemas]],
                       plan: _Plan) -> None:
-    root = options.root
     folder = root / "rendered" / env.name
     if not folder.is_dir():
         plan.problems.append(Problem(_rel(root, folder), None, "Environment", env.name, "-",
@@ -205,7 +203,7 @@ def _execute(tasks: list[_Task], jobs: int) -> list[Problem]:
 def validate(options: Options) -> Report:
     """Check the selected environments; bad flags or a broken schema setup raise InputError."""
     root = options.root
-    lock = options.lock or load_lock(project_file(root, UPSTREAM_LOCK))
+    lock = load_lock(project_file(root, UPSTREAM_LOCK))
     cache = options.cache or default_cache_dir(root)
     if options.schema_locations:
         locations = [SchemaLocation.parse(text) for text in options.schema_locations]
@@ -231,7 +229,7 @@ def validate(options: Options) -> Report:
             plan.problems.append(Problem(_rel(root, Path(exc.file or root / "environments" / name)), None, "Environment",
                                          name, "-", f"{exc.message}{where}{fix}", "environment"))
             continue
-        _plan_environment(env, options, lock, values_schemas, locations, schemas_by_version, plan)
+        _plan_environment(env, root, lock, values_schemas, locations, schemas_by_version, plan)
 
     problems = plan.problems + _execute(plan.tasks, options.jobs)
     return Report(problems=problems, environments=names, files=plan.files, documents=plan.documents)
