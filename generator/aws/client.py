@@ -5,7 +5,6 @@ failures turned into one plain sentence (`AwsError`), never a traceback.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -41,16 +40,12 @@ class AwsError(Exception):
         self.fatal = fatal  # no point trying further calls (no credentials, endpoint unreachable)
 
 
-@dataclass
 class Aws:
     """Clients for one region, created on first use."""
 
-    region: str
-    session: Any = None
-
-    def __post_init__(self) -> None:
+    def __init__(self, region: str):
         try:
-            self.session = boto3.session.Session(region_name=self.region)
+            self.session = boto3.session.Session(region_name=region)
         except ProfileNotFound as exc:
             raise AwsError(f"AWS profile not found ({exc}); check AWS_PROFILE", "ProfileNotFound", fatal=True) from None
         self._clients: dict[str, Any] = {}
