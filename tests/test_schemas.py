@@ -113,7 +113,7 @@ def pinned_files(lock) -> list:
     return [f.download for f in lock.files if f.download] + list(lock.crds)
 
 
-def test_sync_from_the_pinned_urls_checks_every_download(catalog, shared_dir, tmp_path):
+def test_sync_from_the_pinned_urls_checks_every_download(shared_dir, tmp_path):
     lock = load_lock()
     by_url = {p.url: (shared_dir / p.reference).read_bytes() for p in pinned_files(lock)}
     asked = []

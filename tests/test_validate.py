@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import textwrap
 from pathlib import Path
 
 import jsonschema
@@ -332,9 +331,3 @@ def test_the_real_rendered_tree_is_valid(schema_cache):
     report = validate(Options(root=REPO, cache=schema_cache, schema_locations=[str(UPSTREAM_SCHEMAS)]))
     assert report.ok, report.text()
     assert set(report.environments) >= {"dev", "prod"}
-
-
-def test_the_api_is_documented_in_the_package_docstring():
-    import generator.validate
-
-    assert "validate(Options" in textwrap.dedent(generator.validate.__doc__)

@@ -74,10 +74,6 @@ def test_workflow_passes_every_check(path: Path):
     assert not problems, "\n".join(problems)
 
 
-def test_the_ci_workflow_exists():
-    assert REPO / ".github" / "workflows" / "ci.yml" in WORKFLOWS
-
-
 def test_a_planted_bad_workflow_is_caught(tmp_path: Path):
     planted = tmp_path / ".github" / "workflows" / "planted.yml"
     planted.parent.mkdir(parents=True)
