@@ -33,4 +33,4 @@ def upsert(client: GitHub, repo: str, number: int, text: str) -> tuple[str, Any]
         client.patch(f"repos/{repo}/issues/comments/{existing['id']}", {"body": text})
         return "updated", existing["id"]
     created = client.post(f"repos/{repo}/issues/{number}/comments", {"body": text})
-    return "created", (created or {}).get("id") if isinstance(created, dict) else None
+    return "created", created.get("id") if isinstance(created, dict) else None

@@ -12,7 +12,7 @@ from typing import Any
 
 from generator.guard import cfn
 from generator.guard.flatten import changed_paths
-from generator.guard.tree import EnvTree, Obj, Tree
+from generator.guard.tree import EnvTree, Obj, Tree, app_sources
 
 FIELDS_SHOWN = 12
 MARKDOWN_LIMIT = 50_000  # leaves room for the guard's verdict in one 65,536-character comment
@@ -84,10 +84,7 @@ class TreeDiff:
 
 
 def _charts(app: Obj) -> dict[tuple[str, str], str]:
-    spec = app.spec
-    sources = ([spec["source"]] if isinstance(spec.get("source"), dict) else []) + \
-        [s for s in spec.get("sources") or [] if isinstance(s, dict)]
-    return {(str(s.get("repoURL")), str(s["chart"])): str(s.get("targetRevision")) for s in sources if s.get("chart")}
+    return {(str(s.get("repoURL")), str(s["chart"])): str(s.get("targetRevision")) for s in app_sources(app) if s.get("chart")}
 
 
 def _env_diff(name: str, old: EnvTree | None, new: EnvTree | None, bumps: list[ChartBump]) -> EnvDiff:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.guard.redact import looks_secret
+from generator.guard.redact import MISSING, looks_secret
 
 ITEM_KEYS = ("name", "secretKey", "ParameterKey", "key")
 
@@ -57,12 +57,4 @@ def changed_paths(before: Any, after: Any) -> list[str]:
     if before == after:
         return []
     left, right = flatten(before), flatten(after)
-    return sorted(p or "(document)" for p in set(left) | set(right) if left.get(p, _MISSING) != right.get(p, _MISSING))
-
-
-class _Missing:
-    def __repr__(self) -> str:
-        return "(absent)"
-
-
-_MISSING = _Missing()
+    return sorted(p or "(document)" for p in set(left) | set(right) if left.get(p, MISSING) != right.get(p, MISSING))

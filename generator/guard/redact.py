@@ -53,7 +53,7 @@ def looks_secret(text: str) -> bool:
 
 def show(value: Any, field: str = "", sensitive: bool = False) -> str:
     """`value` as it may be printed: redacted when it is or might be a secret."""
-    if value is _ABSENT_SENTINEL:
+    if value is MISSING:
         return ABSENT
     if isinstance(value, (dict, list)):
         text = json.dumps(value, sort_keys=True, separators=(",", ":"))
@@ -78,5 +78,4 @@ class _Absent:
         return ABSENT
 
 
-_ABSENT_SENTINEL = _Absent()
-MISSING = _ABSENT_SENTINEL
+MISSING = _Absent()  # a field that is not there

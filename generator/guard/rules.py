@@ -19,13 +19,13 @@ import json
 import re
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from generator import naming
 from generator.guard import cfn
 from generator.guard.flatten import _item_label, flatten, join
 from generator.guard.redact import MISSING
-from generator.guard.tree import EnvTree, Obj, Tree
+from generator.guard.tree import EnvTree, Obj, Tree, app_sources
 from generator.yamlio import load_plain
 
 
@@ -93,8 +93,8 @@ REFERENCE_IDENTITY = {
 STORE_AUTH_CHART = "external-secrets"
 STORE_AUTH_PATHS = (("serviceAccount", "name"), ("serviceAccount", "annotations", "eks.amazonaws.com/role-arn"))
 
-CATEGORIES = ("salt-key", "master-key", "database-url", "bastion")
 POLICIES = {r.category: r.policy for r in SECRET_RULES} | {BASTION.category: BASTION.policy}
+CATEGORIES = tuple(POLICIES)  # most severe first
 
 # ExternalSecret and store fields as External Secrets defaults them, so spelling a default out is no change.
 REMOTE_REF_DEFAULTS = {"conversionStrategy": "Default", "decodingStrategy": "None", "metadataPolicy": "None",
@@ -347,11 +347,8 @@ def _resource_facts(env: EnvTree, template: Obj, logical_id: str, resource: dict
         definition = (template.doc.get("Conditions") or {}).get(condition)
         out.add_tree(label, f"Conditions.{condition}", definition, template.file)
         _follow(env, template, definition, label, out, set())
-    out.add_tree(label, "Properties", properties, template.file,
-                 sensitive=False)
-    for path in list(out.values):
-        if path[0] == label and path[1].startswith("Properties.SecretString"):
-            out.sensitive.add(path)
+    for path, value in flatten(properties, "Properties").items():
+        out.add(label, path, value, template.file, sensitive=path.startswith("Properties.SecretString"))
     _follow(env, template, properties, label, out, {logical_id})
 
 
@@ -369,8 +366,7 @@ def _secret_matches(rule: SecretRule, logical_id: str, resource: dict[str, Any],
 # --- values and overrides ---------------------------------------------------------------------
 
 def _inline_values(app: Obj) -> Iterator[tuple[str, Any]]:
-    sources = [app.spec.get("source")] + list(app.spec.get("sources") or [])
-    for index, source in enumerate(s for s in sources if isinstance(s, dict)):
+    for index, source in enumerate(app_sources(app)):
         helm = source.get("helm")
         if not isinstance(helm, dict):
             continue
@@ -390,8 +386,7 @@ def _inline_values(app: Obj) -> Iterator[tuple[str, Any]]:
 
 
 def _deploys_chart(app: Obj, chart: str) -> bool:
-    sources = [app.spec.get("source")] + list(app.spec.get("sources") or [])
-    return any(isinstance(s, dict) and chart in str(s.get("chart", "")) for s in sources)
+    return any(chart in str(s.get("chart", "")) for s in app_sources(app))
 
 
 def chart_values(env: EnvTree, chart: str, component: str) -> list[tuple[Obj, str, Any]]:
@@ -404,13 +399,9 @@ def chart_values(env: EnvTree, chart: str, component: str) -> list[tuple[Obj, st
     return found
 
 
-def litellm_values(env: EnvTree) -> list[tuple[Obj, str, Any]]:
-    return chart_values(env, "litellm", "litellm")
-
-
-def _get(doc: Any, dotted: str) -> Any:
+def _get(doc: Any, parts: Sequence[str]) -> Any:
     node = doc
-    for part in dotted.split("."):
+    for part in parts:
         if not isinstance(node, dict) or part not in node:
             return MISSING
         node = node[part]
@@ -478,14 +469,9 @@ _RELEVANT = _gate(_NAMES | {"ExternalSecret", "SecretStore", "PushSecret", "Reso
 _CHARTS = re.compile(rb"""chart["']?\s*:\s*["']?[^\s"',}]*(litellm|external-secrets)""")
 
 
-def may_mention(obj: Obj, names: tuple[str, ...] = ()) -> bool:
-    """False only when the object's file cannot name one of `names` (any protected variable when
-    empty), even in disguise."""
-    if not obj.raw:
-        return True
-    if names:
-        return any(n.encode() in obj.raw for n in names) or _DISGUISED.search(obj.raw) is not None
-    return _MENTIONS.search(obj.raw) is not None
+def may_mention(obj: Obj, names: tuple[str, ...]) -> bool:
+    """False only when the object's file cannot name one of `names`, even in disguise."""
+    return not obj.raw or any(n.encode() in obj.raw for n in names) or _DISGUISED.search(obj.raw) is not None
 
 
 def select(files: dict[str, bytes], changed: set[str]) -> set[str]:
@@ -521,16 +507,6 @@ class Scope:
     pushes: set[str] = field(default_factory=set)  # PushSecrets that could write it
 
 
-_REFERENCES: dict[int, tuple[Any, set[str]]] = {}  # id(resource) -> (resource, its references), during evaluate()
-
-
-def _references(resource: dict[str, Any]) -> set[str]:
-    hit = _REFERENCES.get(id(resource))
-    if hit is None or hit[0] is not resource:
-        hit = _REFERENCES[id(resource)] = (resource, cfn.references(resource))
-    return hit[1]
-
-
 def _secret_scope(rule: SecretRule, envs: list[EnvTree]) -> Scope:
     scope = Scope()
     for env in envs:
@@ -551,7 +527,7 @@ def _secret_scope(rule: SecretRule, envs: list[EnvTree]) -> Scope:
             if logical_id in scope.resources:
                 continue
             # a rotation schedule, a target attachment, anything that names the secret's resource
-            if scope.resources and _references(resource) & scope.resources or (
+            if scope.resources and cfn.references(resource) & scope.resources or (
                     str(resource.get("Type", "")).startswith("AWS::SecretsManager::")
                     and any(n in json.dumps(resource) for n in needles)):
                 scope.referrers.add(logical_id)
@@ -588,14 +564,12 @@ def secret_facts(rule: SecretRule, env: EnvTree | None, scope: Scope) -> tuple[F
             wiring.add_tree(push.label, "spec", push.spec, push.file)
     for obj, prefix, doc in chart_values(env, STORE_AUTH_CHART, STORE_AUTH_CHART):
         for parts in STORE_AUTH_PATHS:
-            node: Any = doc
-            for part in parts:
-                node = node.get(part, MISSING) if isinstance(node, dict) else MISSING
-            if node is not MISSING:
-                wiring.add(obj.label, join(prefix, ".".join(parts)), node, obj.file)
-    for obj, prefix, doc in litellm_values(env):
+            value = _get(doc, parts)
+            if value is not MISSING:
+                wiring.add(obj.label, join(prefix, ".".join(parts)), value, obj.file)
+    for obj, prefix, doc in chart_values(env, "litellm", "litellm"):
         for path in rule.value_paths:
-            value = _get(doc, path)
+            value = _get(doc, path.split("."))
             if value is not MISSING:
                 wiring.add_tree(obj.label, join(prefix, path), value, obj.file)
     _override_facts(env, rule.mentions, overrides)
@@ -641,7 +615,6 @@ def compare(category: str, env: str, before: Facts, after: Facts, only_sensitive
 def evaluate(base: Tree, head: Tree) -> list[Finding]:
     """Every red-line finding between two rendered trees, most severe first, one per field."""
     findings: list[Finding] = []
-    _REFERENCES.clear()
     for name in sorted(set(base) | set(head)):
         old_env, new_env = base.get(name), head.get(name)
         envs = [e for e in (old_env, new_env) if e is not None]
@@ -656,7 +629,6 @@ def evaluate(base: Tree, head: Tree) -> list[Finding]:
         old_bastion, new_bastion = bastion_facts(old_env, instances), bastion_facts(new_env, instances)
         if old_bastion:
             findings += compare(BASTION.category, name, old_bastion, new_bastion)
-    _REFERENCES.clear()
     return _most_severe(findings)
 
 

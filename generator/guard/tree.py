@@ -18,10 +18,10 @@ from typing import Any, Callable
 
 import yaml
 
+from generator.argocd import WAVE
 from generator.errors import InputError
 from generator.guard import cfn
 
-WAVE_ANNOTATION = "argocd.argoproj.io/sync-wave"
 ENV_MARKERS = ("apps", "manifests", "values", "bootstrap", "cloudformation")
 CLUSTER_SCOPED = frozenset({
     "Namespace", "ClusterSecretStore", "ClusterExternalSecret", "ClusterRole", "ClusterRoleBinding",
@@ -183,12 +183,13 @@ def _objects_of_file(rel: str, path: Path, raw: bytes | None = None) -> list[Obj
 
 def _wave(doc: Any) -> int | None:
     try:
-        return int(doc["metadata"]["annotations"][WAVE_ANNOTATION])
+        return int(doc["metadata"]["annotations"][WAVE])
     except (KeyError, TypeError, ValueError):
         return None
 
 
-def _app_sources(app: Obj) -> list[dict[str, Any]]:
+def app_sources(app: Obj) -> list[dict[str, Any]]:
+    """An Application's `source` and `sources`, in that order."""
     spec = app.spec
     sources = [spec["source"]] if isinstance(spec.get("source"), dict) else []
     sources += [s for s in spec.get("sources") or [] if isinstance(s, dict)]
@@ -202,7 +203,7 @@ def _assign_owners(env: EnvTree) -> None:
     by_file: dict[str, Obj] = {}
     apps = [o for o in env.objects.values() if o.kind == "Application" and o.file.startswith("apps/")]
     for app in apps:
-        for source in _app_sources(app):
+        for source in app_sources(app):
             path = source.get("path")
             if isinstance(path, str):
                 for prefix in prefixes:
@@ -310,10 +311,6 @@ class Pair:
     base: Tree
     head: Tree
     names: list[str]  # every environment in either tree
-
-    @property
-    def unchanged(self) -> list[str]:
-        return [n for n in self.names if n not in self.base and n not in self.head]
 
 
 def load_pair(base_dir: Path, head_dir: Path, select: Select | None = None) -> Pair:
