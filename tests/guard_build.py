@@ -158,11 +158,6 @@ class Rendered:
                     parsed[env][path] = text
         return cls(parsed)
 
-    @classmethod
-    def from_dir(cls, root: Path) -> "Rendered":
-        return cls.from_files({env.name: {p.relative_to(env).as_posix(): p.read_text() for p in env.rglob("*") if p.is_file()}
-                               for env in sorted(root.iterdir()) if env.is_dir()})
-
     def copy(self) -> "Rendered":
         return Rendered(copy.deepcopy(self.envs))
 
@@ -241,8 +236,7 @@ class Rendered:
         app = next(doc for _, doc in self._docs(env) if isinstance(doc, dict) and doc.get("kind") == "Application"
                    and any(component == s.get("helm", {}).get("releaseName") for s in doc["spec"].get("sources", [])))
         value_file = app["spec"]["sources"][0]["helm"]["valueFiles"][0].split(f"rendered/{env}/", 1)[1]
-        doc = self.envs[env][value_file]
-        return doc
+        return self.envs[env][value_file]
 
     def parameters_file(self, template_path_stem: str, env: str = ENV) -> tuple[str, Any]:
         for path, content in self.envs[env].items():

@@ -42,6 +42,17 @@ def approve_many(gh, n: int = 5) -> None:
         gh.review(f"reviewer{i}")
 
 
+def assert_needs_two_approvals(tmp_path: Path, github, base: Rendered, head: Rendered, category: str) -> None:
+    """Refused for `category` alone, still refused with one approval, allowed with two."""
+    code, report = guard(tmp_path, base, head)
+    assert code == 1 and categories(report) == {category}, report
+    github.review("bob")
+    assert guard(tmp_path, base, head)[0] == 1
+    github.review("carol")
+    code, report = guard(tmp_path, base, head)
+    assert code == 0, report
+
+
 # --- salt key: blocked whatever the approvals -------------------------------------------------
 
 def _set(mapping: dict, key: str, value: Any) -> None:
@@ -191,13 +202,7 @@ MORE_TWO_APPROVAL_CHANGES: dict[str, tuple[str, Callable[[Rendered], Any]]] = {
 def test_more_two_approval_routes(name: str, tmp_path: Path, github) -> None:
     category, change = MORE_TWO_APPROVAL_CHANGES[name]
     base = Rendered.minimal()
-    head = base.edit(change)
-    code, report = guard(tmp_path, base, head)
-    assert code == 1 and categories(report) == {category}, report
-    github.review("bob")
-    github.review("carol")
-    code, report = guard(tmp_path, base, head)
-    assert code == 0, report
+    assert_needs_two_approvals(tmp_path, github, base, base.edit(change), category)
 
 
 def _reviews(gh, scenario: str) -> None:
@@ -346,15 +351,7 @@ BASTION_CHANGES: dict[str, Callable[[Rendered], Any]] = {
 @pytest.mark.parametrize("name", sorted(BASTION_CHANGES))
 def test_bastion_replacement_or_removal_needs_two_approvals(name: str, tmp_path: Path, github) -> None:
     base = Rendered.minimal()
-    head = base.edit(BASTION_CHANGES[name])
-    code, report = guard(tmp_path, base, head)
-    assert code == 1 and categories(report) == {"bastion"}, report
-    github.review("bob")
-    code, _ = guard(tmp_path, base, head)
-    assert code == 1
-    github.review("carol")
-    code, report = guard(tmp_path, base, head)
-    assert code == 0, report
+    assert_needs_two_approvals(tmp_path, github, base, base.edit(BASTION_CHANGES[name]), "bastion")
 
 
 UNRELATED: dict[str, Callable[[Rendered], Any]] = {

@@ -12,7 +12,7 @@ import pytest
 
 from generator.environment import Environment, environment_names, load_environment
 from generator.render import render_environment
-from test_guard import SALT_ROUTES, _set, guard
+from test_guard import SALT_ROUTES, _set, approve_many, assert_needs_two_approvals, categories, guard
 from guard_build import ENV, Rendered
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -38,10 +38,6 @@ def real() -> Rendered:
     return rendered
 
 
-def categories(report: dict[str, Any]) -> set[str]:
-    return {f["category"] for f in report["findings"]}
-
-
 def test_the_real_tree_against_itself_is_allowed(real: Rendered, tmp_path: Path) -> None:
     code, report = guard(tmp_path, real, real.copy())
     assert code == 0 and report["findings"] == []
@@ -50,8 +46,7 @@ def test_the_real_tree_against_itself_is_allowed(real: Rendered, tmp_path: Path)
 
 @pytest.mark.parametrize("route", sorted(SALT_ROUTES))
 def test_salt_key_routes_blocked_on_real_output(route: str, real: Rendered, tmp_path: Path, github) -> None:
-    for i in range(4):
-        github.review(f"reviewer{i}")
+    approve_many(github, 4)
     code, report = guard(tmp_path, real, real.edit(SALT_ROUTES[route]))
     assert code == 1, report
     assert "salt-key" in categories(report)
@@ -97,13 +92,7 @@ REAL_GATED: dict[str, tuple[str, Callable[[Rendered], Any]]] = {
 @pytest.mark.parametrize("name", sorted(REAL_GATED))
 def test_gated_changes_on_real_output(name: str, real: Rendered, tmp_path: Path, github) -> None:
     category, change = REAL_GATED[name]
-    head = real.edit(change)
-    code, report = guard(tmp_path, real, head)
-    assert code == 1 and categories(report) == {category}, report
-    github.review("bob")
-    github.review("carol")
-    code, report = guard(tmp_path, real, head)
-    assert code == 0, report
+    assert_needs_two_approvals(tmp_path, github, real, real.edit(change), category)
 
 
 def test_bastion_user_data_and_instance_type_are_allowed(real: Rendered, tmp_path: Path) -> None:
