@@ -56,7 +56,8 @@ def from_event(path: Path, environ: Mapping[str, str]) -> PullRequest | None:
     if "pull_request" not in payload:
         return None
     number, author, sha = _pr_fields(payload["pull_request"], path)
-    repo = environ.get("GITHUB_REPOSITORY") or ((payload.get("repository") or {}).get("full_name") if isinstance(payload.get("repository"), dict) else None)
+    repository = payload.get("repository")
+    repo = environ.get("GITHUB_REPOSITORY") or (repository.get("full_name") if isinstance(repository, dict) else None)
     return PullRequest(check_repo(str(repo or ""), "GITHUB_REPOSITORY"), number, author, sha)
 
 

@@ -145,8 +145,7 @@ def _documents(rel: str, path: Path, raw: bytes) -> list[Any]:
     return docs
 
 
-def _objects_of_file(rel: str, path: Path, raw: bytes | None = None) -> list[Obj]:
-    raw = path.read_bytes() if raw is None else raw
+def _objects_of_file(rel: str, path: Path, raw: bytes) -> list[Obj]:
     if rel.endswith(".json") or rel.endswith(YAML_SUFFIXES):
         docs = _documents(rel, path, raw)
     else:
