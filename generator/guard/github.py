@@ -46,20 +46,16 @@ _OPENER = urllib.request.build_opener(_SameOriginRedirects)
 
 
 class GitHub:
-    def __init__(self, api_url: str | None = None, token: str | None = None, timeout: float = TIMEOUT) -> None:
+    def __init__(self, api_url: str | None = None, token: str | None = None) -> None:
         self.api_url = (api_url or DEFAULT_API).rstrip("/")
         parsed = urllib.parse.urlsplit(self.api_url)
         if parsed.scheme not in ("https", "http") or not parsed.netloc:
             raise GitHubError(f"not an API URL: {self.api_url!r}")
         self._origin = (parsed.scheme, parsed.netloc)
         self.token = token or None
-        self.timeout = timeout
 
-    def _url(self, path: str, params: dict[str, Any] | None = None) -> str:
-        url = path if path.startswith(("http://", "https://")) else f"{self.api_url}/{path.lstrip('/')}"
-        if params:
-            url += ("&" if "?" in url else "?") + urllib.parse.urlencode(params)
-        return url
+    def _url(self, path: str) -> str:
+        return f"{self.api_url}/{path.lstrip('/')}"
 
     def _request(self, method: str, url: str, body: Any = None) -> tuple[Any, dict[str, str]]:
         parsed = urllib.parse.urlsplit(url)
@@ -76,7 +72,7 @@ class GitHub:
         request = urllib.request.Request(url, data=data, method=method, headers=headers)
         where = f"{method} {parsed.path}"
         try:
-            with _OPENER.open(request, timeout=self.timeout) as response:  # URL checked above
+            with _OPENER.open(request, timeout=TIMEOUT) as response:  # URL checked above
                 raw = response.read()
                 response_headers = {k.lower(): v for k, v in response.headers.items()}
         except urllib.error.HTTPError as exc:
@@ -96,12 +92,12 @@ class GitHub:
         except ValueError:
             raise GitHubError(f"{where} answered something that is not JSON") from None
 
-    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        return self._request("GET", self._url(path, params))[0]
+    def get(self, path: str) -> Any:
+        return self._request("GET", self._url(path))[0]
 
-    def get_all(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+    def get_all(self, path: str) -> list[Any]:
         """Every item of a paginated list, following Link rel="next"."""
-        url: str | None = self._url(path, {"per_page": PER_PAGE, **(params or {})})
+        url: str | None = f"{self._url(path)}?per_page={PER_PAGE}"
         items: list[Any] = []
         for _ in range(MAX_PAGES):
             if url is None:
