@@ -63,17 +63,25 @@ def parents_present(obj, path: str) -> bool:
     return bool(values_at(obj, path.rsplit(".", 1)[0])) if "." in path else True
 
 
+CRD_FILES = {"ExternalSecret": "external-secrets.io_externalsecrets.yaml",
+             "ClusterSecretStore": "external-secrets.io_clustersecretstores.yaml"}
+
+
 @pytest.mark.parametrize("name", ["dev", "prod"])
-def test_external_secrets_write_out_every_crd_default(name):
-    defaults = crd_defaults("external-secrets.io_externalsecrets.yaml")
-    for file, obj in manifests(name).items():
-        if obj["kind"] != "ExternalSecret":
+def test_the_store_and_external_secrets_write_out_every_crd_default(name):
+    defaults = {kind: crd_defaults(file) for kind, file in CRD_FILES.items()}
+    objects = manifests(name)
+    assert set(CRD_FILES) <= {obj["kind"] for obj in objects.values()}
+    for file, obj in objects.items():
+        if obj["kind"] not in CRD_FILES:
             continue
-        for path, default in defaults.items():
+        for path, default in defaults[obj["kind"]].items():
             if path.startswith("status") or not parents_present(obj, path) or isinstance(default, dict):
                 continue
             found = values_at(obj, path)
             assert found, f"{file}: {path} is left to the CRD default {default!r}"
+        if obj["kind"] != "ExternalSecret":
+            continue
         spec = obj["spec"]
         for item in spec["data"]:
             ref = item["remoteRef"]
