@@ -67,7 +67,7 @@ def markdown(verdict: Verdict, limit: int = 200) -> str:
     shown_count = 0
     for category in CATEGORIES:
         items = [f for f in verdict.findings if f.category == category]
-        if not items:
+        if not items or shown_count >= limit:  # no empty tables once the limit is reached
             continue
         out += ["", f"**{HEADINGS[category]}** ({len(items)})", "",
                 "| environment | object | field | before → after |", "|---|---|---|---|"]
