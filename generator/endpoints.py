@@ -3,8 +3,8 @@ releases expose and the Kubernetes Secrets the stack's ExternalSecrets own beyon
 `generator.naming`.
 
 Each Service name is what the pinned chart's `fullname` helper yields for the release name below
-(all four charts use "<release>" when the release name contains the chart name), so a value file,
-the verification Job and the ExternalSecret templates that build URLs all agree.
+(all four charts use "<release>" when the release name contains the chart name), so the value
+files that point at each other and the verification Job agree.
 """
 
 from __future__ import annotations
