@@ -554,8 +554,7 @@ def secret_facts(rule: SecretRule, env: EnvTree | None, scope: Scope) -> tuple[F
         if logical_id in scope.resources and resource.get("Type") == "AWS::SecretsManager::Secret":
             properties = {k: v for k, v in (resource.get("Properties") or {}).items() if k not in SECRET_IGNORED_PROPERTIES}
             _resource_facts(env, template, logical_id, resource, properties, wiring)
-    for template, logical_id, resource in cfn_resources(env):
-        if logical_id in scope.referrers:
+        elif logical_id in scope.referrers:
             _resource_facts(env, template, logical_id, resource, resource.get("Properties") or {}, wiring)
     for key in sorted(scope.pushes):
         push = env.objects.get(key)
