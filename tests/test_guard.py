@@ -205,48 +205,26 @@ def test_more_two_approval_routes(name: str, tmp_path: Path, github) -> None:
     assert_needs_two_approvals(tmp_path, github, base, base.edit(change), category)
 
 
-def _reviews(gh, scenario: str) -> None:
-    if scenario == "none":
-        return
-    if scenario == "one":
-        gh.review("bob")
-    elif scenario == "author's own":
-        gh.review(AUTHOR)
-        gh.review("bob")
-    elif scenario == "author's own, other case":
-        gh.review(AUTHOR.upper())
-        gh.review("bob")
-    elif scenario == "older commit":
-        gh.review("bob")
-        gh.review("carol", commit=OLD_SHA)
-    elif scenario == "then changes requested":
-        gh.review("bob")
-        gh.review("carol")
-        gh.review("carol", "CHANGES_REQUESTED")
-    elif scenario == "dismissed":
-        gh.review("bob")
-        gh.review("carol", "DISMISSED")
-    elif scenario == "a bot":
-        gh.review("bob")
-        gh.review("helper[bot]", user_type="Bot")
-    elif scenario == "commented only":
-        gh.review("bob")
-        gh.review("carol", "COMMENTED")
-    elif scenario == "pending":
-        gh.review("bob")
-        gh.review("carol", "PENDING")
-    else:
-        raise AssertionError(scenario)
-
-
-REFUSED_SCENARIOS = ("none", "one", "author's own", "author's own, other case", "older commit",
-                     "then changes requested", "dismissed", "a bot", "commented only", "pending")
+# Reviews under which a two-approval change is still refused, as FakeGitHub.review() takes them.
+REFUSED_SCENARIOS: dict[str, list[dict[str, str]]] = {
+    "none": [],
+    "one": [{"login": "bob"}],
+    "author's own": [{"login": AUTHOR}, {"login": "bob"}],
+    "author's own, other case": [{"login": AUTHOR.upper()}, {"login": "bob"}],
+    "older commit": [{"login": "bob"}, {"login": "carol", "commit": OLD_SHA}],
+    "then changes requested": [{"login": "bob"}, {"login": "carol"}, {"login": "carol", "state": "CHANGES_REQUESTED"}],
+    "dismissed": [{"login": "bob"}, {"login": "carol", "state": "DISMISSED"}],
+    "a bot": [{"login": "bob"}, {"login": "helper[bot]", "user_type": "Bot"}],
+    "commented only": [{"login": "bob"}, {"login": "carol", "state": "COMMENTED"}],
+    "pending": [{"login": "bob"}, {"login": "carol", "state": "PENDING"}],
+}
 
 
 @pytest.mark.parametrize("category", sorted(TWO_APPROVAL_CHANGES))
 @pytest.mark.parametrize("scenario", REFUSED_SCENARIOS)
 def test_two_approval_changes_refused_without_two_valid_approvals(category: str, scenario: str, tmp_path: Path, github) -> None:
-    _reviews(github, scenario)
+    for review in REFUSED_SCENARIOS[scenario]:
+        github.review(**review)
     base = Rendered.minimal()
     code, report = guard(tmp_path, base, base.edit(TWO_APPROVAL_CHANGES[category]))
     assert code == 1, report
