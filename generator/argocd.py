@@ -93,11 +93,12 @@ def chart_sources(env: Environment) -> list[str]:
     return [env.git["repoURL"]] + sorted({chart["repoURL"] for chart in enabled_charts(env)})
 
 
-def _sync_policy(server_side_apply: bool, extra_options: tuple[str, ...] = ()) -> dict[str, Any]:
+def _sync_policy(server_side_apply: bool, ignores_differences: bool) -> dict[str, Any]:
     options = ["CreateNamespace=false", "PruneLast=true", "FailOnSharedResource=true"]
     if server_side_apply:
         options.append("ServerSideApply=true")
-    options.extend(extra_options)
+    if ignores_differences:  # otherwise a sync would still overwrite the fields Argo CD ignores
+        options.append("RespectIgnoreDifferences=true")
     return {
         "automated": {"prune": True, "selfHeal": True},
         "syncOptions": options,
@@ -106,8 +107,7 @@ def _sync_policy(server_side_apply: bool, extra_options: tuple[str, ...] = ()) -
 
 
 def _application(env: Environment, component: str, spec_sources: dict[str, Any],
-                 server_side_apply: bool, ignore_differences: list[dict] | None,
-                 sync_options: tuple[str, ...]) -> dict[str, Any]:
+                 server_side_apply: bool, ignore_differences: list[dict] | None) -> dict[str, Any]:
     entry = BY_NAME[component]
     meta = metadata(env, app_name(env, component), env.argocd["namespace"], entry.phase)
     meta["finalizers"] = [FINALIZER]
@@ -116,7 +116,7 @@ def _application(env: Environment, component: str, spec_sources: dict[str, Any],
         destination["namespace"] = entry.namespace
     spec: dict[str, Any] = {"project": env.argocd["project"], "destination": destination}
     spec.update(spec_sources)
-    spec["syncPolicy"] = _sync_policy(server_side_apply, sync_options)
+    spec["syncPolicy"] = _sync_policy(server_side_apply, bool(ignore_differences))
     if ignore_differences:
         spec["ignoreDifferences"] = ignore_differences
     spec["revisionHistoryLimit"] = 10
@@ -133,8 +133,7 @@ def values_path(component: str) -> str:
 
 def helm_application(env: Environment, component: str, values: dict[str, Any], *,
                      release_name: str | None = None, server_side_apply: bool = False,
-                     ignore_differences: list[dict] | None = None,
-                     sync_options: tuple[str, ...] = ()) -> list[Artifact]:
+                     ignore_differences: list[dict] | None = None) -> list[Artifact]:
     """A child Application for a pinned chart, its values in a file under rendered/<env>/values/."""
     chart = env.component(component)["chart"]
     helm: dict[str, Any] = {
@@ -145,7 +144,7 @@ def helm_application(env: Environment, component: str, values: dict[str, Any], *
         {"repoURL": chart["repoURL"], "chart": chart["name"], "targetRevision": chart["version"], "helm": helm},
         {"repoURL": env.git["repoURL"], "targetRevision": env.git["targetRevision"], "ref": "values"},
     ]}
-    app = _application(env, component, sources, server_side_apply, ignore_differences, sync_options)
+    app = _application(env, component, sources, server_side_apply, ignore_differences)
     header = (f"# Values for the {chart['name']} chart {chart['version']} ({component}, wave {BY_NAME[component].phase}).\n"
               + GENERATED_HEADER.format(env=env.name))
     return [Artifact.yaml(app_path(component), app), Artifact.yaml(values_path(component), values, header)]
@@ -156,8 +155,7 @@ def manifests_path(component: str) -> str:
 
 
 def manifest_application(env: Environment, component: str, objects: list[tuple[str, dict[str, Any]]], *,
-                         ignore_differences: list[dict] | None = None,
-                         sync_options: tuple[str, ...] = ()) -> list[Artifact]:
+                         ignore_differences: list[dict] | None = None) -> list[Artifact]:
     """A child Application syncing plain manifests from rendered/<env>/manifests/<component>/.
 
     `objects` are (file name, object) pairs; each object gets the component's wave.
@@ -169,7 +167,7 @@ def manifest_application(env: Environment, component: str, objects: list[tuple[s
         "path": f"rendered/{env.name}/{manifests_path(component)}",
         "directory": {"recurse": False},
     }}
-    app = _application(env, component, source, False, ignore_differences, sync_options)
+    app = _application(env, component, source, False, ignore_differences)
     artifacts = [Artifact.yaml(app_path(component), app)]
     for file_name, obj in objects:
         meta = obj.setdefault("metadata", {})

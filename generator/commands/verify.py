@@ -1,5 +1,5 @@
 """`litellm-gitops verify`: phase 15 from a laptop or the bastion. Calls the same health endpoints
-as the PostSync verification Job (LiteLLM's liveliness and readiness, Open WebUI's health) and
+as the PostSync verification Job (generator.components.verification: LiteLLM's liveliness and readiness, Open WebUI's health) and
 exits 1 naming each one that fails."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
 
+from generator.components.verification import LITELLM_HEALTH, OPEN_WEBUI_HEALTH
 from generator.errors import EXIT_FAILED, EXIT_OK, InputError
 
 NAME = "verify"
@@ -26,8 +27,6 @@ examples:
   litellm-gitops verify --litellm-url http://127.0.0.1:4000 --open-webui-url http://127.0.0.1:8080
 """
 
-LITELLM_PATHS = ("/health/liveliness", "/health/readiness")
-OPEN_WEBUI_PATHS = ("/health",)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,9 +55,9 @@ def check(url: str, timeout: float) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    targets = [_base(args.litellm_url, "--litellm-url") + p for p in LITELLM_PATHS]
+    targets = [_base(args.litellm_url, "--litellm-url") + p for p in LITELLM_HEALTH]
     if args.open_webui_url:
-        targets += [_base(args.open_webui_url, "--open-webui-url") + p for p in OPEN_WEBUI_PATHS]
+        targets += [_base(args.open_webui_url, "--open-webui-url") + p for p in (OPEN_WEBUI_HEALTH,)]
     results = [check(url, args.timeout) for url in targets]
     if args.json:
         print(json.dumps({"ok": all(r["ok"] for r in results), "checks": results}, indent=2))

@@ -62,5 +62,4 @@ def values(env: Environment) -> dict[str, Any]:
 
 def render(env: Environment) -> list[Artifact]:
     return helm_application(env, COMPONENT, values(env), release_name=COMPONENT, server_side_apply=True,
-                            ignore_differences=IGNORE_DIFFERENCES,
-                            sync_options=("RespectIgnoreDifferences=true",))
+                            ignore_differences=IGNORE_DIFFERENCES)

@@ -99,5 +99,4 @@ def values(env: Environment) -> dict[str, Any]:
 
 def render(env: Environment) -> list[Artifact]:
     return helm_application(env, COMPONENT, values(env), release_name=endpoints.KPS_RELEASE,
-                            server_side_apply=True, ignore_differences=IGNORE_DIFFERENCES,
-                            sync_options=("RespectIgnoreDifferences=true",))
+                            server_side_apply=True, ignore_differences=IGNORE_DIFFERENCES)

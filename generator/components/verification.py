@@ -23,6 +23,8 @@ from generator.components import resources
 from generator.components.open_webui import HEALTH_PATH as OPEN_WEBUI_HEALTH
 from generator.environment import Environment
 
+LITELLM_HEALTH = ("/health/liveliness", "/health/readiness")  # `litellm-gitops verify` asks the same
+
 COMPONENT = "verification"
 NAMESPACE = "litellm"
 JOB_NAME = "verify-stack"
@@ -55,10 +57,7 @@ check() {
 
 def checks(env: Environment) -> list[tuple[str, str]]:
     """(name, URL) of every health endpoint the Job requires to answer 2xx."""
-    result = [
-        ("LiteLLM liveliness", endpoints.LITELLM.url("/health/liveliness")),
-        ("LiteLLM readiness", endpoints.LITELLM.url("/health/readiness")),
-    ]
+    result = [(f"LiteLLM {path.rsplit('/', 1)[-1]}", endpoints.LITELLM.url(path)) for path in LITELLM_HEALTH]
     if env.enabled("open-webui"):
         result.append(("Open WebUI health", endpoints.OPEN_WEBUI.url(OPEN_WEBUI_HEALTH)))
     return result
