@@ -17,7 +17,7 @@ from typing import Any
 
 import jsonschema
 
-from generator.errors import InputError
+from generator.errors import InputError, dotted
 from generator.projectfiles import ENVIRONMENT_SCHEMA, project_file
 from generator.yamlio import contains, load_positioned, position, to_plain
 
@@ -151,10 +151,7 @@ def config_error(env: Environment, path: list[str | int], message: str, hint: st
 
 
 def _dotted(path: list[str | int]) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(top level)"
+    return dotted(path) or "(top level)"
 
 
 def _schema_hint(error: jsonschema.ValidationError) -> str:

@@ -36,3 +36,11 @@ class InputError(Exception):
         if self.hint:
             text += f"\n  fix: {self.hint}"
         return text
+
+
+def dotted(path) -> str:
+    """A path of keys and indices as people write it: `spec.sources[0].chart`."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text

@@ -11,6 +11,7 @@ from typing import Any, Callable
 import pytest
 
 from generator.environment import Environment, environment_names, load_environment
+from generator.guard.tree import load_tree
 from generator.render import render_environment
 from test_guard import SALT_ROUTES, _set, approve_many, assert_needs_two_approvals, categories, guard
 from guard_build import ENV, Rendered
@@ -42,6 +43,13 @@ def test_the_real_tree_against_itself_is_allowed(real: Rendered, tmp_path: Path)
     code, report = guard(tmp_path, real, real.copy())
     assert code == 0 and report["findings"] == []
     assert set(report["environments"]) >= {"dev", "prod"}
+
+
+def test_the_guard_parses_every_committed_rendered_file() -> None:
+    """Identical environments are skipped unparsed, and `real` went through yaml.safe_load: the
+    strict loader (duplicate keys, CloudFormation tags) must accept the generator's own bytes."""
+    tree = load_tree(REPO_ROOT)
+    assert set(tree) >= {"dev", "prod"} and all(env.objects for env in tree.values())
 
 
 @pytest.mark.parametrize("route", sorted(SALT_ROUTES))

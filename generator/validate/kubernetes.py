@@ -23,7 +23,8 @@ from referencing import Registry, Resource
 
 from generator.errors import InputError
 from generator.schemacache import Lock, verified_schema
-from generator.validate.problems import Problem, dotted
+from generator.errors import dotted
+from generator.validate.problems import Problem
 
 BUNDLED = Path(kubernetes_validate.__file__).resolve().parent / "kubernetes-json-schema"
 KUBECONFORM_LAYOUT = "{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"

@@ -65,14 +65,3 @@ class Report:
             "summary": self.summary(),
         }
         return json.dumps(data, indent=2) + "\n"
-
-
-def dotted(path) -> str:
-    """jsonschema's path (keys and indices) as `spec.sources[0].chart`."""
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text
