@@ -1,5 +1,6 @@
-"""The rendered CloudFormation: cfn-lint clean (errors, warnings and informational findings) for
-every environment and for variants of them, and the properties the issue asks for: IRSA trust
+"""The rendered CloudFormation: cfn-lint clean under the project's linter policy
+(generator.validate.cfn: errors and warnings fail, informational rules are notes) for every
+environment and for variants of them, and the properties the issue asks for: IRSA trust
 and least privilege, retained generated secrets with no value anywhere, the SSM-only bastion,
 the skip rules, parameters files and the README."""
 
@@ -11,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.api import ManualArgs, lint
-
 from generator import naming
 from generator.environment import environment_names, load_environment
 from generator.errors import InputError
 from generator.render import render_environment
+from generator.validate.cfn import check_template
+from generator.validate.problems import Report
 from generator.yamlio import load_plain
 from aws_support import edit_environment
 
@@ -35,8 +36,8 @@ def template(files: dict[str, str], stem: str) -> dict[str, Any]:
 
 
 def lint_findings(text: str, region: str) -> list[str]:
-    matches = lint(text, config=ManualArgs(regions=[region], include_checks=["I"], include_experimental=True))
-    return [f"{m.rule.id} {m.message} (line {m.linenumber})" for m in matches]
+    """What would fail `validate`: the same call and policy (generator.validate.cfn.check_template)."""
+    return [p.message for p in check_template("template.yaml", text, region) if p.fails]
 
 
 def dev_with_everything(doc: Any) -> None:
@@ -74,6 +75,18 @@ def test_variant_templates_are_cfn_lint_clean(variant):
 def test_cfn_lint_would_catch_a_broken_template(variant):
     broken = variant["cloudformation/bastion.yaml"].replace("HttpTokens: required", "HttpTokens: sometimes")
     assert any(f.startswith("E3030") for f in lint_findings(broken, "us-east-1"))
+
+
+def test_informational_rules_are_reported_but_do_not_fail():
+    """A stateful resource without deletion policies trips informational rule I3011: a note, not a failure."""
+    table = ("Resources:\n  Table:\n    Type: AWS::DynamoDB::Table\n    Properties:\n"
+             "      KeySchema: [{AttributeName: id, KeyType: HASH}]\n"
+             "      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]\n      BillingMode: PAY_PER_REQUEST\n")
+    problems = check_template("table.yaml", table, "us-east-1")
+    assert problems and {p.severity for p in problems} == {"note"}
+    assert all(p.message.startswith("I3011") for p in problems)
+    report = Report(problems=problems)
+    assert report.ok and "note: table.yaml" in report.text() and "2 note(s)" in report.summary()
 
 
 # --- IRSA roles --------------------------------------------------------------------------------

@@ -331,3 +331,46 @@ def test_the_real_rendered_tree_is_valid(schema_cache):
     report = validate(Options(root=REPO, cache=schema_cache, schema_locations=[str(UPSTREAM_SCHEMAS)]))
     assert report.ok, report.text()
     assert set(report.environments) >= {"dev", "prod"}
+
+
+# --- an empty schema cache fills itself (generator/validate/autosync.py) --------------------------
+
+def test_an_empty_cache_is_filled_from_the_reference_folder(repo, shared_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LITELLM_GITOPS_SHARED", str(shared_dir))
+    cache = tmp_path / "empty-cache"
+    report = run(repo, cache)
+    assert report.ok, report.text()
+    said = capsys.readouterr().err.strip().splitlines()
+    assert len(said) == 1 and said[0].startswith(f"schema cache was empty: filled {cache} with ")
+    assert f"from {shared_dir}" in said[0] and "every sha256 matches" in said[0]
+    assert (cache / "argoproj.io" / "application_v1alpha1.json").is_file()
+    run(repo, cache)
+    assert capsys.readouterr().err == ""  # filled once, then used as it is
+
+
+def test_offline_without_a_reference_folder_names_the_command(repo, tmp_path, monkeypatch):
+    from generator.validate import autosync
+
+    monkeypatch.setenv("LITELLM_GITOPS_SHARED", str(tmp_path / "nowhere"))
+    monkeypatch.setattr(autosync, "url_fetcher", lambda: lambda pinned: f"download from {pinned.url} failed: offline")
+    cache = tmp_path / "empty-cache"
+    with pytest.raises(InputError) as caught:
+        run(repo, cache)
+    assert "schema cache is empty and could not be filled" in caught.value.message
+    assert "litellm-gitops schemas sync --from" in caught.value.hint
+    assert not cache.exists()  # nothing written
+
+
+def test_a_reference_folder_that_does_not_match_the_lock_is_not_trusted(repo, shared_dir, tmp_path, monkeypatch):
+    from generator.validate import autosync
+
+    forged = tmp_path / "shared"
+    shutil.copytree(shared_dir / "crds", forged / "crds")
+    shutil.copytree(shared_dir / "chart-values", forged / "chart-values")
+    crd = forged / "crds" / "argoproj.io_application.yaml"
+    crd.write_text(crd.read_text() + "\n# edited\n")
+    monkeypatch.setenv("LITELLM_GITOPS_SHARED", str(forged))
+    monkeypatch.setattr(autosync, "url_fetcher", lambda: lambda pinned: "offline")
+    with pytest.raises(InputError):
+        run(repo, tmp_path / "cache")
+    assert not (tmp_path / "cache").exists()

@@ -102,13 +102,13 @@ def test_the_ci_workflow_runs_every_check_on_the_right_changes():
     triggers = workflow[True]
     for event in ("pull_request", "push"):
         assert {"environments/**", "generator/**", "schemas/**", "rendered/**", "tests/**", "pyproject.toml",
-                ".github/**"} <= set(triggers[event]["paths"])
+                "requirements/**", "tools/**", ".github/**"} <= set(triggers[event]["paths"])
     assert triggers["push"]["branches"] == ["main"]
     assert workflow["concurrency"]["cancel-in-progress"] is True
     assert workflow["permissions"] == {}
     job_steps = [s for s in steps(workflow)]
     runs = "\n".join(s.get("run", "") for s in job_steps)
-    for command in ("pip install -e '.[test]'", "litellm-gitops schemas sync", "pytest", "litellm-gitops render --check",
+    for command in ("tools/install", "litellm-gitops schemas sync", "pytest", "litellm-gitops render --check",
                     "litellm-gitops validate", "sha256sum --check", "-strict -summary", "-schema-location default",
                     ".cache/schemas/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json", "cfn-lint"):
         assert command in runs, command
@@ -123,3 +123,17 @@ def test_the_pre_commit_hooks_run_render_check_and_validate():
     assert set(hooks) == {"litellm-gitops render --check", "litellm-gitops validate"}
     for hook in hooks.values():
         assert hook["language"] == "system" and hook["pass_filenames"] is False and "pre-push" in hook["stages"]
+
+
+def test_dependency_updates_are_configured_for_the_lock_and_the_actions():
+    """renovate.json is valid for Renovate and covers the Python lock and the SHA-pinned actions."""
+    config = REPO / "renovate.json"
+    result = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.renovate", str(config)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = yaml.safe_load(config.read_text())
+    assert set(data["enabledManagers"]) == {"pip-compile", "github-actions"}
+    patterns = data["pip-compile"]["managerFilePatterns"]
+    assert any(re.search(p.strip("/"), "requirements/ci.txt") for p in patterns)
+    header = (REPO / "requirements/ci.txt").read_text().splitlines()[1]
+    assert header.strip("# ").startswith("uv pip compile pyproject.toml"), "Renovate re-runs the header's command"

@@ -1,7 +1,8 @@
 """What one validation problem is, and how a list of them prints (text or JSON).
 
 Text: `path[:document]: kind/name: field.path: message`, one per line, then a summary line.
-`document` is the 1-based position of the YAML document in a multi-document file.
+`document` is the 1-based position of the YAML document in a multi-document file. A problem of
+severity "note" is reported (prefixed `note: `) but does not fail the run.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ class Problem:
     field: str  # dotted path inside the document ("-" when the problem is the whole file)
     message: str
     check: str = "kubernetes"  # kubernetes | values | cloudformation | dashboard | environment
+    severity: str = "error"  # error: fails validate | note: reported only
 
     def __post_init__(self) -> None:
         # Plain strings only: values from parsers (cfn-lint's str_node) cannot cross process boundaries.
-        for name in ("path", "kind", "name", "field", "message", "check"):
+        for name in ("path", "kind", "name", "field", "message", "check", "severity"):
             object.__setattr__(self, name, str.__str__(getattr(self, name)))
 
     def location(self) -> str:
@@ -31,8 +33,13 @@ class Problem:
     def sort_key(self) -> tuple:
         return (self.path, self.document or 0, self.field, self.message)
 
+    @property
+    def fails(self) -> bool:
+        return self.severity != "note"
+
     def line(self) -> str:
-        return f"{self.location()}: {self.kind}/{self.name}: {self.field or '-'}: {self.message}"
+        prefix = "" if self.fails else "note: "
+        return f"{prefix}{self.location()}: {self.kind}/{self.name}: {self.field or '-'}: {self.message}"
 
 
 @dataclass
@@ -44,11 +51,14 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not any(p.fails for p in self.problems)
 
     def summary(self) -> str:
         checked = ", ".join(f"{n} {check}" for check, n in sorted(self.documents.items())) or "nothing"
-        verdict = "no problems" if self.ok else f"{len(self.problems)} problem(s)"
+        failing = sum(p.fails for p in self.problems)
+        verdict = "no problems" if self.ok else f"{failing} problem(s)"
+        notes = len(self.problems) - failing
+        verdict += f", {notes} note(s)" if notes else ""
         envs = ", ".join(self.environments) or "none"
         return f"validated {self.files} file(s) ({checked}) for environment(s) {envs}: {verdict}"
 

@@ -22,7 +22,7 @@ import yaml
 from generator.environment import Environment, environment_names, load_environment
 from generator.errors import InputError
 from generator.schemacache import Lock, default_cache_dir, load_lock
-from generator.validate import cfn, dashboards, values
+from generator.validate import autosync, cfn, dashboards, values
 from generator.validate.kubernetes import (CoreSchemas, CustomSchemas, SchemaLocation, check_document, default_location,
                                            shape_problem)
 from generator.validate.problems import Problem, Report
@@ -208,6 +208,7 @@ def validate(options: Options) -> Report:
     if options.schema_locations:
         locations = [SchemaLocation.parse(text) for text in options.schema_locations]
     else:
+        autosync.fill_if_empty(lock, cache, root)
         locations = [default_location(cache)]
     names = sorted(set(options.environments)) if options.environments else environment_names(root / "environments")
     for name in names:
