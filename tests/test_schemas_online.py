@@ -125,7 +125,7 @@ def test_reference_out_is_a_shared_folder_the_tests_can_use(raw_github, shared_d
     files = ["tests/test_validate.py", "tests/test_schemas.py", "tests/test_stack_secrets.py", "tests/test_stack_values.py"]
     select = "schema_locations_work or lock_covers or every_crd_default or every_value_key or charts_own_schema"
     env = {**os.environ, "LITELLM_GITOPS_SHARED": str(reference)}
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", select, *files], cwd=REPO, env=env,
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", "-k", select, *files], cwd=REPO, env=env,
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
     assert " passed" in run.stdout and "skipped" not in run.stdout and "deselected" in run.stdout
