@@ -21,6 +21,8 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from generator.errors import CheckFailed
+
 CONFIG = Config(connect_timeout=5, read_timeout=20, user_agent_extra="litellm-gitops")
 
 ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedException",
@@ -31,7 +33,7 @@ THROTTLED = {"Throttling", "ThrottlingException", "TooManyRequestsException", "R
              "SlowDown"}
 
 
-class AwsError(Exception):
+class AwsError(CheckFailed):
     """An AWS call failed; str() is one plain sentence that says what to do."""
 
     def __init__(self, message: str, code: str = "", fatal: bool = False):

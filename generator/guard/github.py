@@ -14,6 +14,8 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from generator.errors import CheckFailed
+
 DEFAULT_API = "https://api.github.com"
 PER_PAGE = 100
 MAX_PAGES = 50
@@ -21,7 +23,7 @@ TIMEOUT = 15.0
 _LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?([^";]+)"?')
 
 
-class GitHubError(Exception):
+class GitHubError(CheckFailed):
     """The API could not be reached or answered an error: the guard refuses."""
 
 
