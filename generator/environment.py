@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -94,7 +95,7 @@ def environment_names(root: Path) -> list[str]:
     if not root.is_dir():
         raise InputError("environments folder not found", file=root,
                          hint="run from the repository root, or pass --root DIR")
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != DEFAULTS_FILE)
 
 
 def load_environment(root: Path, name: str) -> Environment:
@@ -140,7 +141,8 @@ def _where(path: list[str | int], sources: list[tuple[Path, Any]]) -> tuple[Path
 def _sources(env_file: Path) -> list[tuple[Path, Any]]:
     """The environment file and the defaults beside it, parsed with positions (None when absent)."""
     defaults = env_file.parent.parent / DEFAULTS_FILE
-    return [(env_file, load_positioned(env_file)), (defaults, load_positioned(defaults) if defaults.exists() else None)]
+    present = os.path.lexists(defaults)
+    return [(env_file, load_positioned(env_file)), (defaults, load_positioned(defaults, "defaults file") if present else None)]
 
 
 def config_error(env: Environment, path: list[str | int], message: str, hint: str) -> InputError:
