@@ -6,6 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
+from generator import deadline
 from generator.errors import EXIT_FAILED, EXIT_OK
 from generator.guard import approvals, pr, report, rules, tree, verdict
 from generator.guard.github import GitHub
@@ -47,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the verdict as JSON instead of text")
     parser.add_argument("--repo", metavar="OWNER/NAME", help="repository of the pull request (default: GITHUB_REPOSITORY)")
     parser.add_argument("--pr", type=int, metavar="N", help="pull request number (default: from GITHUB_EVENT_PATH)")
+    deadline.add_option(parser)
 
 
 def github_client() -> GitHub:
@@ -55,6 +57,7 @@ def github_client() -> GitHub:
 
 
 def run(args: argparse.Namespace) -> int:
+    deadline.start(args.deadline)
     pair = tree.load_pair(args.base, args.head, rules.select)
     findings = rules.evaluate(pair.base, pair.head)
 
