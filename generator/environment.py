@@ -95,7 +95,17 @@ def environment_names(root: Path) -> list[str]:
     if not root.is_dir():
         raise InputError("environments folder not found", file=root,
                          hint="run from the repository root, or pass --root DIR")
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != DEFAULTS_FILE)
+    entries = [p for p in sorted(root.iterdir()) if not p.name.startswith(".") and p.name != DEFAULTS_FILE]
+    for entry in entries:
+        _no_link(entry)
+    return [p.name for p in entries if p.is_dir()]
+
+
+def _no_link(folder: Path) -> None:
+    if folder.is_symlink():
+        raise InputError("an environment folder is a symbolic link", file=folder,
+                         hint="make it a real folder: a link renders another environment's files a second time, "
+                              "or dangles, or loops")
 
 
 def load_environment(root: Path, name: str) -> Environment:
@@ -105,6 +115,7 @@ def load_environment(root: Path, name: str) -> Environment:
             f"environment name {name!r} is not a DNS-1123 label",
             file=folder,
             hint="rename the folder: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters")
+    _no_link(folder)
     if not folder.is_dir():
         raise InputError(f"no environment named {name!r}", file=folder,
                          hint=f"create {folder / ENVIRONMENT_FILE}, or pick one of: {', '.join(environment_names(root)) or 'none yet'}")
@@ -145,10 +156,19 @@ def _sources(env_file: Path) -> list[tuple[Path, Any]]:
     return [(env_file, load_positioned(env_file)), (defaults, load_positioned(defaults, "defaults file") if present else None)]
 
 
-def config_error(env: Environment, path: list[str | int], message: str, hint: str) -> InputError:
+def config_error(env: Environment, path: list[str | int], message: str, hint: str,
+                 also: list[list[str | int]] = ()) -> InputError:
     """An InputError pointing at the file, line and column that set `path` in this environment
-    (the environment file wins over the defaults), or at its deepest parent that exists."""
-    file, line, column = _where(path, _sources(env.source))
+    (the environment file wins over the defaults), or at its deepest parent that exists. When the
+    problem is how `path` relates to other keys (`also`), and the environment file sets one of them
+    while `path` comes from the defaults, the environment file's key is named instead: the change
+    that caused the problem is there, not in the defaults."""
+    sources = _sources(env.source)
+    file, line, column = _where(path, sources)
+    for other in also:
+        if file != env.source and sources[0][1] is not None and contains(sources[0][1], other):
+            file, line, column = _where(other, sources)
+            break
     return InputError(message, file=file, line=line, column=column, hint=hint)
 
 

@@ -47,7 +47,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.errors import InputError
+from generator.errors import InputError, os_error
 
 JOURNAL = ".render-journal.json"
 STAGING_PREFIX = ".tmp-"
@@ -272,6 +272,7 @@ def _transaction(root: Path, trees: dict[str, dict[str, str]], remove: list[str]
     run = secrets.token_hex(4)
     staged = {name: root / f"{STAGING_PREFIX}{name}-{run}" for name in trees}
     steps: list[dict] = []
+    current = root  # what is being written, for the message when the file system refuses
     try:
         with ThreadPoolExecutor(max_workers=WRITERS) as pool:  # file-system bound: overlap the writes
             list(pool.map(lambda name: _stage(staged[name], trees[name]), trees))
@@ -282,17 +283,22 @@ def _transaction(root: Path, trees: dict[str, dict[str, str]], remove: list[str]
             steps.append({"op": "remove", "target": str(root / name), "staging": str(root / f"{OLD_PREFIX}{name}-{run}")})
         _write_journal(root, steps, committed=False)
         for step in steps:
+            current = Path(step["target"])
             if step["op"] == "swap":
                 _swap(Path(step["target"]), Path(step["staging"]))
             else:
                 os.rename(step["target"], step["staging"])
-    except BaseException:
+    except BaseException as exc:
         try:
             _undo(steps)
             for name in leftovers(root):
                 _remove(root / name)
         except OSError:
             pass  # the journal stays: the next run rolls back
+        if isinstance(exc, OSError):
+            hint = os_error(exc).hint
+            raise InputError(f"cannot write: {(exc.strerror or str(exc)).lower()}; no environment was changed",
+                             file=current, hint=hint) from None
         raise
     _write_journal(root, steps, committed=True)
     recover(root)  # removes the old trees (now at the staging paths) and the journal

@@ -19,6 +19,7 @@ import pytest
 
 from generator import tree
 from generator.cli import main
+from generator.errors import InputError
 
 ENVS = [f"e{i}" for i in range(6)]
 OLD = {name: {"a.yaml": f"old {name}\n", "sub/b.yaml": "old\n", "gone.yaml": "x\n"} for name in ENVS + ["removed"]}
@@ -120,8 +121,9 @@ def test_a_failure_in_one_environment_leaves_every_environment_as_it_was(tmp_pat
         return real(a, b)
 
     monkeypatch.setattr(tree, "exchange", failing)
-    with pytest.raises(PermissionError):
+    with pytest.raises(InputError) as raised:
         tree.write_trees(root, NEW, ["removed"])
+    assert str(raised.value).startswith(f"{root / 'e3'}: error: cannot write: operation not permitted; no environment was changed")
     assert state(root) == "old"
     assert tree.leftovers(root) == []
 
@@ -142,7 +144,8 @@ def test_a_render_command_that_fails_writing_says_where_and_writes_nothing(scrat
     monkeypatch.setattr(tree, "exchange", failing)
     assert main(["render", "--root", str(scratch_repo)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"{scratch_repo}/rendered/prod: error: operation not permitted\n  fix: make the path writable")
+    assert err.startswith(f"{scratch_repo}/rendered/prod: error: cannot write: operation not permitted; no environment "
+                          "was changed\n  fix: make the path writable")
     assert {p: p.read_bytes() for p in (scratch_repo / "rendered").rglob("*") if p.is_file()} == before
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -68,6 +69,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"rendered/ is fresh ({sum(len(r.files) for r in results)} files, {len(results)} environment(s))")
         return EXIT_OK
 
+    for result in results:  # what is in the way is replaced; say so
+        target = out_root / result.env.name
+        if os.path.lexists(target) and (target.is_symlink() or not target.is_dir()):
+            print(f"replacing rendered/{result.env.name}: it was {describe(target.lstat().st_mode)}, not a folder",
+                  file=sys.stderr)
     for line in write_trees(out_root, {r.env.name: r.files for r in results}, [p.name for p in stale]):
         print(line, file=sys.stderr)
     for result in results:

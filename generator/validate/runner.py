@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import yaml
 
-from generator.environment import Environment, environment_names, load_environment
+from generator.environment import Environment, config_error, environment_names, load_environment
 from generator.errors import InputError
 from generator.schemacache import Lock, default_cache_dir, load_lock
 from generator.validate import cfn, dashboards, values
@@ -142,7 +142,11 @@ def _plan_environment(env: Environment, root: Path, lock: Lock, values_schemas: 
         return
     version = str(env.cluster["kubernetesVersion"])
     if version not in schemas_by_version:  # one set per Kubernetes version, shared by its environments
-        schemas_by_version[version] = (CoreSchemas(version), CustomSchemas(locations, lock, version))
+        try:
+            core_schemas = CoreSchemas(version)
+        except InputError as exc:  # name the line that sets the version, not a folder of kubernetes-validate
+            raise config_error(env, ["cluster", "kubernetesVersion"], exc.message, exc.hint or "") from None
+        schemas_by_version[version] = (core_schemas, CustomSchemas(locations, lock, version))
     core, custom = schemas_by_version[version]
     _links(root, folder, plan)
 
