@@ -20,6 +20,7 @@ import jsonschema
 
 from generator.errors import InputError, dotted
 from generator.projectfiles import ENVIRONMENT_SCHEMA, project_file
+from generator.secretscan import credential_kinds
 from generator.yamlio import contains, load_positioned, position, to_plain
 
 DEFAULTS_FILE = "defaults.yaml"
@@ -131,6 +132,7 @@ def load_environment(root: Path, name: str) -> Environment:
     config = deep_merge(to_plain(defaults_tree) if defaults_tree else {}, to_plain(env_tree))
     _validate_schema(config, sources, project_file(root.parent, ENVIRONMENT_SCHEMA))
     _refuse_secret_values(config, sources)
+    _refuse_credentials(config, sources)
     return Environment(name=name, config=config, source=env_path)
 
 
@@ -241,6 +243,33 @@ def _refuse_secret_values(config: dict, sources: list[tuple[Path, Any]]) -> None
                 file=file, line=line, column=column,
                 hint=f"put the secret's NAME here (for example 'litellm/{_kebab(key)}') and store the value in AWS "
                      "Secrets Manager; if the value was real, rotate it now: it may already be in git history")
+
+
+def _strings(node: Any, path: list[str | int]):
+    """Every string in a configuration with its path, without recursion (the depth is bounded anyway)."""
+    stack = [(node, path)]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, str):
+            yield path, node
+        elif isinstance(node, dict):
+            stack.extend((v, path + [k]) for k, v in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend((v, path + [i]) for i, v in reversed(list(enumerate(node))))
+
+
+def _refuse_credentials(config: dict, sources: list[tuple[Path, Any]]) -> None:
+    """Nothing that looks like a credential may reach rendered/ (and so git): every value is
+    scanned with generator/secretscan.py's shapes, plus user information in web URLs."""
+    for path, value in _strings(config, []):
+        kinds = credential_kinds(value)
+        if kinds:
+            file, line, column = _where(path, sources)
+            raise InputError(
+                f"{_dotted(path)} holds what looks like a credential ({', '.join(kinds)}); it would be written into rendered/",
+                file=file, line=line, column=column,
+                hint="remove it: Argo CD reads repository credentials from its own Secrets, and every other secret comes "
+                     "from AWS Secrets Manager by name; if it was real, rotate it now (it may already be in git history)")
 
 
 def _kebab(key: str) -> str:
