@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from generator import deadline
+from generator.commands.common import write_report
 from generator.errors import EXIT_FAILED, EXIT_OK
 from generator.guard import approvals, pr, report, rules, tree, verdict
 from generator.guard.github import GitHub
@@ -72,7 +73,6 @@ def run(args: argparse.Namespace) -> int:
     result = verdict.decide(findings, pair.names, read_approvals)
     code = EXIT_OK if result.allowed else EXIT_FAILED
     if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(report.markdown(result), encoding="utf-8")
+        write_report(args.markdown, report.markdown(result))
     print(report.to_json(result, code) if args.json else report.text(result), end="")
     return code
