@@ -163,3 +163,11 @@ def test_a_bad_deadline_is_bad_input(monkeypatch, repo_root) -> None:
     monkeypatch.setenv(deadline.VARIABLE, "soon")
     code, _, err, _ = run(["discover", "--env", "dev", "--root", str(repo_root)])
     assert code == 2 and deadline.VARIABLE in err
+
+
+def test_verify_against_a_dripping_server_ends_at_the_deadline() -> None:
+    with Stalling(drip=0.5) as server:
+        code, out, _, took = run(["verify", "--litellm-url", server.url, "--json", "--deadline", str(DEADLINE)])
+    assert code == 1 and took < DEADLINE + SLACK
+    checks = json.loads(out)["checks"]
+    assert checks[0]["detail"] == "no complete answer before the deadline"
