@@ -142,7 +142,9 @@ def test_the_guard_fails_closed_within_the_deadline(drip, tmp_path, monkeypatch)
     assert code == 1 and took < DEADLINE + SLACK
     verdict = json.loads(out)
     assert verdict["verdict"] == "refused" and verdict["exit_code"] == 1
-    assert server.url in verdict["github_error"] and "deadline" in verdict["github_error"]
+    # cut by the deadline, or by the socket timeout (never longer than what is left of the deadline)
+    assert server.url in verdict["github_error"]
+    assert "deadline" in verdict["github_error"] or "timed out" in verdict["github_error"]
     assert "Traceback" not in err
 
 
