@@ -163,14 +163,13 @@ def config_error(env: Environment, path: list[str | int], message: str, hint: st
     """An InputError pointing at the file, line and column that set `path` in this environment
     (the environment file wins over the defaults), or at its deepest parent that exists. When the
     problem is how `path` relates to other keys (`also`), and the environment file sets one of them
-    while `path` comes from the defaults, the environment file's key is named instead: the change
-    that caused the problem is there, not in the defaults."""
+    but not `path`, the environment file's key is named instead: the change that caused the
+    problem is there, not in the defaults."""
     sources = _sources(env.source)
+    own = sources[0][1]
+    if own is not None and not contains(own, path):
+        path = next((other for other in also if contains(own, other)), path)
     file, line, column = _where(path, sources)
-    for other in also:
-        if file != env.source and sources[0][1] is not None and contains(sources[0][1], other):
-            file, line, column = _where(other, sources)
-            break
     return InputError(message, file=file, line=line, column=column, hint=hint)
 
 

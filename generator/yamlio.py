@@ -161,13 +161,13 @@ def _parse(path: Path, text: str) -> Any:
         raise InputError(f"malformed YAML: {exc}", file=path, hint="fix the YAML syntax") from None
 
 
-def read_limited(path: Path, limit: int, what: str = "file") -> bytes:
+def read_limited(path: Path | str, limit: int, what: str = "file") -> bytes:
     """A regular file's bytes, refusing a symbolic link, anything that is not a regular file, and
     anything larger than `limit`, before reading it."""
     try:
         info = os.lstat(path)
         if stat.S_ISLNK(info.st_mode):
-            raise InputError(f"the {what} is a symbolic link; links are not followed", file=path,
+            raise InputError(f"the {what} is a symbolic link; links are refused, never followed", file=path,
                              hint="replace the link with the file itself")
         if stat.S_ISDIR(info.st_mode):
             raise InputError(f"a folder stands where the {what} belongs", file=path, hint="move the folder away")
@@ -291,21 +291,18 @@ def check_bounded(documents: list[Any], path: Path) -> None:
     """Refuse documents whose nodes, aliases expanded, number more than MAX_NODES, or that nest
     deeper than MAX_RENDERED_DEPTH: walked without recursion, stopping at the limit, so a "billion
     laughs" costs at most MAX_NODES steps."""
-    count = 0
-    stack: list[tuple[Any, int]] = [(d, 1) for d in documents]
+    count = len(documents)
+    stack: list[tuple[Any, int]] = [(d, 1) for d in documents if isinstance(d, (dict, list))]
     while stack:
         node, depth = stack.pop()
-        count += 1
+        if depth > MAX_RENDERED_DEPTH:
+            raise InputError(f"nested more than {MAX_RENDERED_DEPTH} levels deep", file=path, hint="flatten the structure")
+        count += len(node)
         if count > MAX_NODES:
             raise InputError(f"more than {MAX_NODES:,} YAML nodes once aliases are expanded", file=path,
                              hint="the file expands aliases (&name, *name) far beyond its size; write it without them")
-        if depth > MAX_RENDERED_DEPTH:
-            raise InputError(f"nested more than {MAX_RENDERED_DEPTH} levels deep", file=path, hint="flatten the structure")
-        if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values())
-            stack.extend((k, depth + 1) for k in node if isinstance(k, tuple))
-        elif isinstance(node, (list, tuple)):
-            stack.extend((v, depth + 1) for v in node)
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
 
 
 def load_all_bounded(text: str, path: Path, loader: Any = _LOADER) -> list[Any]:

@@ -24,6 +24,7 @@ from generator.cli import main
 
 DATA = Path(__file__).resolve().parent / "testdata" / "bad-input"
 DEV = "environments/dev/environment.yaml"
+PROD = "environments/prod/environment.yaml"
 
 
 # --- what a case does to the scratch repository ----------------------------------------------------
@@ -132,7 +133,7 @@ CASES = [
     ("render environment.yaml is a folder", ["render", "--root", "{root}"], folder(DEV), 2,
      f"{DEV}: error: a folder stands where the environment file belongs"),
     ("plan environment.yaml is a link loop", ["plan", *ENV_ARGS], link(DEV, "environment.yaml"), 2,
-     f"{DEV}: error: the environment file is a symbolic link; links are not followed"),
+     f"{DEV}: error: the environment file is a symbolic link; links are refused, never followed"),
     ("render defaults.yaml is a folder", ["render", "--root", "{root}"], folder("environments/defaults.yaml"), 2,
      "environments/defaults.yaml: error: a folder stands where the defaults file belongs"),
     ("render same environment twice", ["render", "--root", "{root}"], link("environments/dev2", "dev"), 2,
@@ -141,6 +142,14 @@ CASES = [
      "error: git.repoURL holds what looks like a credential (password in a URL)"),
     ("plan token as URL user", ["plan", *ENV_ARGS], append(DEV, "token-as-user-in-repo-url.yaml"), 2,
      "user information in a URL); it would be written into rendered/"),
+    ("render kubectl skew names the environment's line", ["render", "--root", "{root}"],
+     lambda root: _write(root / PROD, (root / PROD).read_bytes().replace(b"  name: llm-prod\n",
+                                                                          b"  name: llm-prod\n  kubernetesVersion: \"1.29\"\n")), 2,
+     f"{PROD}:12:3: error: kubectl 1.33.4 is outside the supported skew of the cluster's Kubernetes 1.29"),
+    ("validate unknown Kubernetes version names the environment's line", ["validate", "--root", "{root}", "--env", "dev"],
+     lambda root: _write(root / DEV, (root / DEV).read_bytes().replace(b"  name: llm-dev\n",
+                                                                        b"  name: llm-dev\n  kubernetesVersion: \"1.10\"\n")), 2,
+     f"{DEV}:11:3: error: kubernetes-validate"),
     ("validate bad environment", ["validate", "--root", "{root}", "--env", "dev"], put(DEV, "nul-byte.yaml"), 1,
      "character U+0000 is not allowed in YAML"),
     # rendered trees
@@ -163,9 +172,11 @@ CASES = [
     ("validate symlink out of the tree", ["validate", "--root", "{root}", "--env", "dev"], link(MANIFEST, "/etc/hostname"), 1,
      "a symbolic link in a rendered tree (not followed)"),
     ("guard symlink loop", ["guard", *GUARD], both(base_copy, link("rendered/dev/apps/loop", "loop")), 2,
-     "rendered/dev/apps/loop: error: a symbolic link in a rendered tree; links are refused, never followed"),
+     "rendered/dev/apps/loop: error: the rendered file is a symbolic link; links are refused, never followed"),
     ("diff symlink out of the tree", ["diff", *GUARD], both(base_copy, link(MANIFEST, "/etc/hostname")), 2,
-     "namespace-litellm.yaml: error: a symbolic link in a rendered tree"),
+     "namespace-litellm.yaml: error: the rendered file is a symbolic link; links are refused, never followed"),
+    ("guard folder link", ["guard", *GUARD], both(base_copy, link("rendered/dev/extra", "/etc")), 2,
+     "rendered/dev/extra: error: a symbolic link in a rendered tree; links are refused, never followed"),
     ("guard billion laughs", ["guard", *GUARD, "--json"], both(base_copy, put(MANIFEST, "billion-laughs-configmap.yaml")), 2,
      "error: more than 1,000,000 YAML nodes once aliases are expanded"),
     ("diff not utf-8", ["diff", *GUARD], both(base_copy, put(VALUES, "not-utf8.yaml")), 2,

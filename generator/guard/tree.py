@@ -274,12 +274,12 @@ def _files(directory: Path) -> Files:
     for base, dirs, names in os.walk(directory, onerror=_walk_error):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in dirs:
-            _no_link(Path(base, name))
+            if os.path.islink(os.path.join(base, name)):
+                _no_link(Path(base, name))
         for name in names:
             if not name.startswith("."):
-                path = os.path.join(base, name)
-                _no_link(Path(path))
-                found[path[prefix:].replace(os.sep, "/")] = (path, read_limited(Path(path), MAX_RENDERED_BYTES, "rendered file"))
+                path = os.path.join(base, name)  # read_limited refuses a link, never following it
+                found[path[prefix:].replace(os.sep, "/")] = (path, read_limited(path, MAX_RENDERED_BYTES, "rendered file"))
     return dict(sorted(found.items()))
 
 
