@@ -1,16 +1,25 @@
-"""The `litellm-gitops` command line: one subcommand per module in generator/commands/.
+"""The `litellm-gitops` command line: one subcommand per module in generator/commands/, and the
+one error path every command shares.
 
-Exit codes everywhere: 0 success, 1 the check found something (stale, refused, failed), 2 bad input.
+Exit codes everywhere: 0 success, 1 the check found something (stale, refused, failed, a remote
+API that did not answer in time), 2 bad input (including a file system that is in the way), 70 a
+bug (an unexpected exception: one line saying so, the traceback only with LITELLM_GITOPS_DEBUG=1).
+With --json, stdout stays one JSON document whatever happens: {"ok": false, "exit": N, "error": ...}.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+import traceback
 from importlib import import_module
 
 from generator import __version__
-from generator.errors import EXIT_BAD_INPUT, InputError
+from generator.errors import EXIT_BAD_INPUT, EXIT_BUG, EXIT_FAILED, CheckFailed, InputError, os_error
+
+DEBUG_VARIABLE = "LITELLM_GITOPS_DEBUG"
 
 # Each module defines NAME, HELP, DESCRIPTION, add_arguments(parser) and run(args) -> int.
 COMMAND_MODULES = (
@@ -33,7 +42,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="litellm-gitops",
         description="Render and guard a GitOps repository for LiteLLM on AWS EKS.",
-        epilog="Exit codes: 0 success, 1 check failed, 2 bad input.",
+        epilog="Exit codes: 0 success, 1 check failed, 2 bad input, 70 a bug (please report it).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -46,6 +55,50 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _fail(args: argparse.Namespace, code: int, text: str, error: dict) -> int:
+    """Print one failure: the text on stderr, and with --json a JSON document on stdout."""
+    print(text, file=sys.stderr)
+    if getattr(args, "json", False):
+        print(json.dumps({"ok": False, "exit": code, "error": error}, indent=2))
+    return code
+
+
+def _bug(args: argparse.Namespace, exc: BaseException) -> int:
+    """An exception nobody expected: say it is a bug, where it was raised, and how to report it.
+    The exception's message is not printed: it may quote input, and input may hold a secret."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if "/generator/" in f.filename.replace(os.sep, "/")] or frames
+    where = ""
+    if ours:
+        frame = ours[-1]
+        where = f" at {frame.filename.replace(os.sep, '/').rsplit('/generator/', 1)[-1]}:{frame.lineno}"
+    text = (f"litellm-gitops {args.command}: bug: unexpected {type(exc).__name__}{where}; please report it "
+            f"with the output of `{DEBUG_VARIABLE}=1 litellm-gitops {args.command} ...` (the same arguments)")
+    if os.environ.get(DEBUG_VARIABLE):
+        traceback.print_exception(exc, file=sys.stderr)
+    return _fail(args, EXIT_BUG, text, {"message": f"bug: unexpected {type(exc).__name__}{where}", "bug": True})
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run one parsed command through the one error path (see the module docstring)."""
+    try:
+        return int(args.run(args))
+    except InputError as exc:
+        return _fail(args, EXIT_BAD_INPUT, str(exc), exc.as_dict())
+    except CheckFailed as exc:
+        return _fail(args, EXIT_FAILED, f"error: {exc}", {"message": str(exc)})
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):  # `litellm-gitops plan ... | head`: nobody is reading
+            sys.stderr.close()
+            return EXIT_FAILED
+        error = os_error(exc)
+        return _fail(args, EXIT_BAD_INPUT, str(error), error.as_dict())
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 (the one place that turns a crash into a report)
+        return _bug(args, exc)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv[0] if argv and argv[0] in COMMAND_MODULES else None)
@@ -53,13 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad usage already; keep --help at 0
         return int(exc.code or 0)
-    try:
-        return int(args.run(args))
-    except InputError as exc:
-        print(str(exc), file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        return 130
+    return run_command(args)
 
 
 if __name__ == "__main__":

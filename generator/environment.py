@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -19,6 +20,7 @@ import jsonschema
 
 from generator.errors import InputError, dotted
 from generator.projectfiles import ENVIRONMENT_SCHEMA, project_file
+from generator.secretscan import credential_kinds
 from generator.yamlio import contains, load_positioned, position, to_plain
 
 DEFAULTS_FILE = "defaults.yaml"
@@ -94,7 +96,17 @@ def environment_names(root: Path) -> list[str]:
     if not root.is_dir():
         raise InputError("environments folder not found", file=root,
                          hint="run from the repository root, or pass --root DIR")
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    entries = [p for p in sorted(root.iterdir()) if not p.name.startswith(".") and p.name != DEFAULTS_FILE]
+    for entry in entries:
+        _no_link(entry)
+    return [p.name for p in entries if p.is_dir()]
+
+
+def _no_link(folder: Path) -> None:
+    if folder.is_symlink():
+        raise InputError("an environment folder is a symbolic link", file=folder,
+                         hint="make it a real folder: a link renders another environment's files a second time, "
+                              "or dangles, or loops")
 
 
 def load_environment(root: Path, name: str) -> Environment:
@@ -104,6 +116,7 @@ def load_environment(root: Path, name: str) -> Environment:
             f"environment name {name!r} is not a DNS-1123 label",
             file=folder,
             hint="rename the folder: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters")
+    _no_link(folder)
     if not folder.is_dir():
         raise InputError(f"no environment named {name!r}", file=folder,
                          hint=f"create {folder / ENVIRONMENT_FILE}, or pick one of: {', '.join(environment_names(root)) or 'none yet'}")
@@ -119,6 +132,7 @@ def load_environment(root: Path, name: str) -> Environment:
     config = deep_merge(to_plain(defaults_tree) if defaults_tree else {}, to_plain(env_tree))
     _validate_schema(config, sources, project_file(root.parent, ENVIRONMENT_SCHEMA))
     _refuse_secret_values(config, sources)
+    _refuse_credentials(config, sources)
     return Environment(name=name, config=config, source=env_path)
 
 
@@ -140,13 +154,22 @@ def _where(path: list[str | int], sources: list[tuple[Path, Any]]) -> tuple[Path
 def _sources(env_file: Path) -> list[tuple[Path, Any]]:
     """The environment file and the defaults beside it, parsed with positions (None when absent)."""
     defaults = env_file.parent.parent / DEFAULTS_FILE
-    return [(env_file, load_positioned(env_file)), (defaults, load_positioned(defaults) if defaults.exists() else None)]
+    present = os.path.lexists(defaults)
+    return [(env_file, load_positioned(env_file)), (defaults, load_positioned(defaults, "defaults file") if present else None)]
 
 
-def config_error(env: Environment, path: list[str | int], message: str, hint: str) -> InputError:
+def config_error(env: Environment, path: list[str | int], message: str, hint: str,
+                 also: list[list[str | int]] = ()) -> InputError:
     """An InputError pointing at the file, line and column that set `path` in this environment
-    (the environment file wins over the defaults), or at its deepest parent that exists."""
-    file, line, column = _where(path, _sources(env.source))
+    (the environment file wins over the defaults), or at its deepest parent that exists. When the
+    problem is how `path` relates to other keys (`also`), and the environment file sets one of them
+    but not `path`, the environment file's key is named instead: the change that caused the
+    problem is there, not in the defaults."""
+    sources = _sources(env.source)
+    own = sources[0][1]
+    if own is not None and not contains(own, path):
+        path = next((other for other in also if contains(own, other)), path)
+    file, line, column = _where(path, sources)
     return InputError(message, file=file, line=line, column=column, hint=hint)
 
 
@@ -219,6 +242,33 @@ def _refuse_secret_values(config: dict, sources: list[tuple[Path, Any]]) -> None
                 file=file, line=line, column=column,
                 hint=f"put the secret's NAME here (for example 'litellm/{_kebab(key)}') and store the value in AWS "
                      "Secrets Manager; if the value was real, rotate it now: it may already be in git history")
+
+
+def _strings(node: Any, path: list[str | int]):
+    """Every string in a configuration with its path, without recursion (the depth is bounded anyway)."""
+    stack = [(node, path)]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, str):
+            yield path, node
+        elif isinstance(node, dict):
+            stack.extend((v, path + [k]) for k, v in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend((v, path + [i]) for i, v in reversed(list(enumerate(node))))
+
+
+def _refuse_credentials(config: dict, sources: list[tuple[Path, Any]]) -> None:
+    """Nothing that looks like a credential may reach rendered/ (and so git): every value is
+    scanned with generator/secretscan.py's shapes, plus user information in web URLs."""
+    for path, value in _strings(config, []):
+        kinds = credential_kinds(value)
+        if kinds:
+            file, line, column = _where(path, sources)
+            raise InputError(
+                f"{_dotted(path)} holds what looks like a credential ({', '.join(kinds)}); it would be written into rendered/",
+                file=file, line=line, column=column,
+                hint="remove it: Argo CD reads repository credentials from its own Secrets, and every other secret comes "
+                     "from AWS Secrets Manager by name; if it was real, rotate it now (it may already be in git history)")
 
 
 def _kebab(key: str) -> str:

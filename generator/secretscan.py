@@ -55,6 +55,21 @@ def looks_generated(token: str) -> bool:
     return mixed and entropy(token) >= ENTROPY_THRESHOLD
 
 
+# http(s)://anything@host: user information in a web URL is a credential (a token as the user name
+# is how GitHub takes one). Other schemes may name a user (ssh://git@github.com/...), not a password.
+WEB_USERINFO = re.compile(r"(?i)\bhttps?://[^\s/@'\"]+@")
+
+
+def credential_kinds(text: str) -> list[str]:
+    """What credential shapes one string holds (empty when none): the checks of scan_text, and
+    user information in a web URL. Used on every value of an environment before anything renders."""
+    findings = scan_text(text, "")
+    kinds = [f.kind for f in findings]
+    if WEB_USERINFO.search(text) and "password in a URL" not in kinds:
+        kinds.append("user information in a URL")
+    return list(dict.fromkeys(kinds))
+
+
 def scan_text(text: str, path: str) -> list[Finding]:
     findings = []
     for number, line in enumerate(text.splitlines(), start=1):

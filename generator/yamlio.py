@@ -1,69 +1,205 @@
-"""YAML in and out.
+"""YAML in and out, with bounded cost.
 
-Reading keeps positions (ruamel.yaml round-trip nodes know their line and column) and refuses
-duplicate keys. Writing is deterministic: insertion order, block style, literal blocks for
-multi-line strings, LF and a trailing newline.
+Environment files are read with positions: libyaml's event parser (C, linear in the file) feeds a
+small builder that records each key's and item's line and column, refuses duplicate keys, anchors
+and aliases (an environment never needs them, and they are how a 1 KB "billion laughs" file costs
+gigabytes), explicit tags and nesting deeper than MAX_DEPTH, and resolves scalars as YAML 1.2 with
+ruamel.yaml's resolver and constructor (as `discover --write`, which edits the file round-trip,
+reads them). The size is checked before the file is read, the depth and aliases before anything
+is built from them. (ruamel's own round-trip parser took 78 s for 8 MB of comments: its scanner
+joins consecutive comment lines by repeated string concatenation, quadratic in their number;
+benchmarks/parse.py measures this parser at 1, 2, 4 and 8 MB.)
+
+Rendered files (validate, guard, diff) are read through read_limited (size, regular files only,
+never a symbolic link) and load_all_bounded, which counts the nodes of each document as its
+aliases expand (libyaml shares an aliased node, so building costs nothing; walking it later
+would) and its depth, and refuses past MAX_NODES or MAX_RENDERED_DEPTH.
+
+Writing is deterministic: insertion order, block style, literal blocks for multi-line strings, LF
+and a trailing newline.
 """
 
 from __future__ import annotations
 
-import re
+import os
+import stat
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import DuplicateKeyError
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import YAMLError as RuamelYAMLError
+from ruamel.yaml.nodes import ScalarNode
 
-from generator.errors import InputError
+from generator.errors import InputError, os_error
+
+MAX_ENVIRONMENT_BYTES = 1 << 20  # an environment file is a few KB
+MAX_RENDERED_BYTES = 8 << 20  # the largest rendered file (a dashboard ConfigMap) is under 100 KB
+MAX_DEPTH = 64  # an environment nests 6 deep
+MAX_RENDERED_DEPTH = 200
+MAX_NODES = 1_000_000  # per rendered document, aliases expanded
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_CORE_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null")}
+_ROUND_TRIP = YAML(typ="rt")  # its resolver and constructor: YAML 1.2 scalars, as discover --write reads them
 
 
-def _round_trip() -> YAML:
-    loader = YAML(typ="rt")
-    loader.allow_duplicate_keys = False
-    return loader
+class PositionedMap(dict):
+    """A mapping that knows the line and column (1-based) of each key."""
+
+    positions: dict[str, tuple[int, int]]
+
+
+class PositionedList(list):
+    """A sequence that knows the line and column (1-based) of each item."""
+
+    positions: list[tuple[int, int]]
+
+
+def _mark(event: Any) -> tuple[int, int]:
+    return event.start_mark.line + 1, event.start_mark.column + 1
+
+
+def _refuse(path: Path, event: Any, message: str, hint: str) -> InputError:
+    line, column = _mark(event)
+    return InputError(message, file=path, line=line, column=column, hint=hint)
+
+
+def _scalar(path: Path, event: Any) -> Any:
+    tag = event.tag
+    if tag in (None, "!"):
+        tag = _ROUND_TRIP.resolver.resolve(ScalarNode, event.value, event.implicit)
+    elif tag not in _CORE_TAGS:
+        raise _refuse(path, event, f"tag {tag!r} is not allowed in an environment file",
+                      "remove the tag; write the value plainly (quote it to make it a string)")
+    if tag in ("tag:yaml.org,2002:value", "tag:yaml.org,2002:merge"):
+        return event.value  # '=' and '<<' as plain values are text
+    try:
+        return _ROUND_TRIP.constructor.construct_object(ScalarNode(tag, event.value, style=event.style), deep=True)
+    except (RuamelYAMLError, ValueError) as exc:
+        raise _refuse(path, event, f"not a valid {tag.rsplit(':', 1)[-1]}: {getattr(exc, 'problem', None) or exc}",
+                      "fix the value, or drop the explicit tag") from None
+
+
+def _build(path: Path, text: str) -> Any:
+    """One YAML document into PositionedMap/PositionedList and scalars (see the module docstring)."""
+    stack: list[tuple[Any, Any]] = []  # (container, pending key for a map)
+    root: Any = None
+    documents = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise _refuse(path, event, "more than one YAML document", "keep one document: remove the '---' line and what follows")
+            continue
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise _refuse(path, event, "anchors and aliases (&name, *name) are not allowed in an environment file",
+                          "write the value out in full; keys shared by every environment belong in defaults.yaml")
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            if event.tag not in (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
+                raise _refuse(path, event, f"tag {event.tag!r} is not allowed in an environment file", "remove the tag")
+            if len(stack) >= MAX_DEPTH:
+                raise _refuse(path, event, f"nested more than {MAX_DEPTH} levels deep",
+                              "an environment nests a few levels; flatten the structure")
+            node: Any = PositionedMap() if isinstance(event, yaml.MappingStartEvent) else PositionedList()
+            node.positions = {} if isinstance(node, dict) else []
+            value = node
+        elif isinstance(event, yaml.ScalarEvent):
+            value = _scalar(path, event)
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            stack.pop()
+            continue
+        else:
+            continue
+        if not stack:
+            root = value
+        else:
+            container, pending = stack[-1]
+            if isinstance(container, list):
+                container.append(value)
+                container.positions.append(_mark(event))
+            elif pending is None:  # a key
+                if isinstance(value, (dict, list)):
+                    raise _refuse(path, event, "a key must be a plain value, not a mapping or a list", "use a plain key")
+                key = str(value)
+                if key in container:
+                    # Name the key only: the values may be secrets.
+                    raise _refuse(path, event, f"duplicate key {key!r}", "keep one occurrence of the key; YAML maps cannot repeat a key")
+                stack[-1] = (container, (key, _mark(event)))
+            else:
+                key, where = pending
+                container[key] = value
+                container.positions[key] = where
+                stack[-1] = (container, None)
+        if isinstance(value, (PositionedMap, PositionedList)):
+            stack.append((value, None))
+    return root
 
 
 @lru_cache(maxsize=32)
-def _parse(text: str) -> Any:
-    """Round-trip parse, cached by content: every environment re-reads the same defaults.yaml.
-    Callers only read the nodes (values and positions), never change them."""
-    return _round_trip().load(text)
-
-
-def load_positioned(path: Path) -> Any:
-    """Parse one YAML file into ruamel nodes that remember where each key and item stands."""
+def _parse(path: Path, text: str) -> Any:
+    """Parse, cached by content: every environment re-reads the same defaults.yaml. Callers only
+    read the result (values and positions), never change it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return _build(path, text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "unreadable"
+        if "maximum nesting depth" in problem:  # libyaml's own limit (1000), before ours could count
+            raise InputError(f"nested more than {MAX_DEPTH} levels deep", file=path, line=mark.line + 1 if mark else None,
+                             hint="an environment nests a few levels; flatten the structure") from None
+        raise InputError(f"malformed YAML: {problem}", file=path, line=mark.line + 1 if mark else None,
+                         column=mark.column + 1 if mark else None,
+                         hint="fix the YAML syntax at that position (indentation, a missing ':' or quote)") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (NUL, other control characters)
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        character = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise InputError(f"character U+{character:04X} is not allowed in YAML", file=path, line=line, column=column,
+                         hint="remove it (NUL and other control characters cannot appear in a YAML file)") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"malformed YAML: {exc}", file=path, hint="fix the YAML syntax") from None
+
+
+def read_limited(path: Path | str, limit: int, what: str = "file") -> bytes:
+    """A regular file's bytes, refusing a symbolic link, anything that is not a regular file, and
+    anything larger than `limit`, before reading it."""
+    try:
+        info = os.lstat(path)
+        if stat.S_ISLNK(info.st_mode):
+            raise InputError(f"the {what} is a symbolic link; links are refused, never followed", file=path,
+                             hint="replace the link with the file itself")
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError(f"a folder stands where the {what} belongs", file=path, hint="move the folder away")
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"the {what} is not a regular file", file=path, hint="replace it with a regular file")
+        if info.st_size > limit:
+            raise InputError(f"the {what} is {info.st_size:,} bytes, more than the limit of {limit:,}", file=path,
+                             hint="a file this large is not what this project writes or reads; check what it is")
+        with open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NOFOLLOW)) as handle:
+            raw = handle.read(limit + 1)
     except FileNotFoundError:
         raise InputError("file not found", file=path, hint="create it, or check the environment name") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason})", file=path, hint="save the file as UTF-8") from None
+    except OSError as exc:
+        raise os_error(exc) from None
+    if len(raw) > limit:
+        raise InputError(f"the {what} grew past the limit of {limit:,} bytes while being read", file=path)
+    return raw
+
+
+def decode(path: Path, raw: bytes, hint: str = "save the file as UTF-8") -> str:
     try:
-        return _parse(text)
-    except DuplicateKeyError as exc:
-        mark = exc.problem_mark
-        key = re.search(r'duplicate key "([^"]*)"', exc.problem or "")
-        # Name the key only: the message ruamel builds quotes both values, which may be secrets.
-        raise InputError(
-            f"duplicate key {key.group(1)!r}" if key else "duplicate key",
-            file=path,
-            line=mark.line + 1 if mark else None,
-            column=mark.column + 1 if mark else None,
-            hint="keep one occurrence of the key; YAML maps cannot repeat a key",
-        ) from None
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise InputError(
-            f"malformed YAML: {exc.problem or exc.context}",
-            file=path,
-            line=mark.line + 1 if mark else None,
-            column=mark.column + 1 if mark else None,
-            hint="fix the YAML syntax at that position (indentation, a missing ':' or quote)",
-        ) from None
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"not UTF-8 text (byte {exc.start + 1}: {exc.reason})", file=path, line=line, hint=hint) from None
+
+
+def load_positioned(path: Path, what: str = "environment file") -> Any:
+    """Parse one environment file into PositionedMap/PositionedList that remember where each key and
+    item stands (bounded: see the module docstring)."""
+    text = decode(path, read_limited(path, MAX_ENVIRONMENT_BYTES, what))
+    return _parse(path, text)
 
 
 def to_plain(node: Any) -> Any:
@@ -88,13 +224,11 @@ def position(root: Any, path: list[str | int]) -> tuple[int, int] | None:
     found: tuple[int, int] | None = None
     node = root
     for part in path:
-        if isinstance(node, CommentedMap) and part in node:
-            line, col = node.lc.key(part)
-            found = (line + 1, col + 1)
+        if isinstance(node, PositionedMap) and part in node:
+            found = node.positions[part]
             node = node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-            line, col = node.lc.item(part)
-            found = (line + 1, col + 1)
+        elif isinstance(node, PositionedList) and isinstance(part, int) and 0 <= part < len(node):
+            found = node.positions[part]
             node = node[part]
         else:
             break
@@ -151,3 +285,29 @@ def load_plain(text: str) -> Any:
 
 def load_all_plain(text: str) -> list[Any]:
     return [d for d in yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) if d is not None]
+
+
+def check_bounded(documents: list[Any], path: Path) -> None:
+    """Refuse documents whose nodes, aliases expanded, number more than MAX_NODES, or that nest
+    deeper than MAX_RENDERED_DEPTH: walked without recursion, stopping at the limit, so a "billion
+    laughs" costs at most MAX_NODES steps."""
+    count = len(documents)
+    stack: list[tuple[Any, int]] = [(d, 1) for d in documents if isinstance(d, (dict, list))]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_RENDERED_DEPTH:
+            raise InputError(f"nested more than {MAX_RENDERED_DEPTH} levels deep", file=path, hint="flatten the structure")
+        count += len(node)
+        if count > MAX_NODES:
+            raise InputError(f"more than {MAX_NODES:,} YAML nodes once aliases are expanded", file=path,
+                             hint="the file expands aliases (&name, *name) far beyond its size; write it without them")
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+
+
+def load_all_bounded(text: str, path: Path, loader: Any = _LOADER) -> list[Any]:
+    """Every non-empty document of an untrusted YAML stream (a rendered file), checked by
+    check_bounded before anyone walks it."""
+    documents = [d for d in yaml.load_all(text, Loader=loader) if d is not None]
+    check_bounded(documents, path)
+    return documents

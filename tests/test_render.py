@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator import tree
 from generator.cli import main
 from generator.environment import load_environment
 from generator.phases import COMPONENTS, Delivery
@@ -168,28 +167,6 @@ def test_check_lists_every_changed_file(scratch_repo, capsys):
     assert "would update: rendered/dev/apps/13-litellm.yaml" in out
     assert "would update: rendered/dev/bootstrap/root-app.yaml" in out
     assert "rendered/prod" not in out
-
-
-def test_failure_while_writing_leaves_the_old_tree_intact(scratch_repo, monkeypatch):
-    target = scratch_repo / "rendered/dev"
-    before = {p: p.read_bytes() for p in target.rglob("*") if p.is_file()}
-    real_replace = os.replace
-
-    def failing_replace(src, dst):
-        if Path(src).name.startswith(".tmp-"):
-            raise OSError("disk full")
-        return real_replace(src, dst)
-
-    monkeypatch.setattr(tree.os, "replace", failing_replace)
-    files = rendered(scratch_repo, "dev")
-    files["apps/new.yaml"] = "x: 1\n"
-    with pytest.raises(OSError):
-        tree.write_tree(target, files)
-    # The old tree is back in place, byte for byte.
-    monkeypatch.setattr(tree.os, "replace", real_replace)
-    assert {p: p.read_bytes() for p in target.rglob("*") if p.is_file()} == before
-    assert not list((scratch_repo / "rendered").glob(".old-*"))
-    assert not list((scratch_repo / "rendered").glob(".tmp-*"))
 
 
 def test_one_bad_environment_means_nothing_is_written(scratch_repo, capsys):

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from generator.commands.guard import github_client
+from generator import deadline
 from generator.errors import EXIT_FAILED, EXIT_OK, InputError
 from generator.guard import comment, pr
 from generator.guard.github import GitHubError
@@ -34,9 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a Markdown part of the comment (repeatable, joined in order)")
     parser.add_argument("--repo", metavar="OWNER/NAME", help="repository (default: GITHUB_REPOSITORY)")
     parser.add_argument("--pr", type=int, metavar="N", help="pull request number (default: from GITHUB_EVENT_PATH)")
+    deadline.add_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    deadline.start(args.deadline)
     parts = []
     for path in args.markdown:
         try:

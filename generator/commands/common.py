@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from generator.environment import Environment, environment_names, load_environment
+from generator.errors import InputError, os_error
 
 
 def add_repository_options(parser: argparse.ArgumentParser) -> None:
@@ -35,3 +36,14 @@ def selected_names(args: argparse.Namespace) -> list[str]:
 def load_selected(args: argparse.Namespace) -> list[Environment]:
     root: Path = args.root
     return [load_environment(root / "environments", name) for name in selected_names(args)]
+
+
+def write_report(path: Path, text: str, flag: str = "--markdown") -> None:
+    """Write a report file a flag names; a path that cannot be written is bad input naming it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        error = os_error(exc)
+        raise InputError(f"cannot write the {flag} file: {error.message}", file=path,
+                         hint="pass a file path in a folder you may write (not a folder, not under a file)") from None

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from generator.commands.common import write_report
 from generator.errors import EXIT_OK
 from generator.guard import diff, tree
 
@@ -36,7 +37,6 @@ def run(args: argparse.Namespace) -> int:
     pair = tree.load_pair(args.base, args.head, diff.select)
     result = diff.diff_trees(pair.base, pair.head, pair.names)
     if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(diff.markdown(result), encoding="utf-8")
+        write_report(args.markdown, diff.markdown(result))
     print(json.dumps(diff.to_json(result), indent=2) if args.json else diff.text(result), end="\n" if args.json else "")
     return EXIT_OK

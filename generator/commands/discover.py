@@ -10,6 +10,7 @@ import sys
 from generator.aws.client import Aws, AwsError
 from generator.aws.discover import discover, report, write
 from generator.commands.common import add_one_environment_options, load_one
+from generator import deadline
 from generator.errors import EXIT_FAILED, EXIT_OK
 
 NAME = "discover"
@@ -36,9 +37,11 @@ examples:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_one_environment_options(parser, "the environment whose cluster to read", "print JSON instead of text")
     parser.add_argument("--write", action="store_true", help="update environments/<env>/environment.yaml in place")
+    deadline.add_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    deadline.start(args.deadline)
     env = load_one(args)
     try:
         found = discover(Aws(env.region), env)

@@ -6,6 +6,8 @@ import argparse
 import os
 from pathlib import Path
 
+from generator import deadline
+from generator.commands.common import write_report
 from generator.errors import EXIT_FAILED, EXIT_OK
 from generator.guard import approvals, pr, report, rules, tree, verdict
 from generator.guard.github import GitHub
@@ -47,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the verdict as JSON instead of text")
     parser.add_argument("--repo", metavar="OWNER/NAME", help="repository of the pull request (default: GITHUB_REPOSITORY)")
     parser.add_argument("--pr", type=int, metavar="N", help="pull request number (default: from GITHUB_EVENT_PATH)")
+    deadline.add_option(parser)
 
 
 def github_client() -> GitHub:
@@ -55,6 +58,7 @@ def github_client() -> GitHub:
 
 
 def run(args: argparse.Namespace) -> int:
+    deadline.start(args.deadline)
     pair = tree.load_pair(args.base, args.head, rules.select)
     findings = rules.evaluate(pair.base, pair.head)
 
@@ -69,7 +73,6 @@ def run(args: argparse.Namespace) -> int:
     result = verdict.decide(findings, pair.names, read_approvals)
     code = EXIT_OK if result.allowed else EXIT_FAILED
     if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(report.markdown(result), encoding="utf-8")
+        write_report(args.markdown, report.markdown(result))
     print(report.to_json(result, code) if args.json else report.text(result), end="")
     return code

@@ -9,6 +9,7 @@ import sys
 from generator.aws.client import Aws, AwsError
 from generator.aws.preflight import FAIL, Check, Preflight, as_json, table
 from generator.commands.common import add_one_environment_options, load_one
+from generator import deadline
 from generator.errors import EXIT_FAILED, EXIT_OK
 
 NAME = "preflight"
@@ -42,9 +43,11 @@ examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_one_environment_options(parser, "the environment to check", "print JSON instead of a table")
+    deadline.add_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    deadline.start(args.deadline)
     env = load_one(args)
     try:
         checks = Preflight(env, Aws(env.region)).run()

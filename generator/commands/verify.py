@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
 
+from generator import deadline
 from generator.components.verification import LITELLM_HEALTH, OPEN_WEBUI_HEALTH
 from generator.errors import EXIT_FAILED, EXIT_OK, InputError
 
@@ -34,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--open-webui-url", metavar="URL", help="Open WebUI's base URL (skipped when absent)")
     parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="per request (default: 10)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    deadline.add_option(parser)
 
 
 def _base(url: str, flag: str) -> str:
@@ -44,9 +46,15 @@ def _base(url: str, flag: str) -> str:
 
 
 def check(url: str, timeout: float) -> dict:
+    def fetch() -> int:
+        with urllib.request.urlopen(url, timeout=min(timeout, deadline.timeout())) as response:  # noqa: S310 (scheme checked above)
+            return response.status
+
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (scheme checked above)
-            return {"url": url, "ok": 200 <= response.status < 300, "detail": f"HTTP {response.status}"}
+        status = deadline.call(fetch, f"GET {url}")  # a server that drips bytes is cut at the deadline
+        return {"url": url, "ok": 200 <= status < 300, "detail": f"HTTP {status}"}
+    except deadline.DeadlineExceeded:
+        return {"url": url, "ok": False, "detail": "no complete answer before the deadline"}
     except urllib.error.HTTPError as exc:
         return {"url": url, "ok": False, "detail": f"HTTP {exc.code}"}
     except (urllib.error.URLError, OSError) as exc:
@@ -55,6 +63,7 @@ def check(url: str, timeout: float) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    deadline.start(args.deadline)
     targets = [_base(args.litellm_url, "--litellm-url") + p for p in LITELLM_HEALTH]
     if args.open_webui_url:
         targets += [_base(args.open_webui_url, "--open-webui-url") + p for p in (OPEN_WEBUI_HEALTH,)]

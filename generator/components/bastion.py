@@ -82,7 +82,8 @@ def check(env: Environment, chosen: dict[str, Any]) -> None:
         raise config_error(
             env, ["components", COMPONENT, "kubectlVersion"],
             f"kubectl {chosen['kubectlVersion']} is outside the supported skew of the cluster's Kubernetes {env.cluster['kubernetesVersion']}",
-            f"pin a kubectl 1.{cluster_minor}.x (kubectl supports one minor version either side of the API server)")
+            f"pin a kubectl 1.{cluster_minor}.x (kubectl supports one minor version either side of the API server)",
+            also=[["cluster", "kubernetesVersion"]])
     if chosen["amiId"] and chosen["amiParameter"]:
         raise config_error(
             env, ["components", COMPONENT, "amiParameter"],

@@ -14,14 +14,17 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from generator import deadline
+from generator.errors import CheckFailed
+
 DEFAULT_API = "https://api.github.com"
 PER_PAGE = 100
 MAX_PAGES = 50
-TIMEOUT = 15.0
+MAX_BODY = 32 << 20  # bytes; a page of reviews is a few hundred KB
 _LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?([^";]+)"?')
 
 
-class GitHubError(Exception):
+class GitHubError(CheckFailed):
     """The API could not be reached or answered an error: the guard refuses."""
 
 
@@ -71,10 +74,19 @@ class GitHub:
             headers["Content-Type"] = "application/json"
         request = urllib.request.Request(url, data=data, method=method, headers=headers)
         where = f"{method} {parsed.path}"
+
+        def exchange() -> tuple[bytes, dict[str, str]]:
+            # Socket timeouts per connect and read; the whole exchange under the command's deadline.
+            with _OPENER.open(request, timeout=deadline.timeout()) as response:  # URL checked above
+                body = response.read(MAX_BODY + 1)
+                if len(body) > MAX_BODY:
+                    raise GitHubError(f"{where} answered more than {MAX_BODY:,} bytes")
+                return body, {k.lower(): v for k, v in response.headers.items()}
+
         try:
-            with _OPENER.open(request, timeout=TIMEOUT) as response:  # URL checked above
-                raw = response.read()
-                response_headers = {k.lower(): v for k, v in response.headers.items()}
+            raw, response_headers = deadline.call(exchange, f"{where} at {parsed.scheme}://{parsed.netloc}")
+        except deadline.DeadlineExceeded as exc:
+            raise GitHubError(str(exc)) from None
         except urllib.error.HTTPError as exc:
             message = ""
             try:
@@ -86,7 +98,7 @@ class GitHub:
             raise GitHubError(f"{where} answered HTTP {exc.code}" + (f": {message}" if message else "")) from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise GitHubError(f"{where} failed: {reason}") from None
+            raise GitHubError(f"{where} at {parsed.scheme}://{parsed.netloc} failed: {reason}") from None
         try:
             return (json.loads(raw) if raw.strip() else None), response_headers
         except ValueError:

@@ -21,6 +21,7 @@ import yaml
 from generator.argocd import WAVE
 from generator.errors import InputError
 from generator.guard import cfn
+from generator.yamlio import MAX_RENDERED_BYTES, decode, load_all_bounded, read_limited
 
 ENV_MARKERS = ("apps", "manifests", "values", "bootstrap", "cloudformation")
 CLUSTER_SCOPED = frozenset({
@@ -81,8 +82,17 @@ class EnvTree:
 Tree = dict[str, EnvTree]
 
 
+def _no_link(path: Path) -> None:
+    """Refuse a symbolic link in a tree: it is never followed (it may point outside the checkout,
+    or loop), and Argo CD does not read the same thing through it."""
+    if path.is_symlink():
+        raise InputError("a symbolic link in a rendered tree; links are refused, never followed", file=path,
+                         hint="replace it with the file or folder itself (re-run `litellm-gitops render`)")
+
+
 def resolve_root(directory: Path) -> Path | None:
     """The rendered/ folder of `directory`; None when it is a repository without rendered/ yet."""
+    _no_link(directory / "rendered")
     if not directory.is_dir():
         raise InputError("not a directory", file=directory, hint="pass a checkout of the repository or its rendered/ folder")
     if (directory / "rendered").is_dir():
@@ -98,7 +108,7 @@ def resolve_root(directory: Path) -> Path | None:
 
 def _parse_yaml(path: Path, text: str) -> list[Any]:
     try:
-        return [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
+        return load_all_bounded(text, path, _Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(f"unparsable YAML: {getattr(exc, 'problem', None) or exc}", file=path,
@@ -121,10 +131,7 @@ _PARSED_LIMIT = 50_000
 
 
 def _text(path: Path, raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", file=path, hint="rendered files are UTF-8") from None
+    return decode(path, raw, hint="rendered files are UTF-8; re-run `litellm-gitops render`")
 
 
 def _documents(rel: str, path: Path, raw: bytes) -> list[Any]:
@@ -264,14 +271,20 @@ Select = Callable[[dict[str, bytes], set[str]], set[str]]
 def _files(directory: Path) -> Files:
     found: Files = {}
     prefix = len(str(directory)) + 1
-    for base, dirs, names in os.walk(directory):
+    for base, dirs, names in os.walk(directory, onerror=_walk_error):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in dirs:
+            if os.path.islink(os.path.join(base, name)):
+                _no_link(Path(base, name))
         for name in names:
             if not name.startswith("."):
-                path = os.path.join(base, name)
-                with open(path, "rb") as handle:
-                    found[path[prefix:].replace(os.sep, "/")] = (path, handle.read())
+                path = os.path.join(base, name)  # read_limited refuses a link, never following it
+                found[path[prefix:].replace(os.sep, "/")] = (path, read_limited(path, MAX_RENDERED_BYTES, "rendered file"))
     return dict(sorted(found.items()))
+
+
+def _walk_error(exc: OSError) -> None:
+    raise InputError(f"cannot read the folder: {exc.strerror}", file=exc.filename, hint="check its permissions")
 
 
 def _build(name: str, files: Files, chosen: set[str] | None = None) -> EnvTree:
@@ -295,7 +308,13 @@ def _env_dirs(directory: Path) -> dict[str, Path]:
     root = resolve_root(Path(directory))
     if root is None:
         return {}
-    return {p.name: p for p in sorted(root.iterdir()) if p.is_dir() and not p.name.startswith(".")}
+    found = {}
+    for path in sorted(root.iterdir()):
+        if not path.name.startswith("."):
+            _no_link(path)
+            if path.is_dir():
+                found[path.name] = path
+    return found
 
 
 def load_tree(directory: Path) -> Tree:

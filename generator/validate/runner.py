@@ -19,14 +19,14 @@ from typing import Any, Callable
 
 import yaml
 
-from generator.environment import Environment, environment_names, load_environment
+from generator.environment import Environment, config_error, environment_names, load_environment
 from generator.errors import InputError
 from generator.schemacache import Lock, default_cache_dir, load_lock
 from generator.validate import autosync, cfn, dashboards, values
 from generator.validate.kubernetes import (CoreSchemas, CustomSchemas, SchemaLocation, check_document, default_location,
                                            shape_problem)
 from generator.validate.problems import Problem, Report
-from generator.yamlio import load_all_plain, load_plain
+from generator.yamlio import MAX_RENDERED_BYTES, decode, load_all_bounded, read_limited
 from generator.projectfiles import UPSTREAM_LOCK, project_file
 
 KUBERNETES_FOLDERS = ("apps", "bootstrap", "manifests")
@@ -95,30 +95,70 @@ def _parse_error(path: str, exc: yaml.YAMLError, check: str, kind: str = "?", na
     return Problem(path, None, kind, name, "-", f"malformed YAML: {getattr(exc, 'problem', None) or exc}{where}", check)
 
 
+def _read(root: Path, file: Path, check: str, plan: _Plan) -> str | None:
+    """A rendered file's text, or None after recording why it cannot be read (a link, too large,
+    not UTF-8, not readable) as a problem."""
+    try:
+        return decode(file, read_limited(file, MAX_RENDERED_BYTES, "rendered file"),
+                      hint="rendered files are UTF-8 text; re-run `litellm-gitops render`")
+    except InputError as exc:
+        where = f" (line {exc.line})" if exc.line else ""
+        plan.problems.append(Problem(_rel(root, file), None, "File", file.name, "-", f"{exc.message}{where}", check))
+        return None
+
+
+def _load(root: Path, file: Path, path: str, check: str, plan: _Plan, kind: str = "?", name: str = "?") -> list[Any] | None:
+    """The documents of a rendered YAML file, bounded (yamlio.load_all_bounded), or None after
+    recording a problem."""
+    text = _read(root, file, check, plan)
+    if text is None:
+        return None
+    try:
+        return load_all_bounded(text, file)
+    except yaml.YAMLError as exc:
+        plan.problems.append(_parse_error(path, exc, check, kind, name))
+    except InputError as exc:
+        plan.problems.append(Problem(path, None, kind, name, "-", exc.message, check))
+    return None
+
+
+def _links(root: Path, folder: Path, plan: _Plan) -> None:
+    """Symbolic links in a rendered tree are problems, never followed."""
+    for base, dirs, names in os.walk(folder):
+        for name in dirs + names:
+            if os.path.islink(os.path.join(base, name)):
+                plan.problems.append(Problem(_rel(root, Path(base, name)), None, "File", name, "-",
+                                             "a symbolic link in a rendered tree (not followed); re-run `litellm-gitops render`",
+                                             "kubernetes"))
+
+
 def _plan_environment(env: Environment, root: Path, lock: Lock, values_schemas: values.ValuesSchemas,
                       locations: list[SchemaLocation], schemas_by_version: dict[str, tuple[CoreSchemas, CustomSchemas]],
                       plan: _Plan) -> None:
     folder = root / "rendered" / env.name
-    if not folder.is_dir():
+    if folder.is_symlink() or not folder.is_dir():
         plan.problems.append(Problem(_rel(root, folder), None, "Environment", env.name, "-",
                                      "not rendered: run `litellm-gitops render`", "environment"))
         return
     version = str(env.cluster["kubernetesVersion"])
     if version not in schemas_by_version:  # one set per Kubernetes version, shared by its environments
-        schemas_by_version[version] = (CoreSchemas(version), CustomSchemas(locations, lock, version))
+        try:
+            core_schemas = CoreSchemas(version)
+        except InputError as exc:  # name the line that sets the version, not a folder of kubernetes-validate
+            raise config_error(env, ["cluster", "kubernetesVersion"], exc.message, exc.hint or "") from None
+        schemas_by_version[version] = (core_schemas, CustomSchemas(locations, lock, version))
     core, custom = schemas_by_version[version]
+    _links(root, folder, plan)
 
     all_documents: list[Any] = []
     for sub in KUBERNETES_FOLDERS:
         for file in sorted((folder / sub).rglob("*")) if (folder / sub).is_dir() else []:
-            if not file.is_file() or file.suffix not in YAML_SUFFIXES:
+            if file.is_symlink() or not file.is_file() or file.suffix not in YAML_SUFFIXES:
                 continue
             plan.files += 1
             path = _rel(root, file)
-            try:
-                documents = load_all_plain(file.read_text(encoding="utf-8"))
-            except yaml.YAMLError as exc:
-                plan.problems.append(_parse_error(path, exc, "kubernetes"))
+            documents = _load(root, file, path, "kubernetes", plan)
+            if documents is None:
                 continue
             all_documents.extend(documents)
             checks = []
@@ -145,16 +185,18 @@ def _plan_environment(env: Environment, root: Path, lock: Lock, values_schemas: 
     value_charts = values.charts_from_applications(env.name, all_documents)
     values_folder = folder / "values"
     for file in sorted(values_folder.glob("*")) if values_folder.is_dir() else []:
-        if not file.is_file() or file.suffix not in YAML_SUFFIXES:
+        if file.is_symlink() or not file.is_file() or file.suffix not in YAML_SUFFIXES:
             continue
         plan.files += 1
         plan.count("values")
         path = _rel(root, file)
-        try:
-            data = load_plain(file.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            plan.problems.append(_parse_error(path, exc, "values", values.KIND, file.stem))
+        documents = _load(root, file, path, "values", plan, values.KIND, file.stem)
+        if documents is None:
             continue
+        if len(documents) > 1:
+            plan.problems.append(Problem(path, None, values.KIND, file.stem, "-", "more than one YAML document", "values"))
+            continue
+        data = documents[0] if documents else None
         chart = value_charts.get(file.name) or values.chart_from_config(env.config, file.name)
         problems, validator = values.plan_values(path, data, chart, values_schemas)
         plan.problems.extend(problems)
@@ -163,17 +205,19 @@ def _plan_environment(env: Environment, root: Path, lock: Lock, values_schemas: 
 
     cfn_folder = folder / "cloudformation"
     for file in sorted(cfn_folder.rglob("*")) if cfn_folder.is_dir() else []:
-        if not file.is_file() or file.suffix not in cfn.TEMPLATE_SUFFIXES:
+        if file.is_symlink() or not file.is_file() or file.suffix not in cfn.TEMPLATE_SUFFIXES:
             continue
         plan.files += 1
         plan.count("cloudformation")
+        text = _read(root, file, "cloudformation", plan)
+        if text is None:
+            continue
         if file.name.endswith(cfn.PARAMETERS_SUFFIX):
             template = next((t for t in (file.with_name(file.name[:-len(cfn.PARAMETERS_SUFFIX)] + s) for s in (".yaml", ".yml", ".json"))
                              if t.is_file()), file.with_name(file.name[:-len(cfn.PARAMETERS_SUFFIX)] + ".yaml"))
-            plan.tasks.append(_Task(2, cfn.check_parameters, (_rel(root, file), file.read_text(encoding="utf-8"), _rel(root, template),
-                                                              template.read_text(encoding="utf-8") if template.is_file() else None)))
+            template_text = _read(root, template, "cloudformation", plan) if template.is_file() else None
+            plan.tasks.append(_Task(2, cfn.check_parameters, (_rel(root, file), text, _rel(root, template), template_text)))
             continue
-        text = file.read_text(encoding="utf-8")
         if not cfn.is_template(file.name, text):
             present = [p.relative_to(file.parent).as_posix() for p in file.parent.rglob("*") if p.is_file()]
             plan.problems.extend(cfn.check_manifest(_rel(root, file), text, present))
