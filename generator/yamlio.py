@@ -74,11 +74,16 @@ def _scalar(path: Path, event: Any) -> Any:
                       "remove the tag; write the value plainly (quote it to make it a string)")
     if tag in ("tag:yaml.org,2002:value", "tag:yaml.org,2002:merge"):
         return event.value  # '=' and '<<' as plain values are text
+    node = ScalarNode(tag, event.value, style=event.style)
+    constructor = _ROUND_TRIP.constructor
     try:
-        return _ROUND_TRIP.constructor.construct_object(ScalarNode(tag, event.value, style=event.style), deep=True)
-    except (RuamelYAMLError, ValueError) as exc:
-        raise _refuse(path, event, f"not a valid {tag.rsplit(':', 1)[-1]}: {getattr(exc, 'problem', None) or exc}",
+        return constructor.construct_object(node, deep=True)
+    except (RuamelYAMLError, ValueError, TypeError, KeyError, OverflowError) as exc:
+        # Not the parser's words: they quote the value, which may be a secret in the wrong place.
+        raise _refuse(path, event, f"not a valid {str(tag).rsplit(':', 1)[-1]} ({type(exc).__name__})",
                       "fix the value, or drop the explicit tag") from None
+    finally:
+        constructor.constructed_objects.pop(node, None)  # its memo would keep every scalar ever read
 
 
 def _build(path: Path, text: str) -> Any:

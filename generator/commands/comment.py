@@ -12,6 +12,9 @@ from generator import deadline
 from generator.errors import EXIT_FAILED, EXIT_OK, InputError
 from generator.guard import comment, pr
 from generator.guard.github import GitHubError
+from generator.yamlio import decode, read_limited
+
+MAX_MARKDOWN_BYTES = 4 << 20
 
 NAME = "comment"
 HELP = "post the review (diff and guard verdict) as one PR comment, updated in place on every push"
@@ -42,12 +45,8 @@ def run(args: argparse.Namespace) -> int:
     deadline.start(args.deadline)
     parts = []
     for path in args.markdown:
-        try:
-            parts.append(path.read_text(encoding="utf-8"))
-        except (FileNotFoundError, IsADirectoryError):
-            raise InputError("Markdown file not found", file=path) from None
-        except UnicodeDecodeError:
-            raise InputError("not UTF-8 text", file=path) from None
+        # Bounded: the comment is cut to GitHub's limit anyway; a larger part is not ours.
+        parts.append(decode(path, read_limited(path, MAX_MARKDOWN_BYTES, "Markdown file")))
     client = github_client()
     try:
         if args.pr is not None:
