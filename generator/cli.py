@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "verify",
     "validate",
     "schemas",
+    "charts",
+    "hydrate",
     "discover",
     "preflight",
     "guard",

@@ -70,3 +70,20 @@ def github(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
         monkeypatch.setenv("GITHUB_REPOSITORY", GITHUB_REPO)
         monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
         yield gh
+
+
+@pytest.fixture(scope="session")
+def charts_dir(shared_dir: Path) -> Path:
+    """The pinned chart archives for offline `helm template` (../shared/charts)."""
+    return shared_dir / "charts"
+
+
+@pytest.fixture(scope="session")
+def hydrated(tmp_path_factory: pytest.TempPathFactory, charts_dir: Path):
+    """The applied state of every environment of this repository, hydrated once per session with
+    the real helm and the real charts (a render cache of its own)."""
+    from generator.applied import Hydrator, hydrate
+    from generator.environment import environment_names
+
+    hydrator = Hydrator(charts=charts_dir, cache_dir=tmp_path_factory.mktemp("hydrate-cache"))
+    return hydrate(REPO, environment_names(REPO / "environments"), hydrator)
