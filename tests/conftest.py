@@ -87,3 +87,16 @@ def hydrated(tmp_path_factory: pytest.TempPathFactory, charts_dir: Path):
 
     hydrator = Hydrator(charts=charts_dir, cache_dir=tmp_path_factory.mktemp("hydrate-cache"))
     return hydrate(REPO, environment_names(REPO / "environments"), hydrator)
+
+
+@pytest.fixture(scope="session")
+def _shared_hydrate_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("hydrate-cache-cli")
+
+
+@pytest.fixture(autouse=True)
+def charts_for_validate(monkeypatch: pytest.MonkeyPatch, _shared_hydrate_cache: Path) -> None:
+    """validate hydrates by default: every test reads the pinned charts from ../shared/charts and
+    shares one render cache (tests that need another set these variables themselves)."""
+    monkeypatch.setenv("LITELLM_GITOPS_CHARTS", str(SHARED / "charts"))
+    monkeypatch.setenv("LITELLM_GITOPS_HYDRATE_CACHE", str(_shared_hydrate_cache))
