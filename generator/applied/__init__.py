@@ -24,10 +24,11 @@ read the same unstructured objects). Public API (everything else in the package 
   sorted; the namespace is defaulted to the Application's destination for namespaced kinds.
 - The root Application (from `rendered/<env>/bootstrap/`) applies `rendered/<env>/apps/`; the rest
   of bootstrap/ is the pseudo-Application `bootstrap` (model.BOOTSTRAP), applied by a person.
-- `Hydrator(charts, cache_dir=None, helm=None, lock=None, workers=2)`: `charts` is a folder of
+- `Hydrator(charts, cache_dir=None, helm=None, workers=2)`: `charts` is a folder of
   locked chart archives (`.cache/charts` after `charts sync`, or ../shared/charts); `cache_dir`
   the on-disk render cache (None: memory only); `hydrator.renders` counts helm runs. One Hydrator
-  can serve many environments and checkouts (base and head): identical renders are shared.
+  can serve many environments and checkouts (base and head): identical renders are shared, and
+  each checkout's charts are checked against its own `schemas/charts.lock.json`.
 - Errors are `generator.errors.InputError` (exit 2): unreadable sources, unlocked charts, a
   failing `helm template`, a missing helm.
 

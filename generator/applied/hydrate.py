@@ -50,7 +50,7 @@ class Hydrator:
     charts: Path
     cache_dir: Path | None = None
     helm: helmrun.Helm | None = None
-    lock: chartlock.ChartLock | None = None
+    locks: dict[Path, chartlock.ChartLock] = field(default_factory=dict)  # each checkout's own chart lock
     workers: int = 2
     renders: int = 0
     _memory: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
@@ -111,8 +111,7 @@ def _helm_request(ctx: _Context, app: Application, source: dict[str, Any], index
     where = f"rendered/{ctx.env}/{app.file}: spec.sources[{index}]"
     spec = source.get("helm") if isinstance(source.get("helm"), dict) else {}
     helmrun.check_supported(spec, where)
-    lock = ctx.hydrator.lock or chartlock.load(ctx.root)
-    ctx.hydrator.lock = lock
+    lock = ctx.hydrator.locks.get(ctx.root) or ctx.hydrator.locks.setdefault(ctx.root, chartlock.load(ctx.root))
     locked = lock.find(str(source.get("repoURL", "")), str(source["chart"]), str(source.get("targetRevision", "")))
     if locked is None:
         raise InputError(f"chart {source['chart']} {source.get('targetRevision')} from {source.get('repoURL')} is not in "
