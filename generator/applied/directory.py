@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from generator.applied import cache
 from generator.errors import InputError
 
 MANIFEST_FILE = re.compile(r"^.*\.(yaml|yml|json|jsonnet)$")
@@ -77,7 +78,12 @@ def parse_yaml(text: str, where: str) -> list[Any]:
                          hint="fix the manifest; Argo CD would fail to sync it") from None
 
 
-def _documents(path: Path, rel: str, raw: bytes) -> list[tuple[int, Any]]:
+def _documents(path: Path, rel: str, raw: bytes, cache_dir: Path | None) -> list[tuple[int, Any]]:
+    suffix = b"\0json" if rel.endswith(".json") else b"\0yaml"
+    return list(enumerate(cache.read_file(cache_dir, raw + suffix, lambda: [d for _, d in _parse_documents(rel, raw)])))
+
+
+def _parse_documents(rel: str, raw: bytes) -> list[tuple[int, Any]]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -108,10 +114,12 @@ def _flatten(doc: Any, where: str) -> list[dict[str, Any]]:
     return [doc]
 
 
-def read(root: Path, path: str, directory: dict[str, Any] | None) -> list[tuple[str, dict[str, Any]]]:
+def read(root: Path, path: str, directory: dict[str, Any] | None,
+         cache_dir: Path | None = None) -> list[tuple[str, dict[str, Any]]]:
     """(origin, object) for every object of the directory source at `root/path`, in Argo CD's order.
 
-    `origin` is `<path relative to root>#<document index>` (plus `[i]` inside a List)."""
+    `origin` is `<path relative to root>#<document index>` (plus `[i]` inside a List). With
+`cache_dir`, parsed files are cached by their bytes (generator/applied/cache.py)."""
     directory = directory or {}
     for key in ("jsonnet",):
         if directory.get(key):
@@ -147,7 +155,7 @@ def read(root: Path, path: str, directory: dict[str, Any] | None) -> list[tuple[
             raw = full.read_bytes()
             if SKIP_MARKER in raw:
                 continue
-            for index, doc in _documents(full, rel, raw):
+            for index, doc in _documents(full, rel, raw, cache_dir):
                 items = _flatten(doc, f"{rel}#{index}")
                 listed = len(items) != 1 or items[0] is not doc
                 for inner, item in enumerate(items):
