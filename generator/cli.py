@@ -28,6 +28,8 @@ COMMAND_MODULES = (
     "verify",
     "validate",
     "schemas",
+    "charts",
+    "hydrate",
     "discover",
     "preflight",
     "guard",

@@ -70,3 +70,33 @@ def github(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
         monkeypatch.setenv("GITHUB_REPOSITORY", GITHUB_REPO)
         monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
         yield gh
+
+
+@pytest.fixture(scope="session")
+def charts_dir(shared_dir: Path) -> Path:
+    """The pinned chart archives for offline `helm template` (../shared/charts)."""
+    return shared_dir / "charts"
+
+
+@pytest.fixture(scope="session")
+def hydrated(tmp_path_factory: pytest.TempPathFactory, charts_dir: Path):
+    """The applied state of every environment of this repository, hydrated once per session with
+    the real helm and the real charts (a render cache of its own)."""
+    from generator.applied import Hydrator, hydrate
+    from generator.environment import environment_names
+
+    hydrator = Hydrator(charts=charts_dir, cache_dir=tmp_path_factory.mktemp("hydrate-cache"))
+    return hydrate(REPO, environment_names(REPO / "environments"), hydrator)
+
+
+@pytest.fixture(scope="session")
+def _shared_hydrate_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("hydrate-cache-cli")
+
+
+@pytest.fixture(autouse=True)
+def charts_for_validate(monkeypatch: pytest.MonkeyPatch, _shared_hydrate_cache: Path) -> None:
+    """validate hydrates by default: every test reads the pinned charts from ../shared/charts and
+    shares one render cache (tests that need another set these variables themselves)."""
+    monkeypatch.setenv("LITELLM_GITOPS_CHARTS", str(SHARED / "charts"))
+    monkeypatch.setenv("LITELLM_GITOPS_HYDRATE_CACHE", str(_shared_hydrate_cache))

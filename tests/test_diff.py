@@ -116,9 +116,13 @@ def test_diff_command_writes_markdown_and_exits_zero(tmp_path: Path) -> None:
     base = Rendered.minimal()
     head = base.edit(lambda t: t.values("litellm").__setitem__("replicaCount", 9))
     md = tmp_path / "diff.md"
-    code, out, _ = run_cli("diff", "--base", base.write(tmp_path / "b"), "--head", head.write(tmp_path / "h"), "--markdown", md)
+    # synthetic rendered trees without environments/: the rendered files only (test_diff_applied.py hydrates)
+    code, out, _ = run_cli("diff", "--base", base.write(tmp_path / "b"), "--head", head.write(tmp_path / "h"), "--markdown", md,
+                           "--no-hydrate")
     assert code == 0 and "replicaCount" in out and "replicaCount" in md.read_text()
-    code, out, _ = run_cli("diff", "--base", tmp_path / "b", "--head", tmp_path / "h", "--json")
+    code, out, _ = run_cli("diff", "--base", tmp_path / "b", "--head", tmp_path / "h", "--json", "--no-hydrate")
     assert code == 0 and '"changed": 1' in out
+    code, _, err = run_cli("diff", "--base", tmp_path / "b", "--head", tmp_path / "h")
+    assert code == 2 and "--no-hydrate" in err
     code, _, err = run_cli("diff", "--base", tmp_path / "b", "--head", tmp_path / "missing")
     assert code == 2 and "not a directory" in err

@@ -117,6 +117,7 @@ def write(root: Path, rel: str, text: str, env: str = "dev") -> Path:
 
 
 def run(root: Path, cache: Path, **kwargs):
+    kwargs.setdefault("hydrate", False)  # file-level checks here; the applied state: test_validate_hydrated.py
     return validate(Options(root=root, environments=kwargs.pop("environments", ["dev"]), cache=cache, **kwargs))
 
 
@@ -303,7 +304,7 @@ def test_a_tampered_schema_cache_is_refused(repo, schema_cache, tmp_path):
 
 def test_the_command_prints_one_line_per_problem_and_exits_1(repo, schema_cache, capsys):
     write(repo, "manifests/namespaces/namespace-litellm.yaml", NAMESPACE.replace("  labels:", "  labelz:"))
-    args = ["validate", "--root", str(repo), "--env", "dev", "--cache", str(schema_cache)]
+    args = ["validate", "--root", str(repo), "--env", "dev", "--cache", str(schema_cache), "--no-hydrate"]
     assert main(args) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[0] == ("rendered/dev/manifests/namespaces/namespace-litellm.yaml: Namespace/litellm: metadata.labelz: "
@@ -317,20 +318,21 @@ def test_the_command_prints_one_line_per_problem_and_exits_1(repo, schema_cache,
 
 
 def test_the_command_exits_0_when_clean_and_2_on_bad_input(repo, schema_cache, tmp_path, capsys):
-    base = ["validate", "--root", str(repo), "--cache", str(schema_cache)]
+    base = ["validate", "--root", str(repo), "--cache", str(schema_cache), "--no-hydrate"]
     assert main(base + ["--env", "dev"]) == 0
     assert main(base + ["--env", "nosuchenv"]) == 2
     assert "no environment named 'nosuchenv'" in capsys.readouterr().err
-    assert main(["validate", "--root", str(repo), "--env", "dev", "--cache", str(tmp_path / "never-synced")]) == 2
+    assert main(["validate", "--root", str(repo), "--env", "dev", "--cache", str(tmp_path / "never-synced"), "--no-hydrate"]) == 2
     assert "schemas sync" in capsys.readouterr().err
 
 
 def test_the_real_rendered_tree_is_valid(schema_cache):
     """dev and prod as committed, strictly: custom kinds against ../shared/schemas-upstream read by
     path, core kinds against kubernetes-validate's schemas, Helm values, CloudFormation, dashboards."""
-    report = validate(Options(root=REPO, cache=schema_cache, schema_locations=[str(UPSTREAM_SCHEMAS)]))
+    report = validate(Options(root=REPO, cache=schema_cache, schema_locations=[str(UPSTREAM_SCHEMAS)], hydrate=True))
     assert report.ok, report.text()
     assert set(report.environments) >= {"dev", "prod"}
+    assert report.documents["hydrated"] > 400  # the applied state was checked too
 
 
 # --- an empty schema cache fills itself (generator/validate/autosync.py) --------------------------

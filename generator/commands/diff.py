@@ -1,4 +1,4 @@
-"""`litellm-gitops diff --base DIR --head DIR`: what a pull request changes in the rendered trees."""
+"""`litellm-gitops diff --base DIR --head DIR`: what a pull request changes, object by object."""
 
 from __future__ import annotations
 
@@ -6,35 +6,65 @@ import argparse
 import json
 from pathlib import Path
 
+from generator import chartlock
+from generator.applied import Hydrator, hydrate
+from generator.applied import cache as render_cache
 from generator.commands.common import write_report
-from generator.errors import EXIT_OK
+from generator.commands.hydrate import add_hydrate_options
+from generator.errors import EXIT_OK, InputError
 from generator.guard import diff, tree
 
 NAME = "diff"
-HELP = "show what changes between two rendered trees, per environment, wave and Application"
+HELP = "show what changes between two checkouts, per environment, wave and Application, object by object"
 DESCRIPTION = """\
-Compare two rendered trees (repository roots or rendered/ folders) by meaning: per environment,
-per sync wave, per Application, the objects added, removed and changed, with the dotted paths of
-the fields that changed, and chart version bumps called out. Values are never printed.
+Compare two checkouts by meaning: per environment, per sync wave, per Application, the objects
+added, removed and changed, with the dotted paths of the fields that changed, and chart version
+bumps called out. The Kubernetes objects are the applied state: every object the Applications will
+apply, hydrated as Argo CD would (see `litellm-gitops hydrate --help`), so a chart bump or a values
+change shows what it does to the objects. Helm values, CloudFormation and other files are compared
+as rendered. Values are never printed, nor the keys of a Secret's data.
+
+Each checkout is hydrated with its own chart lock; the chart folder must hold the archives of both
+(`charts sync --root base` and `--root head` into the same --cache). --no-hydrate compares the
+rendered files only (then both may be bare rendered/ folders).
 
 --markdown FILE writes a version for a PR comment: totals first, one collapsed section per
 environment, truncated with a count beyond the size limit.
 
 examples:
   litellm-gitops diff --base ../base --head .
-  litellm-gitops diff --base base --head head --markdown diff.md
+  litellm-gitops diff --base base --head head --markdown diff.md --charts "$RUNNER_TEMP/charts"
+  litellm-gitops diff --base base/rendered --head head/rendered --no-hydrate
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--base", type=Path, required=True, metavar="DIR", help="the base checkout or its rendered/")
-    parser.add_argument("--head", type=Path, required=True, metavar="DIR", help="the head checkout or its rendered/")
+    parser.add_argument("--base", type=Path, required=True, metavar="DIR", help="the base checkout (or its rendered/ with --no-hydrate)")
+    parser.add_argument("--head", type=Path, required=True, metavar="DIR", help="the head checkout (or its rendered/ with --no-hydrate)")
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write Markdown for a PR comment")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_hydrate_options(parser)
+    parser.add_argument("--no-hydrate", action="store_true", help="compare the rendered files only")
+
+
+def checkout_root(directory: Path) -> Path:
+    """The repository a checkout or rendered/ folder belongs to (it needs environments/ for hydration)."""
+    root = directory.parent if directory.name == "rendered" and not (directory / "rendered").is_dir() else directory
+    if not (root / "environments").is_dir():
+        raise InputError("hydrating needs the checkout's environments/ (cluster.kubernetesVersion)", file=directory,
+                         hint="pass the repository root, or compare the rendered files only with --no-hydrate")
+    return root
 
 
 def run(args: argparse.Namespace) -> int:
     pair = tree.load_pair(args.base, args.head, diff.select)
+    if not args.no_hydrate:
+        roots = {"base": checkout_root(args.base), "head": checkout_root(args.head)}
+        hydrator = Hydrator(charts=args.charts or chartlock.default_cache_dir(roots["head"]),
+                            cache_dir=args.hydrate_cache or render_cache.default_dir(roots["head"]))
+        for side, trees in (("base", pair.base), ("head", pair.head)):
+            for name, state in hydrate(roots[side], sorted(trees), hydrator).items():
+                trees[name] = diff.with_applied(trees[name], state)
     result = diff.diff_trees(pair.base, pair.head, pair.names)
     if args.markdown:
         write_report(args.markdown, diff.markdown(result))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from generator.commands.common import add_repository_options
 from generator.errors import EXIT_FAILED, EXIT_OK
+from generator.commands.hydrate import add_hydrate_options
 from generator.validate.runner import Options, validate
 
 NAME = "validate"
@@ -24,7 +25,14 @@ Check, for every environment (or those named with --env):
   - Helm values files (rendered/<env>/values/) against the chart's values.schema.json, as pinned
     in schemas/upstream.lock.json;
   - CloudFormation templates (rendered/<env>/cloudformation/) with cfn-lint;
-  - Grafana dashboards (ConfigMaps labelled grafana_dashboard): every entry is a JSON dashboard.
+  - Grafana dashboards (ConfigMaps labelled grafana_dashboard): every entry is a JSON dashboard;
+  - the applied state (unless --no-hydrate): every object the Applications apply, hydrated as Argo
+    CD would (see `litellm-gitops hydrate --help`), strictly against Kubernetes' schemas, the
+    schema cache and the strict schemas of the CRDs the charts ship; and its wiring: Secrets,
+    ConfigMaps, ServiceAccounts and PVCs workloads reference exist (or an ExternalSecret writes
+    the key), Service and ServiceMonitor selectors match, on named ports that exist, PVCs name a
+    declared storage class (when the environment declares any). Problems name
+    `hydrated/<env>/<application>`, the object, the field and the chart template.
 
 Each problem prints as `path[:document]: kind/name: field.path: message`, then a summary.
 Exit 0 clean, 1 problems found, 2 bad input (unknown --env, a --schema-location that does not exist,
@@ -46,11 +54,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache", type=Path, metavar="DIR",
                         help="schema cache (default: $LITELLM_GITOPS_SCHEMA_CACHE or .cache/schemas under --root)")
     parser.add_argument("--json", action="store_true", help="print the problems and summary as JSON")
+    add_hydrate_options(parser)
+    parser.add_argument("--no-hydrate", action="store_true",
+                        help="check the rendered files only, not the objects the Applications will apply")
     parser.add_argument("--jobs", type=int, default=0, metavar="N", help="parallel workers (default: one per CPU)")
 
 
 def run(args: argparse.Namespace) -> int:
     report = validate(Options(root=args.root, environments=args.env, schema_locations=args.schema_location,
-                              cache=args.cache, jobs=args.jobs))
+                              cache=args.cache, jobs=args.jobs, hydrate=not args.no_hydrate,
+                              charts=args.charts, hydrate_cache=args.hydrate_cache))
     sys.stdout.write(report.as_json() if args.json else report.text())
     return EXIT_OK if report.ok else EXIT_FAILED

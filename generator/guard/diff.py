@@ -1,8 +1,13 @@
-"""What a pull request changes in the rendered trees, by meaning: per environment, per sync wave,
-per Application, the objects added, removed and changed (with the dotted paths that changed),
-chart version bumps called out, totals first. Text for a terminal, Markdown for a PR comment
-(collapsed sections, truncated with a count beyond a size limit). Values are never printed, only
-paths; chart versions are the one exception."""
+"""What a pull request changes, by meaning: per environment, per sync wave, per Application, the
+objects added, removed and changed (with the dotted paths that changed), chart version bumps called
+out, totals first. Text for a terminal, Markdown for a PR comment (collapsed sections, truncated
+with a count beyond a size limit). Values are never printed, only paths; chart versions are the
+one exception. A Secret's changed `data`/`stringData` is named as that field only, never its keys.
+
+The Kubernetes objects compared are those of the applied state (`with_applied`: every object the
+Applications will apply, chart templates included, from generator/applied/), so a chart bump or a
+values change shows what it does to the objects; Helm values, CloudFormation and other files come
+from the rendered trees (generator/guard/tree.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +15,12 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
+from generator.applied.model import BOOTSTRAP, AppliedState
 from generator.guard import cfn
 from generator.guard.flatten import changed_paths
 from generator.guard.tree import EnvTree, Obj, Tree, app_sources
+
+SECRET_DATA = ("data", "stringData")
 
 FIELDS_SHOWN = 12
 MARKDOWN_LIMIT = 50_000  # leaves room for the guard's verdict in one 65,536-character comment
@@ -107,6 +115,8 @@ def _env_diff(name: str, old: EnvTree | None, new: EnvTree | None, bumps: list[C
                 paths = changed_paths(cfn.parameter_values(a.doc), cfn.parameter_values(b.doc))
             else:
                 paths = [] if obj.kind == "File" else changed_paths(a.doc, b.doc)
+                if obj.kind == "Secret" and obj.key.startswith("k8s//"):
+                    paths = list(dict.fromkeys(_secret_field(p) for p in paths))
             change = Change("changed", obj.label, obj.file, paths)
             if obj.kind == "Application":
                 old_charts, new_charts = _charts(a), _charts(b)
@@ -119,6 +129,27 @@ def _env_diff(name: str, old: EnvTree | None, new: EnvTree | None, bumps: list[C
     if not env.groups:
         env.status = "unchanged"
     return env
+
+
+def _secret_field(path: str) -> str:
+    """A Secret's data paths name the field only (`data`), never the key inside it."""
+    head = path.split(".", 1)[0].split("[", 1)[0]
+    return head if head in SECRET_DATA else path
+
+
+def with_applied(env: EnvTree | None, state: AppliedState) -> EnvTree:
+    """`env` (the rendered tree's entries) with its Kubernetes objects replaced by the applied
+    state's: each object under its Application (the root's children under their own wave)."""
+    tree = EnvTree(state.environment, {k: o for k, o in (env.objects if env else {}).items() if not o.key.startswith("k8s/")})
+    root = next((a.name for a in state.applications.values() if a.wave is None), "")
+    prefix = f"rendered/{state.environment}/"
+    placed = [(f"k8s/{o.key}", o) for o in state] + [(f"k8s/{o.key}@{o.origin}", o) for o in state.duplicates]
+    for key, obj in placed:
+        wave = obj.wave if obj.application == root else obj.app_wave
+        tree.objects[key] = Obj(key, obj.kind, obj.label, obj.origin.removeprefix(prefix), obj.doc, obj.namespace, obj.name,
+                                obj.application, None if obj.application == BOOTSTRAP else wave)
+    tree.objects = dict(sorted(tree.objects.items()))
+    return tree
 
 
 def select(files: dict[str, bytes], changed: set[str]) -> set[str]:

@@ -3,7 +3,8 @@
 For each environment: load it (a bad environment is reported as a problem, and its rendered
 files are not checked, since their Kubernetes version and charts come from it); read every file
 under rendered/<env>/apps, bootstrap, manifests (Kubernetes documents), values/ (Helm values) and
-cloudformation/ (templates). The parent process parses the YAML and compiles each schema once;
+cloudformation/ (templates); then the environment's applied state (every object its Applications
+apply, hydrated as Argo CD would: validate/hydrated.py). The parent process parses the YAML and compiles each schema once;
 the files are then checked in parallel by forked workers that inherit the compiled validators
 (concurrent.futures.ProcessPoolExecutor), one task per file, CloudFormation first (slowest).
 """
@@ -19,10 +20,15 @@ from typing import Any, Callable
 
 import yaml
 
+from generator import chartlock
+from generator.applied import cache as render_cache
+from generator.applied.helm import find_helm
+from generator.applied.hydrate import Hydrator, hydrate_environment
 from generator.environment import Environment, config_error, environment_names, load_environment
 from generator.errors import InputError
 from generator.schemacache import Lock, default_cache_dir, load_lock
-from generator.validate import autosync, cfn, dashboards, values
+from generator.validate import autosync, cfn, dashboards, hydrated, values
+from generator.validate.wiring import storage
 from generator.validate.kubernetes import (CoreSchemas, CustomSchemas, SchemaLocation, check_document, default_location,
                                            shape_problem)
 from generator.validate.problems import Problem, Report
@@ -43,6 +49,9 @@ class Options:
     schema_locations: list[str] | None = None  # None: the verified schema cache
     cache: Path | None = None  # None: $LITELLM_GITOPS_SCHEMA_CACHE or <root>/.cache/schemas
     jobs: int = 0  # 0: one per CPU
+    hydrate: bool = True  # also check the applied state (generator/applied/, validate/hydrated.py)
+    charts: Path | None = None  # None: $LITELLM_GITOPS_CHARTS or <root>/.cache/charts
+    hydrate_cache: Path | None = None  # None: $LITELLM_GITOPS_HYDRATE_CACHE or <root>/.cache/hydrated
 
 
 @dataclass
@@ -134,7 +143,7 @@ def _links(root: Path, folder: Path, plan: _Plan) -> None:
 
 def _plan_environment(env: Environment, root: Path, lock: Lock, values_schemas: values.ValuesSchemas,
                       locations: list[SchemaLocation], schemas_by_version: dict[str, tuple[CoreSchemas, CustomSchemas]],
-                      plan: _Plan) -> None:
+                      plan: _Plan, hydrator: Hydrator | None = None) -> None:
     folder = root / "rendered" / env.name
     if folder.is_symlink() or not folder.is_dir():
         plan.problems.append(Problem(_rel(root, folder), None, "Environment", env.name, "-",
@@ -223,6 +232,17 @@ def _plan_environment(env: Environment, root: Path, lock: Lock, values_schemas: 
             plan.problems.extend(cfn.check_manifest(_rel(root, file), text, present))
             continue
         plan.tasks.append(_Task(100, cfn.check_template, (_rel(root, file), text, env.region)))
+    if hydrator is not None:
+        try:
+            state = hydrate_environment(root, env.name, version, hydrator)
+        except InputError as exc:  # the rendered tree cannot be hydrated: a problem of that tree
+            fix = f"; fix: {exc.hint}" if exc.hint else ""
+            plan.problems.append(Problem(f"hydrated/{env.name}", None, "Environment", env.name, "-",
+                                         f"{exc.file}: {exc.message}{fix}" if exc.file else f"{exc.message}{fix}", "hydrated"))
+            return
+        plan.count("hydrated", len(state.objects) + len(state.duplicates))
+        plan.problems.extend(hydrated.schema_check(state, core, custom)
+                             + hydrated.wiring_check(state, storage.declared_classes(env.config)))
 
 
 def _execute(tasks: list[_Task], jobs: int) -> list[Problem]:
@@ -261,6 +281,10 @@ def validate(options: Options) -> Report:
                              hint=f"pick one of: {', '.join(environment_names(root / 'environments')) or 'none yet'}")
 
     plan = _Plan()
+    hydrator = Hydrator(charts=options.charts or chartlock.default_cache_dir(root),
+                        cache_dir=options.hydrate_cache or render_cache.default_dir(root)) if options.hydrate else None
+    if hydrator is not None:
+        hydrator.helm = find_helm()  # no helm is bad input (exit 2), not a problem of the tree
     schemas_by_version: dict[str, tuple[CoreSchemas, CustomSchemas]] = {}
     values_schemas = values.ValuesSchemas(lock, cache)
     for name in names:
@@ -274,7 +298,7 @@ def validate(options: Options) -> Report:
             plan.problems.append(Problem(_rel(root, Path(exc.file or root / "environments" / name)), None, "Environment",
                                          name, "-", f"{exc.message}{where}{fix}", "environment"))
             continue
-        _plan_environment(env, root, lock, values_schemas, locations, schemas_by_version, plan)
+        _plan_environment(env, root, lock, values_schemas, locations, schemas_by_version, plan, hydrator)
 
     problems = plan.problems + _execute(plan.tasks, options.jobs)
     return Report(problems=problems, environments=names, files=plan.files, documents=plan.documents)

@@ -1,0 +1,107 @@
+"""The hydrate cache: what `helm template` produced, keyed by everything that determines it.
+
+Layout under the cache folder (default `.cache/hydrated/`, git-ignored):
+- `objects/<d[:2]>/<d>.json`: one file per object, named by the sha256 of its JSON; an object that
+  several renders produce (a CRD in every environment) is stored, and parsed, once;
+- `renders/<k[:2]>/<k>.json`: one render: `[[origin, object digest], ...]` in helm's order. Key:
+  sha256 over the helm version, the chart archive's sha256, release, namespace, Kubernetes version,
+  API versions, each values file's bytes in order and the CRD/schema/test flags (see
+  `hydrate.Hydrator.render`). Present means a hit: helm does not run;
+- `files/<f[:2]>/<f>.json`: the documents of a manifest file, by the sha256 of its bytes (JSON
+  reads faster than YAML constructs).
+Every file is written to a temporary name and renamed into place, so readers see whole files.
+Parsed objects are shared, read-only, between every state of the process (as the guard's tree
+shares documents between base and head).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+FORMAT = 2
+DEFAULT_DIR = Path(".cache") / "hydrated"
+CACHE_ENV = "LITELLM_GITOPS_HYDRATE_CACHE"
+_MEMO: dict[str, Any] = {}  # object digest -> parsed object, for the whole process
+_MEMO_LIMIT = 200_000
+
+
+def default_dir(root: Path) -> Path:
+    env = os.environ.get(CACHE_ENV)
+    return Path(env) if env else root / DEFAULT_DIR
+
+
+def key(parts: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps({"format": FORMAT, **parts}, sort_keys=True).encode()).hexdigest()
+
+
+def _path(root: Path, part: str, digest: str) -> Path:
+    return root / part / digest[:2] / f"{digest}.json"
+
+
+def _write(path: Path, data: bytes) -> None:
+    if path.exists():
+        return  # content-addressed: already there, same bytes
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load(root: Path, digest: str) -> Any:
+    found = _MEMO.get(digest)
+    if found is None:
+        found = json.loads(_path(root, "objects", digest).read_bytes())
+        if len(_MEMO) >= _MEMO_LIMIT:
+            _MEMO.clear()
+        _MEMO[digest] = found
+    return found
+
+
+def read(root: Path, digest: str) -> list[tuple[str, dict[str, Any]]] | None:
+    """(origin, object) of a cached render, or None on a miss (or an unreadable entry)."""
+    try:
+        index = json.loads(_path(root, "renders", digest).read_bytes())
+        return [(origin, _load(root, obj)) for origin, obj in index]
+    except (OSError, ValueError):
+        return None
+
+
+def write(root: Path, digest: str, objects: list[tuple[str, dict[str, Any]]]) -> None:
+    index = []
+    for origin, doc in objects:
+        data = json.dumps(doc, separators=(",", ":")).encode()
+        obj_digest = hashlib.sha256(data).hexdigest()
+        _write(_path(root, "objects", obj_digest), data)
+        _MEMO.setdefault(obj_digest, doc)
+        index.append([origin, obj_digest])
+    _write(_path(root, "renders", digest), json.dumps(index).encode())
+
+
+def read_file(root: Path | None, raw: bytes, parse) -> list[Any]:
+    """`parse()`'s documents of a manifest file, cached by the file's bytes (parse errors are not cached)."""
+    digest = hashlib.sha256(b"%d\0" % FORMAT + raw).hexdigest()
+    memo_key = f"file:{digest}"
+    if memo_key in _MEMO:
+        return _MEMO[memo_key]
+    docs = None
+    if root is not None:
+        try:
+            docs = json.loads(_path(root, "files", digest).read_bytes())
+        except (OSError, ValueError):
+            docs = None
+    if docs is None:
+        docs = parse()
+        if root is not None:
+            _write(_path(root, "files", digest), json.dumps(docs, separators=(",", ":")).encode())
+    _MEMO[memo_key] = docs
+    return docs

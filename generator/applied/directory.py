@@ -1,0 +1,163 @@
+"""Reading a plain-manifest (directory) source the way Argo CD's repo-server does.
+
+argoproj/argo-cd v3.5.1, `reposerver/repository/repository.go`:
+- `getPotentiallyValidManifests`: `filepath.Walk` from the source path, in lexical order; below the
+  top folder only with `directory.recurse`. Hidden files and folders are NOT skipped.
+- `getPotentiallyValidManifestFile`: a file counts when its name matches `^.*\\.(yaml|yml|json|jsonnet)$`;
+  `directory.exclude` drops and `directory.include` keeps files by a glob on the path relative to
+  the source (`util/glob`: gobwas globs without separators, so `*` also matches `/`; `{a,b}`
+  alternatives); a file containing `+argocd:skip-file-rendering` is skipped.
+- `getObjsFromYAMLOrJSON`: `.json` is exactly one object; YAML is split into documents, empty
+  documents dropped; a YAML file that does not parse is an error when it looks like a manifest
+  (contains `apiVersion:`, `kind:` and `metadata:`), otherwise ignored.
+- `GenerateManifests`: a `*List` with `items` is flattened into its items.
+
+What this reader refuses instead of guessing (InputError, exit 2): Jsonnet, symlinks, and
+`.argocd-source*.yaml` parameter overrides (`mergeSourceParameters`), all of which Argo CD would
+evaluate; duplicate mapping keys (Go's YAML decoder rejects them too).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator.applied import cache
+from generator.errors import InputError
+
+MANIFEST_FILE = re.compile(r"^.*\.(yaml|yml|json|jsonnet)$")
+SKIP_MARKER = b"+argocd:skip-file-rendering"
+SOURCE_OVERRIDES = re.compile(r"^\.argocd-source(-.*)?\.yaml$")
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe YAML 1.1 (as Go's sigs.k8s.io/yaml) with duplicate keys refused."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen = set()
+        for key_node, _ in node.value:
+            key = (key_node.tag, key_node.value) if isinstance(key_node, yaml.ScalarNode) else None
+            if key is not None and key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key_node.value!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
+# Timestamps and a bare `=` stay strings, as sigs.k8s.io/yaml (YAML -> JSON) leaves them.
+_Loader.yaml_implicit_resolvers = {first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value")]
+                                   for first, resolvers in _Loader.yaml_implicit_resolvers.items()}
+
+
+def _braces(pattern: str) -> list[str]:
+    match = re.search(r"\{([^{}]*)\}", pattern)
+    if not match:
+        return [pattern]
+    return [e for alt in match.group(1).split(",") for e in _braces(pattern[:match.start()] + alt + pattern[match.end():])]
+
+
+def glob_match(pattern: str, path: str) -> bool:
+    """gobwas/glob without separators (Argo CD's util/glob): `*` spans `/`, `{a,b}` alternatives."""
+    return any(fnmatch.fnmatchcase(path, p) for p in _braces(pattern))
+
+
+def parse_yaml(text: str, where: str) -> list[Any]:
+    """The documents of a YAML text, empty ones dropped; InputError naming line and column."""
+    try:
+        return [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(f"unparsable YAML: {getattr(exc, 'problem', None) or exc}", file=where,
+                         line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
+                         hint="fix the manifest; Argo CD would fail to sync it") from None
+
+
+def _documents(path: Path, rel: str, raw: bytes, cache_dir: Path | None) -> list[tuple[int, Any]]:
+    suffix = b"\0json" if rel.endswith(".json") else b"\0yaml"
+    return list(enumerate(cache.read_file(cache_dir, raw + suffix, lambda: [d for _, d in _parse_documents(rel, raw)])))
+
+
+def _parse_documents(rel: str, raw: bytes) -> list[tuple[int, Any]]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text", file=rel, hint="manifests are UTF-8") from None
+    if rel.endswith(".json"):
+        try:
+            return [(0, json.loads(text))]
+        except json.JSONDecodeError as exc:
+            extra = " (Argo CD allows one object per JSON file)" if exc.msg == "Extra data" else ""
+            raise InputError(f"unparsable JSON: {exc.msg}{extra}", file=rel, line=exc.lineno, column=exc.colno) from None
+    try:
+        docs = parse_yaml(text, rel)
+    except InputError:
+        if all(marker in text for marker in ("apiVersion:", "kind:", "metadata:")):
+            raise
+        return []  # Argo CD ignores YAML that neither parses nor looks like a manifest
+    return list(enumerate(docs))
+
+
+def _flatten(doc: Any, where: str) -> list[dict[str, Any]]:
+    if not isinstance(doc, dict):
+        raise InputError(f"a {type(doc).__name__} where a Kubernetes object was expected", file=where,
+                         hint="each document must be a mapping with apiVersion, kind and metadata")
+    if isinstance(doc.get("items"), list):
+        return [item for item in doc["items"] if isinstance(item, dict)]
+    if str(doc.get("kind", "")).endswith("List") and doc.get("items") is None and "items" in doc:
+        return []
+    return [doc]
+
+
+def read(root: Path, path: str, directory: dict[str, Any] | None,
+         cache_dir: Path | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """(origin, object) for every object of the directory source at `root/path`, in Argo CD's order.
+
+    `origin` is `<path relative to root>#<document index>` (plus `[i]` inside a List). With
+`cache_dir`, parsed files are cached by their bytes (generator/applied/cache.py)."""
+    directory = directory or {}
+    for key in ("jsonnet",):
+        if directory.get(key):
+            raise InputError(f"directory.{key} is not supported by hydrate", file=path, hint="use plain manifests")
+    top = (root / path).resolve()
+    if not top.is_dir() or not top.is_relative_to(root.resolve()):
+        raise InputError("Application source path is not a folder of the repository", file=path,
+                         hint="render again, or point the source at an existing folder")
+    recurse = bool(directory.get("recurse"))
+    include, exclude = str(directory.get("include") or ""), str(directory.get("exclude") or "")
+    found: list[tuple[str, dict[str, Any]]] = []
+    for base, dirs, names in os.walk(top):
+        dirs.sort()
+        if not recurse:
+            dirs.clear()
+        for name in sorted(names):
+            full = Path(base) / name
+            rel_to_source = full.relative_to(top).as_posix()
+            rel = full.relative_to(root.resolve()).as_posix()
+            if SOURCE_OVERRIDES.match(name):
+                raise InputError("Argo CD parameter override file in a source folder", file=rel,
+                                 hint="remove it; hydrate (and review) cannot follow overrides outside the Application")
+            if not MANIFEST_FILE.match(name):
+                continue
+            if full.is_symlink():
+                raise InputError("symlink in a source folder", file=rel, hint="replace it with the file itself")
+            if exclude and glob_match(exclude, rel_to_source):
+                continue
+            if include and not glob_match(include, rel_to_source):
+                continue
+            if name.endswith(".jsonnet"):
+                raise InputError("Jsonnet is not supported by hydrate", file=rel, hint="render it to YAML")
+            raw = full.read_bytes()
+            if SKIP_MARKER in raw:
+                continue
+            for index, doc in _documents(full, rel, raw, cache_dir):
+                items = _flatten(doc, f"{rel}#{index}")
+                listed = len(items) != 1 or items[0] is not doc
+                for inner, item in enumerate(items):
+                    found.append((f"{rel}#{index}" + (f"[{inner}]" if listed else ""), item))
+    return found

@@ -1,0 +1,260 @@
+"""Building an environment's applied state: the root Application, its children, their objects.
+
+The root Application is the one in `rendered/<env>/bootstrap/` (applied by a person, with the
+rest of that folder, which becomes the pseudo-Application `bootstrap`); its directory source is
+read for the children (`rendered/<env>/apps/`). Each child's sources are read in order: a `path`
+as a directory (generator/applied/directory.py), a `chart` with `helm template`
+(generator/applied/helm.py) on the locked archive (generator/chartlock.py), a `ref`-only source
+contributes nothing but its checkout to `$ref/...` value files. Every source must come from this
+repository (the root's `repoURL`) or a locked chart: what hydrate cannot read as Argo CD does is
+an InputError, never skipped.
+
+API versions depend on the CRDs the environment installs, which come out of the charts: every Helm
+source is rendered with Kubernetes' and Argo CD's own API versions first, then, if the CRDs found
+add any, again with those (both renders are cached, so a warm run renders nothing).
+
+Namespaces: a namespaced object without one gets its Application's destination namespace, as
+gitops-engine does at sync time; cluster-scoped are Kubernetes' own (model.CLUSTER_SCOPED) and
+the custom kinds whose CRD in the applied state says `scope: Cluster`.
+
+Not modelled: Argo CD's tracking annotation (`argocd.argoproj.io/tracking-id`), added at sync.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator import chartlock
+from generator.applied import apiversions, cache, directory
+from generator.applied import helm as helmrun
+from generator.applied.model import BOOTSTRAP, CLUSTER_SCOPED, Application, AppliedObject, AppliedState, sync_wave
+from generator.errors import InputError
+
+SOURCE_COMMENT = re.compile(r"^# Source: (.+)$", re.M)
+DOC_SEPARATOR = re.compile(r"^---[ \t]*(?:#.*)?$", re.M)
+
+
+@dataclass
+class Hydrator:
+    """What hydration needs beside the checkout: charts folder, cache, helm (found on first use).
+
+    `renders` counts `helm template` runs (cache misses), for tests and benchmarks."""
+
+    charts: Path
+    cache_dir: Path | None = None
+    helm: helmrun.Helm | None = None
+    locks: dict[Path, chartlock.ChartLock] = field(default_factory=dict)  # each checkout's own chart lock
+    workers: int = 2
+    renders: int = 0
+    _memory: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
+    _archives: dict[chartlock.LockedChart, tuple[Path, str]] = field(default_factory=dict)
+
+    def archive(self, locked: chartlock.LockedChart) -> tuple[Path, str]:
+        """The locked chart's archive and sha256, checked once per process."""
+        if locked not in self._archives:
+            self._archives[locked] = chartlock.archive(locked, self.charts)
+        return self._archives[locked]
+
+    def _helm(self) -> helmrun.Helm:
+        if self.helm is None:
+            self.helm = helmrun.find_helm()
+        return self.helm
+
+    def render(self, request: helmrun.TemplateRequest, label: str) -> list[tuple[str, dict[str, Any]]]:
+        helm = self._helm()
+        digest = cache.key({
+            "helm": helm.version, "chart": request.chart_sha256, "release": request.release,
+            "namespace": request.namespace, "kubeVersion": request.kube_version, "apiVersions": list(request.api_versions),
+            "values": [chartlock.sha256_hex(data) for _, data in request.values], "includeCrds": request.include_crds,
+            "skipSchemaValidation": request.skip_schema_validation, "skipTests": request.skip_tests})
+        if digest in self._memory:
+            return self._memory[digest]
+        found = cache.read(self.cache_dir, digest) if self.cache_dir else None
+        if found is None:
+            with tempfile.TemporaryDirectory(prefix="hydrate-") as tmp:
+                output = helmrun.template(helm, request, Path(tmp))
+            self.renders += 1
+            found = split_helm_output(output, label)
+            if self.cache_dir:
+                cache.write(self.cache_dir, digest, found)
+        self._memory[digest] = found
+        return found
+
+
+def split_helm_output(output: str, label: str) -> list[tuple[str, dict[str, Any]]]:
+    """(origin, object) of each non-empty document `helm template` printed."""
+    found = []
+    for chunk in DOC_SEPARATOR.split(output):
+        source = SOURCE_COMMENT.search(chunk)
+        where = f"{label}: {source.group(1).strip()}" if source else label
+        for doc in directory.parse_yaml(chunk, where):
+            for item in directory._flatten(doc, where):
+                found.append((where, item))
+    return found
+
+
+def _repo_url(url: str) -> str:
+    return url.rstrip("/").removesuffix(".git").lower()
+
+
+@dataclass
+class _Context:
+    root: Path  # the checkout
+    env: str
+    repo_url: str  # the repository this checkout is (the root Application's source)
+    kubernetes_version: str
+    hydrator: Hydrator
+
+
+def _helm_request(ctx: _Context, app: Application, source: dict[str, Any], index: int,
+                  api_versions: tuple[str, ...]) -> tuple[helmrun.TemplateRequest, str]:
+    where = f"rendered/{ctx.env}/{app.file}: spec.sources[{index}]"
+    spec = source.get("helm") if isinstance(source.get("helm"), dict) else {}
+    helmrun.check_supported(spec, where)
+    lock = ctx.hydrator.locks.get(ctx.root) or ctx.hydrator.locks.setdefault(ctx.root, chartlock.load(ctx.root))
+    locked = lock.find(str(source.get("repoURL", "")), str(source["chart"]), str(source.get("targetRevision", "")))
+    if locked is None:
+        raise InputError(f"chart {source['chart']} {source.get('targetRevision')} from {source.get('repoURL')} is not in "
+                         f"{chartlock.CHARTS_LOCK}", file=where, hint="pin the chart (exact version) in the chart lock")
+    chart_file, chart_sha = ctx.hydrator.archive(locked)
+    refs = {str(s["ref"]): s for s in app.sources if s.get("ref")}
+    values: list[tuple[str, bytes]] = []
+    for value_file in spec.get("valueFiles") or []:
+        ref, _, rel = str(value_file).partition("/")
+        if not ref.startswith("$") or ref[1:] not in refs:
+            raise InputError(f"value file {value_file!r} is not read through a $ref source", file=where,
+                             hint="reference value files as $values/<path> with a `ref: values` source of this repository")
+        if _repo_url(str(refs[ref[1:]].get("repoURL", ""))) != ctx.repo_url:
+            raise InputError(f"value file {value_file!r} comes from another repository", file=where,
+                             hint="hydrate reads value files from this repository only")
+        path = (ctx.root / rel).resolve()
+        if not path.is_relative_to(ctx.root.resolve()) or not path.is_file():
+            if spec.get("ignoreMissingValueFiles") and path.is_relative_to(ctx.root.resolve()):
+                continue
+            raise InputError(f"value file {value_file!r} does not exist", file=where, hint="render again")
+        values.append((rel, path.read_bytes()))
+    inline = spec.get("valuesObject") or spec.get("values")
+    if inline:
+        values.append(("inline", (yaml.safe_dump(inline) if not isinstance(inline, str) else inline).encode()))
+    request = helmrun.TemplateRequest(
+        chart_file=chart_file, chart_sha256=chart_sha,
+        release=str(spec.get("releaseName") or app.name),
+        namespace=str(spec.get("namespace") or app.namespace),
+        kube_version=helmrun.kube_version(str(spec.get("kubeVersion") or ctx.kubernetes_version)),
+        api_versions=tuple(spec["apiVersions"]) if spec.get("apiVersions") else api_versions,
+        values=tuple(values), include_crds=not spec.get("skipCrds"),
+        skip_schema_validation=bool(spec.get("skipSchemaValidation")), skip_tests=bool(spec.get("skipTests")))
+    return request, f"chart {locked.chart} {locked.version}"
+
+
+def _directory(ctx: _Context, app: Application, source: dict[str, Any], index: int) -> list[tuple[str, dict[str, Any]]]:
+    where = f"rendered/{ctx.env}/{app.file}: spec.source" + (f"s[{index}]" if len(app.sources) > 1 or "sources" in app.spec else "")
+    if _repo_url(str(source.get("repoURL", ""))) != ctx.repo_url:
+        raise InputError(f"source {source.get('repoURL')!r} is not this repository ({ctx.repo_url})", file=where,
+                         hint="hydrate reads directory sources from this repository only")
+    return directory.read(ctx.root, str(source["path"]), source.get("directory"), ctx.hydrator.cache_dir)
+
+
+def _applications(objects: list[tuple[str, dict[str, Any]]], env: str, wave: bool) -> list[Application]:
+    apps = []
+    for origin, doc in objects:
+        if doc.get("kind") == "Application" and str(doc.get("apiVersion", "")).startswith("argoproj.io/"):
+            name = str((doc.get("metadata") or {}).get("name") or "")
+            file = origin.split("#", 1)[0].removeprefix(f"rendered/{env}/")
+            apps.append(Application(name, file, doc, sync_wave(doc) if wave else None))
+    return apps
+
+
+def _scope_namespaces(state: AppliedState, crd_docs: list[dict[str, Any]]) -> None:
+    cluster = set(CLUSTER_SCOPED) | {str((c.get("spec") or {}).get("names", {}).get("kind"))
+                                     for c in crd_docs if (c.get("spec") or {}).get("scope") == "Cluster"}
+    for obj in state.duplicates + list(state.objects.values()):
+        meta = obj.doc.get("metadata") if isinstance(obj.doc.get("metadata"), dict) else {}
+        ns = str(meta.get("namespace") or "")
+        app = state.applications.get(obj.application)
+        obj.namespace = "" if obj.kind in cluster else (ns or (app.namespace if app else ""))
+
+
+def hydrate_environment(root: Path, env: str, kubernetes_version: str, hydrator: Hydrator) -> AppliedState:
+    """The applied state of `rendered/<env>/` in the checkout `root`."""
+    base = root / "rendered" / env
+    if not (base / "bootstrap").is_dir():
+        raise InputError("no bootstrap/ folder with the root Application", file=base, hint="run `litellm-gitops render`")
+    bootstrap = directory.read(root, f"rendered/{env}/bootstrap", None, hydrator.cache_dir)
+    roots = _applications(bootstrap, env, wave=False)
+    if len(roots) != 1:
+        raise InputError(f"bootstrap/ holds {len(roots)} Applications; expected exactly one root", file=base / "bootstrap")
+    root_app = roots[0]
+    state = AppliedState(env, {root_app.name: root_app})
+    raw: list[tuple[str, dict[str, Any], str, int | None]] = [(o, d, BOOTSTRAP, None) for o, d in bootstrap]
+    repo_url = _repo_url(str((root_app.sources[0] if root_app.sources else {}).get("repoURL", "")))
+    ctx = _Context(root, env, repo_url, kubernetes_version, hydrator)
+    children_objects: list[tuple[str, dict[str, Any]]] = []
+    for index, source in enumerate(root_app.sources):
+        if source.get("chart") or not source.get("path"):
+            raise InputError("the root Application must read a folder of this repository", file=f"rendered/{env}/{root_app.file}")
+        children_objects += _directory(ctx, root_app, source, index)
+    raw += [(o, d, root_app.name, None) for o, d in children_objects]
+    helm_sources: list[tuple[Application, dict[str, Any], int]] = []
+    for app in _applications(children_objects, env, wave=True):
+        state.applications[app.name] = app
+        for index, source in enumerate(app.sources):
+            if source.get("chart"):
+                helm_sources.append((app, source, index))
+            elif source.get("path"):
+                raw += [(o, d, app.name, app.wave) for o, d in _directory(ctx, app, source, index)]
+            elif not source.get("ref"):
+                raise InputError("source has neither chart, path nor ref", file=f"rendered/{env}/{app.file}")
+    crds = [d for _, d, _, _ in raw if d.get("kind") == "CustomResourceDefinition"]
+    api = apiversions.api_versions(kubernetes_version, crds)
+    for _ in range(3):  # until the charts' CRDs add no API version (once, in practice)
+        requests = [(app, *_helm_request(ctx, app, source, index, api)) for app, source, index in helm_sources]
+        with ThreadPoolExecutor(max_workers=max(1, hydrator.workers)) as pool:
+            rendered = list(pool.map(lambda r: hydrator.render(r[1], r[2]), requests))
+        chart_crds = [d for objs in rendered for _, d in objs if d.get("kind") == "CustomResourceDefinition"]
+        wider = apiversions.api_versions(kubernetes_version, crds + chart_crds)
+        if wider == api:
+            break
+        api = wider
+    for (app, _, _), objs in zip(requests, rendered):
+        raw += [(o, d, app.name, app.wave) for o, d in objs]
+    for origin, doc, owner, wave in raw:
+        if not isinstance(doc.get("kind"), str) or not isinstance(doc.get("metadata"), dict):
+            raise InputError("not a Kubernetes object (no kind or metadata)", file=origin)
+        obj = AppliedObject(doc, owner, wave, origin)
+        state.duplicates.append(obj)  # placed by identity below, once namespaces are known
+    _scope_namespaces(state, crds + chart_crds)
+    placed, state.duplicates = state.duplicates, []
+    for obj in placed:
+        if obj.key in state.objects:
+            state.duplicates.append(obj)
+        else:
+            state.objects[obj.key] = obj
+    state.objects = dict(sorted(state.objects.items()))
+    return state
+
+
+def kubernetes_version_of(root: Path, env: str) -> str:
+    """`cluster.kubernetesVersion` of environments/<env> over environments/defaults.yaml, read plainly
+    (validate checks the environment itself; the full loader's positions cost ~30 ms an environment)."""
+    from generator.environment import ENVIRONMENT_FILE, deep_merge
+
+    merged: dict[str, Any] = {}
+    for path in (root / "environments" / "defaults.yaml", root / "environments" / env / ENVIRONMENT_FILE):
+        try:
+            data = yaml.load(path.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) if path.is_file() else {}
+        except yaml.YAMLError as exc:
+            raise InputError(f"unparsable YAML: {exc}", file=path, hint="fix the environment file") from None
+        merged = deep_merge(merged, data if isinstance(data, dict) else {})
+    version = (merged.get("cluster") or {}).get("kubernetesVersion") if isinstance(merged.get("cluster"), dict) else None
+    if not version:
+        raise InputError(f"environment {env!r} sets no cluster.kubernetesVersion", file=root / "environments" / env,
+                         hint="set cluster.kubernetesVersion (e.g. \"1.33\") in environments/defaults.yaml or the environment")
+    return str(version)

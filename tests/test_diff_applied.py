@@ -1,0 +1,88 @@
+"""diff over the applied state: a values change or a chart bump shows what it does to the objects;
+a Secret's data is never printed, not even its keys."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, SHARED
+from test_guard import run_cli
+
+
+def _checkout(path: Path) -> Path:
+    for name in ("environments", "rendered", "schemas"):
+        shutil.copytree(REPO / name, path / name)
+    return path
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> tuple[Path, Path]:
+    return _checkout(tmp_path / "base"), _checkout(tmp_path / "head")
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_a_values_change_shows_the_objects_it_changes(pair, tmp_path):
+    base, head = pair
+    _replace(head / "rendered" / "dev" / "values" / "litellm.yaml", "replicaCount: 1", "replicaCount: 3")
+    code, out, err = run_cli("diff", "--base", base, "--head", head, "--markdown", tmp_path / "d.md")
+    assert code == 0, err
+    assert "  wave 13 · dev-litellm\n" in out
+    assert "~ Deployment litellm/litellm  [chart litellm-helm 1.83.10: litellm-helm/templates/deployment.yaml]: spec.replicas" in out
+    assert "~ Helm values litellm  [values/litellm.yaml]: replicaCount" in out
+    assert "prod:" not in out  # prod did not change
+    markdown = (tmp_path / "d.md").read_text()
+    assert "<details><summary><b>dev</b>" in markdown and "spec.replicas" in markdown
+
+
+def test_secret_data_is_named_as_a_field_never_by_key_or_value(pair):
+    base, head = pair
+    _replace(head / "rendered" / "dev" / "apps" / "05-repository-redis-ha.yaml",
+             "url: https://dandydeveloper.github.io/charts", "url: https://mirror.example.com/charts")
+    code, out, err = run_cli("diff", "--base", base, "--head", head, "--json")
+    assert code == 0, err
+    changes = [c for e in json.loads(out)["environments"] for g in e["groups"] for c in g["changes"]]
+    secret = next(c for c in changes if c["label"] == "Secret argocd/repo-redis-ha")
+    assert secret["fields"] == ["stringData"]
+    assert "mirror.example.com" not in out and "stringData.url" not in out
+
+
+def _bumped_chart(charts: Path, tmp_path: Path) -> Path:
+    """redis-ha 4.39.0 repackaged as 4.39.1 with one more label on every object, by the real helm."""
+    work = tmp_path / "chart-src"
+    with tarfile.open(SHARED / "charts" / "redis-ha-4.39.0.tgz") as archive:
+        archive.extractall(work, filter="data")
+    _replace(work / "redis-ha" / "Chart.yaml", "version: 4.39.0", "version: 4.39.1")
+    helpers = work / "redis-ha" / "templates" / "_helpers.tpl"
+    helpers.write_text(helpers.read_text() + "\n", encoding="utf-8")
+    subprocess.run(["helm", "package", str(work / "redis-ha"), "--destination", str(charts)], check=True, capture_output=True)
+    return charts / "redis-ha-4.39.1.tgz"
+
+
+def test_a_chart_bump_shows_what_it_does_to_the_objects(pair, tmp_path):
+    base, head = pair
+    charts = tmp_path / "charts"
+    shutil.copytree(SHARED / "charts", charts)
+    bumped = _bumped_chart(charts, tmp_path)
+    lock = json.loads((head / "schemas" / "charts.lock.json").read_text())
+    entry = next(c for c in lock["charts"] if c["chart"] == "redis-ha")
+    lock["charts"].append({**entry, "version": "4.39.1", "file": bumped.name,
+                           "offlineSha256": hashlib.sha256(bumped.read_bytes()).hexdigest()})
+    (head / "schemas" / "charts.lock.json").write_text(json.dumps(lock, indent=2))
+    _replace(head / "rendered" / "dev" / "apps" / "12-redis-ha.yaml", "targetRevision: 4.39.0", "targetRevision: 4.39.1")
+    code, out, err = run_cli("diff", "--base", base, "--head", head, "--charts", charts)
+    assert code == 0, err
+    assert "chart bump: dev dev-redis-ha: redis-ha 4.39.0 -> 4.39.1" in out
+    assert "~ StatefulSet litellm/redis-ha-server  [chart redis-ha 4.39.1: redis-ha/templates/redis-ha-statefulset.yaml]: " in out
+    assert "metadata.labels.chart" in out  # the chart's own version label, on each object it renders

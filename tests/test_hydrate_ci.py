@@ -1,0 +1,35 @@
+"""CI installs the same Helm that tools/install puts into the virtualenv, and syncs the locked charts."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from conftest import REPO
+
+
+def _pinned(name: str) -> str:
+    text = (REPO / "tools" / "install_helm.py").read_text(encoding="utf-8")
+    return re.search(rf'^{name} = "([^"]+)"', text, re.M).group(1)
+
+
+def test_ci_pins_the_helm_tools_install_pins():
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"))
+    assert workflow["env"]["HELM_VERSION"] == _pinned("HELM_VERSION")
+    assert workflow["env"]["HELM_BINARY_SHA256"] == _pinned("HELM_SHA256")
+    runs = [s.get("run", "") for s in workflow["jobs"]["validate"]["steps"]]
+    install = next(i for i, r in enumerate(runs) if "get.helm.sh" in r)
+    assert "sha256sum --check --strict" in runs[install]
+    sync = next(i for i, r in enumerate(runs) if "litellm-gitops charts sync" in r)
+    tests = next(i for i, r in enumerate(runs) if "pytest" in r)
+    assert install < sync < tests
+
+
+def test_review_hydrates_both_sides_with_the_same_helm():
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "review.yml").read_text(encoding="utf-8"))
+    assert workflow["env"]["HELM_VERSION"] == _pinned("HELM_VERSION")
+    assert workflow["env"]["HELM_BINARY_SHA256"] == _pinned("HELM_SHA256")
+    runs = "\n".join(s.get("run", "") for s in workflow["jobs"]["review"]["steps"])
+    assert "charts sync --root base" in runs and "charts sync --root head" in runs
+    assert 'diff --base base --head head --markdown diff.md --charts "$RUNNER_TEMP/charts"' in runs
