@@ -125,25 +125,18 @@ def test_cache_hit_runs_no_helm_and_a_values_change_renders_only_its_application
 
 
 def test_hydration_is_deterministic(hydrated, charts_dir, tmp_path):
-    from generator.applied import hydrate as again_hydrate
     from conftest import REPO
 
-    fresh = again_hydrate(REPO, ["dev"], Hydrator(charts=charts_dir, cache_dir=tmp_path / "c"))["dev"]
+    fresh = hydrate(REPO, ["dev"], Hydrator(charts=charts_dir, cache_dir=tmp_path / "c"))["dev"]
     assert out.files(fresh) == out.files(hydrated["dev"])
 
 
-def test_unlocked_chart_archive_is_refused(scratch_repo, tmp_path):
+def test_unlocked_chart_archive_is_refused(scratch_repo, charts_dir, tmp_path):
     charts = tmp_path / "charts"
-    shutil.copytree(_shared_charts(), charts)
+    shutil.copytree(charts_dir, charts)
     (charts / "redis-ha-4.39.0.tgz").write_bytes(b"not the pinned archive")
     with pytest.raises(InputError, match="redis-ha-4.39.0.tgz has sha256 .* does not pin"):
         hydrate(scratch_repo, ["dev"], Hydrator(charts=charts))
-
-
-def _shared_charts() -> Path:
-    from conftest import SHARED
-
-    return SHARED / "charts"
 
 
 def test_missing_helm_is_exit_2_naming_tools_install(scratch_repo, charts_dir, tmp_path):

@@ -103,7 +103,7 @@ def _parse_documents(rel: str, raw: bytes) -> list[tuple[int, Any]]:
     return list(enumerate(docs))
 
 
-def _flatten(doc: Any, where: str) -> list[dict[str, Any]]:
+def flatten(doc: Any, where: str) -> list[dict[str, Any]]:
     if not isinstance(doc, dict):
         raise InputError(f"a {type(doc).__name__} where a Kubernetes object was expected", file=where,
                          hint="each document must be a mapping with apiVersion, kind and metadata")
@@ -156,7 +156,7 @@ def read(root: Path, path: str, directory: dict[str, Any] | None,
             if SKIP_MARKER in raw:
                 continue
             for index, doc in _documents(full, rel, raw, cache_dir):
-                items = _flatten(doc, f"{rel}#{index}")
+                items = flatten(doc, f"{rel}#{index}")
                 listed = len(items) != 1 or items[0] is not doc
                 for inner, item in enumerate(items):
                     found.append((f"{rel}#{index}" + (f"[{inner}]" if listed else ""), item))

@@ -95,7 +95,7 @@ def split_helm_output(output: str, label: str) -> list[tuple[str, dict[str, Any]
         source = SOURCE_COMMENT.search(chunk)
         where = f"{label}: {source.group(1).strip()}" if source else label
         for doc in directory.parse_yaml(chunk, where):
-            for item in directory._flatten(doc, where):
+            for item in directory.flatten(doc, where):
                 found.append((where, item))
     return found
 
@@ -172,10 +172,10 @@ def _applications(objects: list[tuple[str, dict[str, Any]]], env: str, wave: boo
     return apps
 
 
-def _scope_namespaces(state: AppliedState, crd_docs: list[dict[str, Any]]) -> None:
+def _scope_namespaces(state: AppliedState, objects: list[AppliedObject], crd_docs: list[dict[str, Any]]) -> None:
     cluster = set(CLUSTER_SCOPED) | {str((c.get("spec") or {}).get("names", {}).get("kind"))
                                      for c in crd_docs if (c.get("spec") or {}).get("scope") == "Cluster"}
-    for obj in state.duplicates + list(state.objects.values()):
+    for obj in objects:
         meta = obj.doc.get("metadata") if isinstance(obj.doc.get("metadata"), dict) else {}
         ns = str(meta.get("namespace") or "")
         app = state.applications.get(obj.application)
@@ -223,15 +223,17 @@ def hydrate_environment(root: Path, env: str, kubernetes_version: str, hydrator:
         if wider == api:
             break
         api = wider
+    else:
+        raise InputError("the CRDs the charts install keep changing the API versions they are rendered with",
+                         file=f"rendered/{env}/apps", hint="a chart renders CRDs depending on .Capabilities; pin helm.apiVersions")
     for (app, _, _), objs in zip(requests, rendered):
         raw += [(o, d, app.name, app.wave) for o, d in objs]
+    placed = []
     for origin, doc, owner, wave in raw:
         if not isinstance(doc.get("kind"), str) or not isinstance(doc.get("metadata"), dict):
             raise InputError("not a Kubernetes object (no kind or metadata)", file=origin)
-        obj = AppliedObject(doc, owner, wave, origin)
-        state.duplicates.append(obj)  # placed by identity below, once namespaces are known
-    _scope_namespaces(state, crds + chart_crds)
-    placed, state.duplicates = state.duplicates, []
+        placed.append(AppliedObject(doc, owner, wave, origin))
+    _scope_namespaces(state, placed, crds + chart_crds)
     for obj in placed:
         if obj.key in state.objects:
             state.duplicates.append(obj)
