@@ -189,7 +189,7 @@ CASES = [
      "error: the rendered file is 9,437,184 bytes, more than the limit of 8,388,608"),
     ("guard --markdown into a folder", ["guard", *GUARD, "--markdown", "{root}/rendered"], base_copy, 2,
      "rendered: error: cannot write the --markdown file: is a directory"),
-    ("diff --markdown under a file", ["diff", *GUARD, "--markdown", "{root}/rendered/dev/README.md/diff.md"], base_copy, 2,
+    ("diff --markdown under a file", ["diff", *GUARD, "--no-hydrate", "--markdown", "{root}/rendered/dev/README.md/diff.md"], base_copy, 2,
      "rendered/dev/README.md/diff.md: error: cannot write the --markdown file: file exists"),
     # flags and variables
     ("discover endpoint not a URL", ["discover", *ENV_ARGS], None, 2, "error: AWS_ENDPOINT_URL is not an http(s) URL"),

@@ -27,6 +27,8 @@ COMMANDS = {
     "guard": ("generator.guard.tree.load_pair", ["--base", ".", "--head", ".", "--json"]),
     "diff": ("generator.guard.tree.load_pair", ["--base", ".", "--head", ".", "--json"]),
     "comment": ("generator.commands.comment.github_client", ["--markdown", "{md}"]),
+    "hydrate": ("generator.commands.hydrate.hydrate", ["--env", "dev", "--json"]),
+    "charts": ("generator.chartlock.load", ["sync"]),
 }
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from generator import yamlio
 from generator.applied import cache
 from generator.errors import InputError
 
@@ -70,7 +71,9 @@ def glob_match(pattern: str, path: str) -> bool:
 def parse_yaml(text: str, where: str) -> list[Any]:
     """The documents of a YAML text, empty ones dropped; InputError naming line and column."""
     try:
-        return [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
+        documents = [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
+        yamlio.check_bounded(documents, Path(where))  # aliases are shared when loaded, expanded when walked
+        return documents
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(f"unparsable YAML: {getattr(exc, 'problem', None) or exc}", file=where,
