@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from urllib.parse import quote
 from pathlib import Path
 
 from generator.errors import EXIT_FAILED, EXIT_OK
@@ -24,7 +25,8 @@ Compare the rendered trees of a pull request's base and head by meaning, in ever
   everything else               allowed
 
 An approval counts when it is the reviewer's latest state-changing review, on the head commit,
-from someone other than the author. Reviews are read from the GitHub REST API only when a finding
+from someone other than the author who has write access to the repository
+(admin, maintain or write, read from GitHub's collaborator permission API). Reviews are read from the GitHub REST API only when a finding
 needs them, with GITHUB_API_URL, GITHUB_TOKEN, GITHUB_REPOSITORY and the payload at
 GITHUB_EVENT_PATH (pull_request or pull_request_review), or with --repo and --pr. If GitHub cannot
 be read, the guard refuses.
@@ -64,7 +66,9 @@ def run(args: argparse.Namespace) -> int:
         if pull is None:
             return None, None
         reviews = client.get_all(f"repos/{pull.repo}/pulls/{pull.number}/reviews")
-        return pull, approvals.count(reviews, pull.author, pull.head_sha)
+        counted = approvals.count(reviews, pull.author, pull.head_sha)
+        return pull, approvals.require_write(
+            counted, lambda login: client.get(f"repos/{pull.repo}/collaborators/{quote(login, safe='')}/permission"))
 
     result = verdict.decide(findings, pair.names, read_approvals)
     code = EXIT_OK if result.allowed else EXIT_FAILED
