@@ -70,3 +70,229 @@ def test_permission_api_failure_refuses(tmp_path: Path, github) -> None:
     github.roles["carol"] = None  # 404 for this one call
     code, report = _gated(tmp_path)
     assert code == 1 and "HTTP 404" in (report["github_error"] or "")
+
+
+# --- sources: everything that decides what Argo CD applies -----------------------------------
+
+from test_guard_real import _with_config, real, render_all  # noqa: E402,F401  (fixture `real`)
+
+SALT_SOURCE, SOURCE, UNMODELLED = "salt-key-source", "source", "unmodelled"
+
+
+def _env_edit(edit: Callable[[dict[str, Any]], Any]) -> Rendered:
+    return render_all(lambda e: _with_config(e, edit))
+
+
+# Environment changes, rendered: the source of an Application that can reach the salt key changes.
+ENVIRONMENT_SOURCE_CHANGES: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "git.targetRevision": lambda c: c.setdefault("git", {}).__setitem__("targetRevision", "attacker-branch"),
+    "git.repoURL": lambda c: c.setdefault("git", {}).__setitem__("repoURL", "https://github.com/attacker/fork.git"),
+    "components.litellm.chart.repoURL": lambda c: c["components"]["litellm"].setdefault("chart", {}).__setitem__(
+        "repoURL", "ghcr.io/attacker"),
+    # A pure chart bump is a source change until the guard reads hydrated objects; then it is
+    # judged by what the new chart renders.
+    "components.litellm.chart.version": lambda c: c["components"]["litellm"].setdefault("chart", {}).__setitem__(
+        "version", "1.83.11"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ENVIRONMENT_SOURCE_CHANGES))
+def test_environment_source_changes_are_blocked(name: str, real: Rendered, tmp_path: Path, github) -> None:
+    for login in ("r1", "r2", "r3"):
+        github.review(login)
+    code, report = guard(tmp_path, real, _env_edit(ENVIRONMENT_SOURCE_CHANGES[name]))
+    assert code == 1, report
+    assert SALT_SOURCE in categories(report)
+    assert not any("/reviews" in p for p in github.paths)
+
+
+def test_helm_parameters_from_a_generator_change_are_blocked(real: Rendered, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator import argocd
+    original = argocd._application
+
+    def with_parameters(env, component, spec_sources, *args):  # type: ignore[no-untyped-def]
+        app = original(env, component, spec_sources, *args)
+        for source in app["spec"].get("sources", []):
+            if "helm" in source:
+                source["helm"]["parameters"] = [{"name": "envVars.LITELLM_SALT_KEY", "value": "$(REDIS_PASSWORD)"}]
+        return app
+
+    monkeypatch.setattr(argocd, "_application", with_parameters)
+    code, report = guard(tmp_path, real, render_all())
+    assert code == 1 and SALT_SOURCE in categories(report), report
+    assert any(f["field"].startswith("spec.sources[0].helm.parameters") for f in report["findings"])
+
+
+# Hand edits of rendered/ (the guard reads rendered/ as Argo CD would see it after the merge).
+def _app(t: Rendered, component: str) -> dict[str, Any]:
+    return t.obj("Application", f"{ENV}-{component}")
+
+
+def _repo_secret(t: Rendered, chart: str) -> dict[str, Any]:
+    return t.obj("Secret", f"repo-{chart}")
+
+
+HAND_SOURCE_CHANGES: dict[str, tuple[str, Callable[[Rendered], Any]]] = {
+    "secret store path": (SALT_SOURCE, lambda t: _set(_app(t, "secret-store")["spec"]["source"], "path",
+                                                     f"rendered/{ENV}/manifests/namespaces")),
+    "secret store recurse": (SALT_SOURCE, lambda t: _set(_app(t, "secret-store")["spec"]["source"]["directory"], "recurse", True)),
+    "dashboards into LiteLLM's namespace": (SALT_SOURCE, lambda t: _set(
+        _app(t, "grafana-dashboards")["spec"]["destination"], "namespace", "litellm")),
+    "stack AppProject source repos": (SALT_SOURCE, lambda t: t.obj("AppProject", "litellm")["spec"]["sourceRepos"].append("*")),
+    "LiteLLM repository Secret": (SALT_SOURCE, lambda t: _set(_repo_secret(t, "litellm-helm")["stringData"], "url", "ghcr.io/attacker")),
+    "root Application path": (SALT_SOURCE, lambda t: _set(t.obj("Application", f"{ENV}-root")["spec"]["source"], "path",
+                                                         "rendered/staging/apps")),
+    "new Application into LiteLLM's namespace": (SALT_SOURCE, lambda t: t.add("apps/99-extra.yaml", {
+        **_app(t, "jaeger"), "metadata": {"name": "extra", "namespace": "argocd"},
+        "spec": {**_app(t, "jaeger")["spec"], "destination": {"server": "https://kubernetes.default.svc", "namespace": "litellm"}}})),
+    "sync option Replace": (SALT_SOURCE, lambda t: _app(t, "litellm")["spec"]["syncPolicy"]["syncOptions"].append("Replace=true")),
+    "Application operation field": (SALT_SOURCE, lambda t: _set(_app(t, "litellm"), "operation", {
+        "sync": {"revision": "1.0.0"}})),
+    "jaeger chart bump": (SOURCE, lambda t: _set(_app(t, "jaeger")["spec"]["sources"][0], "targetRevision", "9.9.9")),
+    "jaeger repository Secret": (SOURCE, lambda t: _set(_repo_secret(t, "jaeger")["stringData"], "url", "https://example.org/charts")),
+    "argocd-cm": (SOURCE, lambda t: _set(t.obj("ConfigMap", "argocd-cm")["data"], "resource.exclusions", "- kinds: [Secret]")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HAND_SOURCE_CHANGES))
+def test_hand_edited_sources(name: str, real: Rendered, tmp_path: Path, github) -> None:
+    category, change = HAND_SOURCE_CHANGES[name]
+    head = real.edit(change)
+    code, report = guard(tmp_path, real, head)
+    assert code == 1 and category in categories(report), report
+    if category == SOURCE:
+        assert categories(report) == {SOURCE}
+        github.review("bob")
+        github.review("carol")
+        code, report = guard(tmp_path, real, head)
+        assert code == 0, report
+    else:
+        github.review("bob")
+        github.review("carol")
+        assert guard(tmp_path, real, head)[0] == 1
+
+
+def test_repository_credentials_are_never_printed(real: Rendered, tmp_path: Path) -> None:
+    head = real.edit(lambda t: _repo_secret(t, "jaeger")["stringData"].update(
+        {"password": SECRET_LITERAL, "url": "https://deploy:hunter2pw@example.org/charts"}))
+    code, out, err = run_cli("guard", "--base", real.write(tmp_path / "b"), "--head", head.write(tmp_path / "h"), "--json")
+    assert code == 1
+    assert SECRET_LITERAL not in out + err and "hunter2pw" not in out + err
+    fields = {f["field"] for f in json.loads(out)["findings"]}
+    assert {"stringData.password", "stringData.url"} <= fields
+
+
+# --- unmodelled content: what Argo CD syncs that the guard cannot read as Argo CD does ------------
+
+_CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: litellm\ndata:\n  a: b\n"
+_SALT_ES = ("apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: sneaky\n  namespace: litellm\n"
+            "spec:\n  secretStoreRef: {kind: ClusterSecretStore, name: aws-secrets-manager}\n"
+            "  target: {name: litellm-secrets, creationPolicy: Merge}\n"
+            "  data:\n  - secretKey: LITELLM_SALT_KEY\n    remoteRef: {key: elsewhere}\n")
+
+UNMODELLED_FILES: dict[str, tuple[str, str]] = {
+    "source override": ("manifests/secret-store/.argocd-source.yaml", "directory:\n  recurse: true\n"),
+    "app source override": (f"manifests/secret-store/.argocd-source-{ENV}-secret-store.yaml", "directory:\n  include: '*'\n"),
+    "hidden manifest": ("manifests/secret-store/.sneaky.yaml", _SALT_ES),
+    "hidden folder": ("manifests/secret-store/.d/x.yaml", _CM),
+    "kustomization": ("manifests/secret-store/kustomization.yaml", "resources: [x.yaml]\n"),
+    "Chart.yaml": ("manifests/secret-store/Chart.yaml", "apiVersion: v2\nname: x\nversion: 1.0.0\n"),
+    "suffix Chart.yaml": ("manifests/secret-store/MyChart.yaml", "apiVersion: v2\nname: x\nversion: 1.0.0\n"),
+    "jsonnet": ("manifests/secret-store/x.jsonnet", "{apiVersion: 'v1', kind: 'ConfigMap'}\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNMODELLED_FILES))
+def test_unmodelled_files_are_refused(name: str, real: Rendered, tmp_path: Path, github) -> None:
+    path, text = UNMODELLED_FILES[name]
+    head = real.edit(lambda t: t.add(path, text))
+    for login in ("r1", "r2"):
+        github.review(login)
+    code, report = guard(tmp_path, real, head)
+    assert code == 1 and UNMODELLED in categories(report), report
+    assert any(f["file"] == path for f in report["findings"] if f["category"] == UNMODELLED)
+
+
+def test_skip_rendering_marker_is_refused(real: Rendered, tmp_path: Path) -> None:
+    """Argo CD skips a file holding the marker (and prunes what it held); the guard would read it."""
+    base = real.copy()
+    rel = next(p for p in base.envs[ENV] if p.startswith("manifests/secret-store/externalsecret-litellm"))
+    text = base.write(tmp_path / "b") / "rendered" / ENV / rel
+    head = base.copy()
+    head.envs[ENV][rel] = "# +argocd:skip-file-rendering\n" + text.read_text()
+    code, report = guard(tmp_path, base, head)
+    assert code == 1 and UNMODELLED in categories(report)
+
+
+def test_an_unchanged_unmodelled_file_is_allowed(real: Rendered, tmp_path: Path) -> None:
+    base = real.edit(lambda t: t.add("manifests/namespaces/.argocd-source.yaml", "directory:\n  recurse: false\n"))
+    head = base.edit(lambda t: _set(t.values("litellm"), "replicaCount", 7))
+    code, report = guard(tmp_path, base, head)
+    assert code == 0, report
+
+
+UNMODELLED_SOURCES: dict[str, Callable[[Rendered], Any]] = {
+    "plugin": lambda t: _set(_app(t, "grafana-dashboards")["spec"]["source"], "plugin", {"name": "envsubst"}),
+    "kustomize": lambda t: _set(_app(t, "grafana-dashboards")["spec"]["source"], "kustomize", {"namePrefix": "x-"}),
+    "directory include": lambda t: _set(_app(t, "grafana-dashboards")["spec"]["source"]["directory"], "include", "*.yaml"),
+    "directory jsonnet": lambda t: _set(_app(t, "grafana-dashboards")["spec"]["source"]["directory"], "jsonnet",
+                                        {"extVars": [{"name": "a", "value": "b"}]}),
+    "path outside the environment": lambda t: _set(_app(t, "grafana-dashboards")["spec"]["source"], "path", "environments/prod"),
+    "remote value file": lambda t: _app(t, "jaeger")["spec"]["sources"][0]["helm"]["valueFiles"].append(
+        "https://attacker.example/values.yaml"),
+    "value file of another environment": lambda t: _app(t, "jaeger")["spec"]["sources"][0]["helm"]["valueFiles"].append(
+        "$values/rendered/dev/values/jaeger.yaml"),
+    "Helm chart from a Git path": lambda t: _set(_app(t, "grafana-dashboards")["spec"]["source"], "helm", {"releaseName": "x"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNMODELLED_SOURCES))
+def test_unmodelled_sources_are_refused(name: str, real: Rendered, tmp_path: Path, github) -> None:
+    for login in ("r1", "r2"):
+        github.review(login)
+    code, report = guard(tmp_path, real, real.edit(UNMODELLED_SOURCES[name]))
+    assert code == 1 and UNMODELLED in categories(report), report
+
+
+def test_items_of_any_list_are_what_argo_cd_applies(tmp_path: Path) -> None:
+    """unstructured.IsList: any object with an `items` list is applied as its items, whatever its kind."""
+    import yaml
+    base = Rendered.minimal()
+    head = base.edit(lambda t: t.add("manifests/secret-store/cm.yaml", {
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "innocent", "namespace": "litellm"},
+        "items": [yaml.safe_load(_SALT_ES)]}))
+    code, report = guard(tmp_path, base, head)
+    assert code == 1 and "salt-key" in categories(report), report
+
+
+# --- YAML differentials: what PyYAML and Kubernetes' go-yaml read differently ----------------------
+
+YAML_DIFFERENTIALS: dict[str, str] = {
+    "merge key": "base: &b {replicaCount: 2}\nreplicaCount: 1\n<<: *b\n",
+    "custom tag": "replicaCount: !attacker 2\n",
+    "binary tag": "envVars: {X: !!binary aGVsbG8=}\n",
+    "YAML 1.1 single-letter boolean": "envVars: {FLAG: y}\n",
+    "0o octal": "replicaCount: 0o17\n",
+    "exponent without a dot": "replicaCount: 1e1\n",
+    "sexagesimal": "envVars: {TIMEOUT: 1:30}\n",
+    "value key": "=: 1\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(YAML_DIFFERENTIALS))
+def test_yaml_differentials_in_values_are_refused_with_the_line(name: str, real: Rendered, tmp_path: Path) -> None:
+    base = real.copy()
+    head = real.copy()
+    path = "values/jaeger.yaml"
+    head.envs[ENV][path] = "# values\n" + YAML_DIFFERENTIALS[name]
+    code, report = guard(tmp_path, base, head)
+    assert code == 1 and UNMODELLED in categories(report), report
+    [finding] = [f for f in report["findings"] if f["category"] == UNMODELLED]
+    assert finding["file"] == path and "(line " in finding["field"]
+
+
+def test_yaml_in_cloudformation_keeps_its_short_tags(real: Rendered, tmp_path: Path) -> None:
+    head = real.edit(lambda t: _set(t.instance()[1]["Properties"], "UserData", {"Fn::Base64": "#!/bin/bash\necho y\n"}))
+    code, report = guard(tmp_path, real, head)
+    assert code == 0, report

@@ -16,8 +16,11 @@ from generator.guard.verdict import Verdict
 
 HEADINGS = {
     "salt-key": "salt key: blocked whatever the approvals",
+    "salt-key-source": "source of an Application that can reach the salt key: blocked whatever the approvals",
+    "unmodelled": "content the guard cannot read as Argo CD does: blocked unless unchanged",
     "master-key": "master key: needs two approvals",
     "database-url": "database URL: needs two approvals",
+    "source": "what Argo CD applies (sources, destinations, projects, repositories, bootstrap): needs two approvals",
     "bastion": "bastion replaced or removed: needs two approvals",
 }
 

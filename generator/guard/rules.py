@@ -22,7 +22,7 @@ from enum import Enum
 from typing import Any, Iterator, Sequence
 
 from generator import naming
-from generator.guard import cfn
+from generator.guard import cfn, sources, synced
 from generator.guard.flatten import _item_label, flatten, join
 from generator.guard.redact import MISSING
 from generator.guard.tree import EnvTree, Obj, Tree, app_sources
@@ -93,7 +93,12 @@ REFERENCE_IDENTITY = {
 STORE_AUTH_CHART = "external-secrets"
 STORE_AUTH_PATHS = (("serviceAccount", "name"), ("serviceAccount", "annotations", "eks.amazonaws.com/role-arn"))
 
-POLICIES = {r.category: r.policy for r in SECRET_RULES} | {BASTION.category: BASTION.policy}
+# Beside the red lines: a source change on an Application that can reach the salt key's chain
+# (sources.py), content Argo CD syncs that the guard cannot read as Argo CD does (synced.py), and
+# any other source change.
+SALT_SOURCE, UNMODELLED, SOURCE = "salt-key-source", "unmodelled", "source"
+POLICIES = ({SECRET_RULES[0].category: SECRET_RULES[0].policy, SALT_SOURCE: Policy.BLOCK, UNMODELLED: Policy.BLOCK}
+            | {r.category: r.policy for r in SECRET_RULES[1:]} | {SOURCE: Policy.TWO_APPROVALS, BASTION.category: BASTION.policy})
 CATEGORIES = tuple(POLICIES)  # most severe first
 
 # ExternalSecret and store fields as External Secrets defaults them, so spelling a default out is no change.
@@ -624,6 +629,12 @@ def evaluate(base: Tree, head: Tree) -> list[Finding]:
             if old_wiring:  # an environment that never had this secret may introduce it
                 findings += compare(rule.category, name, old_wiring, new_wiring)
             findings += compare(rule.category, name, old_overrides, new_overrides, only_sensitive=not old_overrides)
+        for change in sources.compare(name, old_env, new_env):
+            findings.append(Finding(SALT_SOURCE if change.reaches else SOURCE, name, change.object, change.field,
+                                    change.before, change.after, change.file, change.sensitive))
+        for item in synced.evaluate(name, old_env, new_env):
+            where = f" (line {item.line})" if item.line else ""
+            findings.append(Finding(UNMODELLED, name, item.object, item.field + where, MISSING, "refused", item.file))
         instances = {lid for e in envs for _, lid, r in cfn_resources(e) if r.get("Type") in BASTION.types}
         old_bastion, new_bastion = bastion_facts(old_env, instances), bastion_facts(new_env, instances)
         if old_bastion:

@@ -73,6 +73,11 @@ class Obj:
 class EnvTree:
     name: str
     objects: dict[str, Obj] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)  # every file's content, parsed or not
+    changed: set[str] | None = None  # files that differ from the other side (None: not compared)
+
+    def touched(self, rel: str) -> bool:
+        return self.changed is None or rel in self.changed
 
     def of_kind(self, *kinds: str) -> list[Obj]:
         return [o for o in self.objects.values() if o.kind in kinds]
@@ -165,8 +170,15 @@ def _objects_of_file(rel: str, path: Path, raw: bytes) -> list[Obj]:
             found.append(Obj(f"cfn-params/{rel}", "CloudFormationParameters", f"CloudFormation parameters {rel}", rel, doc,
                              owner="cloudformation"))
             continue
-        items = doc.get("items") if isinstance(doc, dict) and str(doc.get("kind", "")).endswith("List") else None
-        for inner_index, item in enumerate(items if isinstance(items, list) else [doc]):
+        # Argo CD applies the items of any object whose `items` is a list (unstructured.IsList, whatever
+        # the kind), and nothing for `items: null` without spec or status (repository.go, isNullList).
+        manifest = isinstance(doc, dict) and not rel.startswith("values/")
+        items = doc.get("items") if manifest else None
+        if manifest and "items" in doc and items is None and "spec" not in doc and "status" not in doc:
+            continue
+        if not isinstance(items, list):
+            items = None
+        for inner_index, item in enumerate(items if items is not None else [doc]):
             identity = _k8s_identity(item) if isinstance(item, dict) else None
             inner = f"{suffix}[{inner_index}]" if items is not None else suffix
             if identity:
@@ -265,17 +277,16 @@ def _files(directory: Path) -> Files:
     found: Files = {}
     prefix = len(str(directory)) + 1
     for base, dirs, names in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        dirs.sort()  # hidden ones too: Argo CD's directory source reads them (filepath.Walk)
         for name in names:
-            if not name.startswith("."):
-                path = os.path.join(base, name)
-                with open(path, "rb") as handle:
-                    found[path[prefix:].replace(os.sep, "/")] = (path, handle.read())
+            path = os.path.join(base, name)
+            with open(path, "rb") as handle:
+                found[path[prefix:].replace(os.sep, "/")] = (path, handle.read())
     return dict(sorted(found.items()))
 
 
 def _build(name: str, files: Files, chosen: set[str] | None = None) -> EnvTree:
-    env = EnvTree(name)
+    env = EnvTree(name, files={rel: raw for rel, (_, raw) in files.items()})
     for rel, (path, raw) in files.items():
         if chosen is not None and rel not in chosen:
             continue
@@ -332,4 +343,5 @@ def load_pair(base_dir: Path, head_dir: Path, select: Select | None = None) -> P
             if name in env_dirs:
                 chosen = None if select is None else (select(raw, changed) | (changed & set(raw)))
                 tree[name] = _build(name, files, chosen)
+                tree[name].changed = changed
     return pair
