@@ -296,3 +296,47 @@ def test_yaml_in_cloudformation_keeps_its_short_tags(real: Rendered, tmp_path: P
     head = real.edit(lambda t: _set(t.instance()[1]["Properties"], "UserData", {"Fn::Base64": "#!/bin/bash\necho y\n"}))
     code, report = guard(tmp_path, real, head)
     assert code == 0, report
+
+
+# --- CloudFormation: replacement as AWS's resource schemas define it ------------------------------
+
+def _instance(t: Rendered) -> dict[str, Any]:
+    return t.instance()[1]
+
+
+BASTION_BY_SCHEMA: dict[str, tuple[bool, Callable[[Rendered], Any]]] = {
+    # (needs two approvals, change)
+    "root volume size": (True, lambda t: _set(_instance(t)["Properties"]["BlockDeviceMappings"][0]["Ebs"], "VolumeSize", 64)),
+    "root volume type": (True, lambda t: _set(_instance(t)["Properties"]["BlockDeviceMappings"][0]["Ebs"], "VolumeType", "gp2")),
+    "placement group": (True, lambda t: _set(_instance(t)["Properties"], "PlacementGroupName", "pg")),
+    "tenancy host resource group": (True, lambda t: _set(_instance(t)["Properties"], "HostResourceGroupArn", "arn:aws:x")),
+    "root volume delete on termination": (False, lambda t: _set(
+        _instance(t)["Properties"]["BlockDeviceMappings"][0]["Ebs"], "DeleteOnTermination", False)),
+    "deletion policy": (False, lambda t: _set(_instance(t), "DeletionPolicy", "Retain")),
+    "update replace policy": (False, lambda t: _set(_instance(t), "UpdateReplacePolicy", "Retain")),
+    "tags": (False, lambda t: _instance(t)["Properties"]["Tags"].append({"Key": "team", "Value": "platform"})),
+    "instance profile role policy": (False, lambda t: _set(t.resource("BastionRole")["Properties"], "Description", "x")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BASTION_BY_SCHEMA))
+def test_bastion_replacement_comes_from_the_schema(name: str, real: Rendered, tmp_path: Path, github) -> None:
+    gated, change = BASTION_BY_SCHEMA[name]
+    head = real.edit(change)
+    code, report = guard(tmp_path, real, head)
+    if not gated:
+        assert code == 0, report
+        return
+    assert code == 1 and categories(report) == {"bastion"}, report
+    github.review("bob")
+    github.review("carol")
+    assert guard(tmp_path, real, head)[0] == 0
+
+
+def test_replacing_properties_are_the_schemas() -> None:
+    from generator.guard import cfnschema
+    props = cfnschema.replacing_properties("AWS::EC2::Instance")
+    assert props is not None and {"ImageId", "SubnetId", "KeyName", "BlockDeviceMappings"} <= set(props)
+    assert "InstanceType" not in props and "UserData" not in props and "Tags" not in props
+    assert cfnschema.replacing_properties("AWS::SecretsManager::Secret") == ("Name",)
+    assert cfnschema.replacing_properties("AWS::Nothing::Here") is None

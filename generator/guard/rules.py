@@ -22,7 +22,7 @@ from enum import Enum
 from typing import Any, Iterator, Sequence
 
 from generator import naming
-from generator.guard import cfn, sources, synced
+from generator.guard import cfn, cfnschema, sources, synced
 from generator.guard.flatten import _item_label, flatten, join
 from generator.guard.redact import MISSING
 from generator.guard.tree import EnvTree, Obj, Tree, app_sources
@@ -65,28 +65,21 @@ SECRET_RULES: tuple[SecretRule, ...] = (
 
 @dataclass(frozen=True)
 class ResourceRule:
-    """CloudFormation resources whose loss or replacement needs approval."""
+    """CloudFormation resources whose loss or replacement needs approval. Which property changes
+    replace them comes from the resource type's provider schema (cfnschema)."""
 
     category: str
     policy: Policy
     types: tuple[str, ...]
-    replacement_properties: tuple[str, ...]  # "Update requires: Replacement" in the resource reference
 
 
-BASTION = ResourceRule("bastion", Policy.TWO_APPROVALS, ("AWS::EC2::Instance",), (
-    "AvailabilityZone", "CpuOptions", "ElasticGpuSpecifications", "ElasticInferenceAccelerators",
-    "EnclaveOptions", "HibernationOptions", "HostResourceGroupArn", "ImageId", "Ipv6AddressCount",
-    "Ipv6Addresses", "KeyName", "LaunchTemplate", "LicenseSpecifications", "NetworkInterfaces",
-    "PlacementGroupName", "PrivateIpAddress", "SecurityGroups", "SubnetId",
-))
+BASTION = ResourceRule("bastion", Policy.TWO_APPROVALS, ("AWS::EC2::Instance",))
 
-# A resource the instance refers to changes the instance only when the reference's value changes:
-# for these types, when one of these properties replaces it (a new id). Other types: any property.
-REFERENCE_IDENTITY = {
-    "AWS::EC2::SecurityGroup": ("GroupDescription", "GroupName", "VpcId"),
-    "AWS::IAM::InstanceProfile": ("InstanceProfileName", "Path"),
-    "AWS::IAM::Role": ("RoleName", "Path"),
-}
+# A resource the instance refers to changes the instance only when the reference's value changes,
+# that is when the referenced resource is replaced (a new id: its createOnlyProperties), except for
+# these types, whose attribute the instance reads (a launch template's LatestVersionNumber) moves
+# with any update. A type without a schema: any property (fail closed).
+UPDATED_BY_ANY_CHANGE = ("AWS::EC2::LaunchTemplate",)
 
 # The ClusterSecretStore authenticates as External Secrets' service account (IRSA): which account
 # and role that is decides what the store reads, so it counts as the store's authentication.
@@ -328,15 +321,18 @@ def _follow(env: EnvTree, template: Obj, node: Any, label: str, out: Facts, seen
         elif name in resources and isinstance(resources[name], dict):
             kind = resources[name].get("Type")
             properties = resources[name].get("Properties") or {}
-            if kind in REFERENCE_IDENTITY:
-                properties = {k: v for k, v in properties.items() if k in REFERENCE_IDENTITY[kind]}
+            replacing = cfnschema.replacing_properties(str(kind)) if kind not in UPDATED_BY_ANY_CHANGE else None
+            if replacing is not None:
+                properties = {k: v for k, v in properties.items() if k in replacing}
             out.add(label, f"Resources.{name}.Type", kind, template.file)
             out.add_tree(label, f"Resources.{name}.Properties", properties, template.file)
             _follow(env, template, properties, label, out, seen)
 
 
 def _resource_facts(env: EnvTree, template: Obj, logical_id: str, resource: dict[str, Any],
-                    properties: dict[str, Any], out: Facts) -> None:
+                    properties: dict[str, Any], out: Facts, policies: bool = True) -> None:
+    """`policies`: whether the deletion and replace policies count (for a secret they decide
+    whether its value survives; they never replace an instance)."""
     label = _resource_label(logical_id, resource)
     out.add(label, "(object)", "present", template.file)
     out.add(label, "Type", resource.get("Type"), template.file)
@@ -344,7 +340,7 @@ def _resource_facts(env: EnvTree, template: Obj, logical_id: str, resource: dict
     if deploy:  # another stack, region or account: CloudFormation creates a new resource there
         for key in ("stack", "region", "account"):
             out.add(label, f"Deployment.{key}", deploy[key], template.file)
-    for key in ("DeletionPolicy", "UpdateReplacePolicy"):
+    for key in ("DeletionPolicy", "UpdateReplacePolicy") if policies else ():
         out.add(label, key, resource.get(key, "Delete"), template.file)
     if resource.get("Condition"):
         condition = str(resource["Condition"])
@@ -587,8 +583,10 @@ def bastion_facts(env: EnvTree | None, logical_ids: set[str]) -> Facts:
     for template, logical_id, resource in cfn_resources(env):
         if logical_id in logical_ids and resource.get("Type") in BASTION.types:
             properties = resource.get("Properties") or {}
-            kept = {k: properties[k] for k in BASTION.replacement_properties if k in properties}
-            _resource_facts(env, template, logical_id, resource, kept, facts)
+            kind = str(resource.get("Type"))
+            replacing = cfnschema.replacing_properties(kind)
+            kept = {k: cfnschema.replacing_value(kind, k, v) for k, v in properties.items() if replacing is None or k in replacing}
+            _resource_facts(env, template, logical_id, resource, kept, facts, policies=False)
     return facts
 
 
