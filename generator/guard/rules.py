@@ -22,7 +22,7 @@ from enum import Enum
 from typing import Any, Iterator, Sequence
 
 from generator import naming
-from generator.guard import cfn, cfnschema, sources, synced
+from generator.guard import cfn, cfnschema, dataflow, sources, synced
 from generator.guard.flatten import _item_label, flatten, join
 from generator.guard.redact import MISSING
 from generator.guard.tree import EnvTree, Obj, Tree, app_sources
@@ -261,8 +261,37 @@ def _store_facts(env: EnvTree, ref: tuple[str, str, str], out: Facts) -> None:
 
 # --- CloudFormation ----------------------------------------------------------------------------
 
-def cfn_resources(env: EnvTree) -> Iterator[tuple[Obj, str, dict[str, Any]]]:
+def deployed_templates(env: EnvTree) -> list[Obj]:
+    """The templates a deploy manifest names (every template when the environment has no deploy
+    manifest). A template nobody deploys is never trusted: a copy of a real one would mask it."""
+    templates = env.of_kind("CloudFormationTemplate")
+    if not env.of_kind("CloudFormationDeploy"):
+        return templates
+    return [t for t in templates if deployment(env, t) is not None]
+
+
+GUARDED_CFN_TYPES = ("AWS::SecretsManager::", *BASTION.types)
+
+
+def undeployed_findings(name: str, env: EnvTree | None) -> list[Finding]:
+    """A template no deploy manifest names that declares a secret or the bastion, when it changes."""
+    if env is None:
+        return []
+    deployed = {t.key for t in deployed_templates(env)}
+    found = []
     for template in env.of_kind("CloudFormationTemplate"):
+        if template.key in deployed or not env.touched(template.file):
+            continue
+        types = sorted({str(r.get("Type")) for r in template.doc["Resources"].values()
+                        if isinstance(r, dict) and str(r.get("Type", "")).startswith(GUARDED_CFN_TYPES)})
+        if types:
+            found.append(Finding(UNMODELLED, name, template.label, f"a template no deploy manifest names declares {', '.join(types)}"
+                                 " (never trusted: name it in the deploy manifest or remove it)", MISSING, "present", template.file))
+    return found
+
+
+def cfn_resources(env: EnvTree) -> Iterator[tuple[Obj, str, dict[str, Any]]]:
+    for template in deployed_templates(env):
         for logical_id, resource in template.doc["Resources"].items():
             if isinstance(resource, dict):
                 yield template, str(logical_id), resource
@@ -467,6 +496,7 @@ _NAMES = {n for rule in SECRET_RULES for n in rule.mentions}
 _MENTIONS = _gate(_NAMES)
 _RELEVANT = _gate(_NAMES | {"ExternalSecret", "SecretStore", "PushSecret", "Resources", "AWSTemplateFormatVersion",
                             "ParameterKey"})
+_APPLIED = re.compile(rb"""["']?kind["']?\s*:\s*["']?(Deployment|StatefulSet|DaemonSet|ReplicaSet|Job|CronJob|Pod|Secret)\b""")
 _CHARTS = re.compile(rb"""chart["']?\s*:\s*["']?[^\s"',}]*(litellm|external-secrets)""")
 
 
@@ -479,11 +509,12 @@ def select(files: dict[str, bytes], changed: set[str]) -> set[str]:
     """The files of one side the guard reads (files that differ between the sides are read anyway).
 
     Every CloudFormation file; every file that names a kind or variable the rules read (or could,
-    in disguise); the values files of the LiteLLM and External Secrets Applications; and the
+    in disguise), workloads and Secrets (the data flow's objects); the values files of the LiteLLM and External Secrets Applications; and the
     Applications that deploy those charts, deliver a chosen manifest, or name a variable.
     """
     chosen = {rel for rel, raw in files.items()
-              if rel.startswith("cloudformation/") or (not rel.startswith(("apps/", "bootstrap/")) and _RELEVANT.search(raw))}
+              if rel.startswith("cloudformation/") or (not rel.startswith(("apps/", "bootstrap/"))
+                                                        and (_RELEVANT.search(raw) or _APPLIED.search(raw)))}
     apps = {rel: raw for rel, raw in files.items() if rel.startswith(("apps/", "bootstrap/"))}
     key_apps = {rel for rel, raw in apps.items() if _CHARTS.search(raw) or _MENTIONS.search(raw)}
     chosen |= key_apps
@@ -614,6 +645,62 @@ def compare(category: str, env: str, before: Facts, after: Facts, only_sensitive
     return findings
 
 
+# --- data flow ----------------------------------------------------------------------------------
+
+CHAIN_CATEGORIES = {dataflow.SALT: SECRET_RULES[0].category, dataflow.MASTER: SECRET_RULES[1].category,
+                    dataflow.DATABASE: SECRET_RULES[2].category}
+
+
+def applied(env: EnvTree) -> tuple[list[dict[str, Any]], list[dataflow.Stack]]:
+    """What the data flow reads: the environment's Kubernetes objects (namespace defaulted to the
+    delivering Application's destination) and its CloudFormation templates, deployed or not.
+
+    Today the objects are the rendered manifests; once Applications are hydrated (`helm template`
+    of every chart), the hydrated objects replace them here and nowhere else.
+    """
+    objects = []
+    for obj in env.objects.values():
+        if not obj.key.startswith("k8s/") or not isinstance(obj.doc, dict):
+            continue
+        doc = obj.doc
+        if obj.namespace and (doc.get("metadata") or {}).get("namespace") != obj.namespace:
+            doc = {**doc, "metadata": {**doc["metadata"], "namespace": obj.namespace}}
+        objects.append(doc)
+    stacks = []
+    for template in env.of_kind("CloudFormationTemplate"):
+        deploy = deployment(env, template)
+        values = {k: v for k, v in _parameter_file_values(env, template).items()}
+        if deploy:
+            stacks.append(dataflow.Stack(template.file, template.doc, True, str(deploy["stack"] or ""),
+                                         str(deploy["region"] or ""), str(deploy["account"] or ""), values))
+        else:
+            stacks.append(dataflow.Stack(template.file, template.doc, False, parameters=values))
+    return objects, stacks
+
+
+def chain_findings(name: str, old: EnvTree | None, new: EnvTree | None) -> list[Finding]:
+    """Every difference in where a LiteLLM container's guarded values come from."""
+    if old is None or new is None:
+        return []
+    before, after = dataflow.trace(*applied(old)), dataflow.trace(*applied(new))
+    findings = []
+    for key in sorted(set(before) | set(after)):
+        a, b = before.get(key), after.get(key)
+        chain = b or a
+        assert chain is not None
+        category = CHAIN_CATEGORIES[chain.variable]
+        if a is None or b is None:
+            findings.append(Finding(category, name, key, "(whole chain)", "present" if a else MISSING,
+                                    "present" if b else MISSING))
+            continue
+        for fact in sorted(set(a.facts) | set(b.facts)):
+            old_value, new_value = a.facts.get(fact, MISSING), b.facts.get(fact, MISSING)
+            if old_value != new_value or type(old_value) is not type(new_value):
+                findings.append(Finding(category, name, key, fact, old_value, new_value, "",
+                                        fact in a.sensitive or fact in b.sensitive))
+    return findings
+
+
 def evaluate(base: Tree, head: Tree) -> list[Finding]:
     """Every red-line finding between two rendered trees, most severe first, one per field."""
     findings: list[Finding] = []
@@ -627,6 +714,7 @@ def evaluate(base: Tree, head: Tree) -> list[Finding]:
             if old_wiring:  # an environment that never had this secret may introduce it
                 findings += compare(rule.category, name, old_wiring, new_wiring)
             findings += compare(rule.category, name, old_overrides, new_overrides, only_sensitive=not old_overrides)
+        findings += chain_findings(name, old_env, new_env) + undeployed_findings(name, new_env)
         for change in sources.compare(name, old_env, new_env):
             findings.append(Finding(SALT_SOURCE if change.reaches else SOURCE, name, change.object, change.field,
                                     change.before, change.after, change.file, change.sensitive))
