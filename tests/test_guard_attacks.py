@@ -340,3 +340,96 @@ def test_replacing_properties_are_the_schemas() -> None:
     assert "InstanceType" not in props and "UserData" not in props and "Tags" not in props
     assert cfnschema.replacing_properties("AWS::SecretsManager::Secret") == ("Name",)
     assert cfnschema.replacing_properties("AWS::Nothing::Here") is None
+
+
+# --- never a traceback: malformed objects are bad input, named, in every format -----------------
+
+def _containers(node: Any, path: tuple = ()) -> list[tuple]:
+    """Paths of every mapping and list inside `node` (not the root)."""
+    found = [path] if path and isinstance(node, (dict, list)) else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += _containers(value, path + (key,))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _containers(value, path + (index,))
+    return found
+
+
+def _mutations() -> list[tuple[str, int, tuple]]:
+    tree = Rendered.minimal()
+    cases = []
+    for rel, content in sorted(tree.envs[ENV].items()):
+        if rel.endswith(".md"):
+            continue
+        docs = content if isinstance(content, list) and rel.endswith((".yaml", ".yml")) else [content]
+        for index, doc in enumerate(docs):
+            cases += [(rel, index, path) for path in _containers(doc) if len(path) <= 5]
+    return cases
+
+
+MUTATIONS = _mutations()
+
+
+@pytest.mark.parametrize("rel,index,path", MUTATIONS, ids=[f"{r}#{i}:{'.'.join(map(str, p))}" for r, i, p in MUTATIONS])
+def test_a_field_of_the_wrong_type_never_crashes_the_guard(rel: str, index: int, path: tuple, tmp_path: Path) -> None:
+    base = Rendered.minimal()
+    head = base.copy()
+    content = head.envs[ENV][rel]
+    node = content[index] if isinstance(content, list) and rel.endswith((".yaml", ".yml")) else content
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = "not-a-mapping-or-list"
+    code, out, err = run_cli("guard", "--base", base.write(tmp_path / "b"), "--head", head.write(tmp_path / "h"), "--json")
+    assert code in (0, 1, 2), (code, err)
+    assert "Traceback" not in err
+    document = json.loads(out)
+    assert document["exit_code"] == code
+    if code == 2:
+        assert "could not read" not in err, err  # every malformed shape is named, not caught blindly
+        assert rel.split("/")[-1] in err, err
+
+
+MALFORMED: dict[str, tuple[str, Callable[[Rendered], Any]]] = {
+    "ExternalSecret data entry remoteRef": ("spec.data[1].remoteRef", lambda t: _set(t.entry("LITELLM_SALT_KEY"), "remoteRef", "key")),
+    "Application helm": ("spec.sources[0].helm", lambda t: _set(t.obj("Application", "prod-litellm")["spec"]["sources"][0], "helm", "x")),
+    "Application directory": ("spec.source.directory", lambda t: _set(t.obj("Application", "prod-secret-store")["spec"]["source"],
+                                                                      "directory", ["recurse"])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_malformed_objects_exit_2_naming_file_object_and_field_in_every_format(name: str, tmp_path: Path) -> None:
+    field_path, change = MALFORMED[name]
+    base = Rendered.minimal()
+    b, h = base.write(tmp_path / "b"), base.edit(change).write(tmp_path / "h")
+    md = tmp_path / "verdict.md"
+    for extra in ((), ("--json",), ("--markdown", md)):
+        code, out, err = run_cli("guard", "--base", b, "--head", h, *extra)
+        assert code == 2 and field_path in err and "Traceback" not in err, err
+    assert json.loads(run_cli("guard", "--base", b, "--head", h, "--json")[1])["verdict"] == "bad input"
+    assert field_path in md.read_text() and "bad input" in md.read_text()
+
+
+# --- never a secret: redaction by where a value comes from ---------------------------------------
+
+def test_a_no_echo_parameter_is_never_printed(tmp_path: Path) -> None:
+    def with_key(t: Rendered, value: str) -> None:
+        template = t.instance()[2]
+        template["Parameters"]["KeyMaterial"] = {"Type": "String", "NoEcho": True}
+        _instance(t)["Properties"]["KeyName"] = {"Ref": "KeyMaterial"}
+        t.parameters_file("host")[1].append({"ParameterKey": "KeyMaterial", "ParameterValue": value})
+    base = Rendered.minimal().edit(lambda t: with_key(t, "plainwordone"))
+    head = Rendered.minimal().edit(lambda t: with_key(t, "plainwordtwo"))
+    code, out, err = run_cli("guard", "--base", base.write(tmp_path / "b"), "--head", head.write(tmp_path / "h"), "--json")
+    assert code == 1 and "plainword" not in out + err
+    [finding] = [f for f in json.loads(out)["findings"] if f["field"].endswith("KeyMaterial.Value")]
+    assert finding["before"] == finding["after"] == "(redacted)"
+
+
+def test_inline_helm_parameters_are_never_printed(tmp_path: Path) -> None:
+    base = Rendered.minimal()
+    head = base.edit(lambda t: t.obj("Application", "prod-external-secrets")["spec"]["sources"][0]["helm"].__setitem__(
+        "parameters", [{"name": "extraEnv", "value": "plain words here"}]))
+    code, out, err = run_cli("guard", "--base", base.write(tmp_path / "b"), "--head", head.write(tmp_path / "h"), "--json")
+    assert code == 1 and "plain words here" not in out + err

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from urllib.parse import quote
 from pathlib import Path
 
-from generator.errors import EXIT_FAILED, EXIT_OK
+from generator.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, InputError
 from generator.guard import approvals, pr, report, rules, tree, verdict
 from generator.guard.github import GitHub
 
@@ -57,7 +58,28 @@ def github_client() -> GitHub:
 
 
 def run(args: argparse.Namespace) -> int:
-    pair = tree.load_pair(args.base, args.head, rules.select)
+    """The verdict; bad input (and anything the guard fails to read) is exit 2 in every format."""
+    try:
+        return _judge(args)
+    except InputError as exc:
+        return _bad_input(args, str(exc))
+    except Exception as exc:  # noqa: BLE001 - never a traceback; the message never quotes a value
+        return _bad_input(args, f"error: the guard could not read the trees ({type(exc).__name__}); refusing\n"
+                                "  fix: report this with the two commits; the guard reads nothing it cannot model")
+
+
+def _bad_input(args: argparse.Namespace, message: str) -> int:
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(report.bad_input_markdown(message), encoding="utf-8")
+    if args.json:
+        print(report.bad_input_json(message, EXIT_BAD_INPUT), end="")
+    print(message, file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _judge(args: argparse.Namespace) -> int:
+    pair = tree.load_pair(args.base, args.head, rules.select)  # checks each object's shape as it reads it
     findings = rules.evaluate(pair.base, pair.head)
 
     def read_approvals() -> tuple[pr.PullRequest | None, approvals.Approvals | None]:

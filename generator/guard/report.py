@@ -105,3 +105,13 @@ def to_json(verdict: Verdict, exit_code: int) -> str:
                                      "environment": f.environment, "object": f.object, "field": f.field,
                                      "before": before, "after": after, "file": f.file})
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def bad_input_markdown(message: str) -> str:
+    fence = "~~~"
+    return f"### ⛔ Guard: bad input\n\n{fence}\n{message}\n{fence}\n"
+
+
+def bad_input_json(message: str, exit_code: int) -> str:
+    return json.dumps({"verdict": "bad input", "exit_code": exit_code, "error": message, "findings": []},
+                      indent=2, ensure_ascii=False) + "\n"

@@ -344,9 +344,11 @@ def _follow(env: EnvTree, template: Obj, node: Any, label: str, out: Facts, seen
             if file_values is None:
                 file_values = _parameter_file_values(env, template)
             spec = parameters[name] if isinstance(parameters[name], dict) else {}
+            no_echo = str(spec.get("NoEcho", "")).lower() == "true"  # CloudFormation masks it: so do we
             out.add(label, f"Parameters.{name}.Type", spec.get("Type"), template.file)
-            out.add(label, f"Parameters.{name}.Default", spec.get("Default", MISSING), template.file)
-            out.add(label, f"Parameters.{name}.Value", file_values.get(name, MISSING), template.file)
+            out.add(label, f"Parameters.{name}.NoEcho", no_echo, template.file)
+            out.add(label, f"Parameters.{name}.Default", spec.get("Default", MISSING), template.file, sensitive=no_echo)
+            out.add(label, f"Parameters.{name}.Value", file_values.get(name, MISSING), template.file, sensitive=no_echo)
         elif name in resources and isinstance(resources[name], dict):
             kind = resources[name].get("Type")
             properties = resources[name].get("Properties") or {}

@@ -164,8 +164,14 @@ def reaches(obj: Obj, env: EnvTree) -> bool:
     return False
 
 
+# Inline Helm values and parameters, plugin environment: they may feed a guarded variable.
+_INLINE = re.compile(r"\.(helm\.(values|valuesObject|parameters|fileParameters)|plugin\.(env|parameters))([.\[]|$)")
+
+
 def sensitive_field(obj: Obj, field: str) -> bool:
-    """Secret values are secret by where they are, whatever they look like."""
+    """Values are secret by where they are, whatever they look like."""
+    if obj.kind in ("Application", "ApplicationSet"):
+        return _INLINE.search(field) is not None
     if obj.kind != "Secret":
         return False
     parts = field.split(".")

@@ -20,7 +20,7 @@ import yaml
 
 from generator.argocd import WAVE
 from generator.errors import InputError
-from generator.guard import cfn
+from generator.guard import cfn, shapes
 
 ENV_MARKERS = ("apps", "manifests", "values", "bootstrap", "cloudformation")
 CLUSTER_SCOPED = frozenset({
@@ -111,10 +111,13 @@ def _parse_yaml(path: Path, text: str) -> list[Any]:
                          hint="the rendered tree must be valid YAML; re-run `litellm-gitops render`") from None
 
 
-def _k8s_identity(doc: dict[str, Any]) -> tuple[str, str, str, str] | None:
+def _k8s_identity(doc: dict[str, Any], path: Path | None = None) -> tuple[str, str, str, str] | None:
     kind, api, meta = doc.get("kind"), doc.get("apiVersion"), doc.get("metadata")
-    if not isinstance(kind, str) or not isinstance(api, str) or not isinstance(meta, dict):
+    if not isinstance(kind, str) or not isinstance(api, str):
         return None
+    if not isinstance(meta, dict):
+        raise InputError(f"{kind}: metadata must be a mapping, not {type(meta).__name__}", file=path,
+                         hint="fix the object (re-run `litellm-gitops render` if it is generated)")
     group = api.split("/", 1)[0] if "/" in api else ""
     return group, kind, str(meta.get("namespace") or ""), str(meta.get("name") or "")
 
@@ -179,7 +182,7 @@ def _objects_of_file(rel: str, path: Path, raw: bytes) -> list[Obj]:
         if not isinstance(items, list):
             items = None
         for inner_index, item in enumerate(items if items is not None else [doc]):
-            identity = _k8s_identity(item) if isinstance(item, dict) else None
+            identity = _k8s_identity(item, path) if isinstance(item, dict) else None
             inner = f"{suffix}[{inner_index}]" if items is not None else suffix
             if identity:
                 group, kind, ns, name = identity
@@ -292,6 +295,7 @@ def _build(name: str, files: Files, chosen: set[str] | None = None) -> EnvTree:
             continue
         for obj in _objects_of_file(rel, Path(path), raw):
             obj.raw = raw
+            shapes.check_object(obj)
             env.objects[obj.key + ("" if obj.key not in env.objects else f"@{rel}")] = obj
     _assign_owners(env)
     _relabel(env)
