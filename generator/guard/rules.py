@@ -507,16 +507,25 @@ def may_mention(obj: Obj, names: tuple[str, ...]) -> bool:
     return not obj.raw or any(n.encode() in obj.raw for n in names) or _DISGUISED.search(obj.raw) is not None
 
 
-def select(files: dict[str, bytes], changed: set[str]) -> set[str]:
-    """The files of one side the guard reads (files that differ between the sides are read anyway).
+_WIDE = re.compile(rb"ExternalSecret|SecretStore|PushSecret|" + _APPLIED.pattern + rb"|" + _DISGUISE)
 
-    Every CloudFormation file; every file that names a kind or variable the rules read (or could,
-    in disguise), workloads and Secrets (the data flow's objects); the values files of the LiteLLM and External Secrets Applications; and the
-    Applications that deploy those charts, deliver a chosen manifest, or name a variable.
+
+def select(files: dict[str, bytes], changed: set[str]) -> set[str]:
+    """The files of one side the guard reads besides those that differ (load_pair reads the union
+    of both sides' choices on both sides, so an unchanged file is read on both or on neither).
+
+    A file identical on both sides contributes identical facts to both, so it is read only when a
+    changed file must be interpreted through it. When an ExternalSecret, store, PushSecret,
+    workload, Secret or CloudFormation file changes (or anything in disguise), every file that
+    names a kind or variable the rules read; otherwise only the Applications of the LiteLLM and
+    External Secrets charts, their values, and the Applications that deliver a changed manifest.
     """
-    chosen = {rel for rel, raw in files.items()
-              if rel.startswith("cloudformation/") or (not rel.startswith(("apps/", "bootstrap/"))
-                                                        and (_RELEVANT.search(raw) or _APPLIED.search(raw)))}
+    wide = any(rel.startswith("cloudformation/") or (rel in files and _WIDE.search(files[rel])) for rel in changed)
+    chosen = set()
+    if wide:
+        chosen = {rel for rel, raw in files.items()
+                  if rel.startswith("cloudformation/") or (not rel.startswith(("apps/", "bootstrap/"))
+                                                            and (_RELEVANT.search(raw) or _APPLIED.search(raw)))}
     apps = {rel: raw for rel, raw in files.items() if rel.startswith(("apps/", "bootstrap/"))}
     key_apps = {rel for rel, raw in apps.items() if _CHARTS.search(raw) or _MENTIONS.search(raw)}
     chosen |= key_apps
@@ -526,6 +535,12 @@ def select(files: dict[str, bytes], changed: set[str]) -> set[str]:
     targets = {rel.rsplit("/", 1)[0].encode() for rel in chosen | changed if rel.startswith("manifests/")}
     chosen |= {rel for rel, raw in apps.items() if any(t in raw for t in targets)}
     return chosen
+
+
+def had_secret(rule: SecretRule, env: EnvTree | None) -> bool:
+    """Whether any file of `env` names the variable (read as bytes: a hash-only file counts too)."""
+    needle = rule.secret.env_var.encode()
+    return env is not None and any(needle in raw for raw in env.files.values())
 
 
 # --- comparing --------------------------------------------------------------------------------
@@ -713,9 +728,11 @@ def evaluate(base: Tree, head: Tree) -> list[Finding]:
             scope = _secret_scope(rule, envs)
             old_wiring, old_overrides = secret_facts(rule, old_env, scope)
             new_wiring, new_overrides = secret_facts(rule, new_env, scope)
-            if old_wiring:  # an environment that never had this secret may introduce it
+            had = bool(old_wiring) or had_secret(rule, old_env)
+            if had:  # an environment that never had this secret may introduce it
                 findings += compare(rule.category, name, old_wiring, new_wiring)
-            findings += compare(rule.category, name, old_overrides, new_overrides, only_sensitive=not old_overrides)
+            # Once it has the secret, any new mention counts (a reference to another variable too).
+            findings += compare(rule.category, name, old_overrides, new_overrides, only_sensitive=not (old_overrides or had))
         findings += chain_findings(name, old_env, new_env) + undeployed_findings(name, new_env)
         for change in sources.compare(name, old_env, new_env):
             findings.append(Finding(SALT_SOURCE if change.reaches else SOURCE, name, change.object, change.field,

@@ -93,12 +93,16 @@ def label(obj: "Obj") -> str:
     return obj.label or f"{obj.kind} {obj.namespace + '/' if obj.namespace else ''}{obj.name}".strip()
 
 
+_SPLIT = {kind: tuple((_split(p), t) for p, t in shapes) for kind, shapes in SHAPES.items()}
+_SPLIT_METADATA = tuple((_split(p), t) for p, t in METADATA)
+
+
 def check_object(obj: "Obj") -> None:
-    shapes = SHAPES.get(obj.kind, ())
+    shapes = _SPLIT.get(obj.kind, ())
     if obj.key.startswith("k8s/"):
-        shapes = METADATA + shapes
-    for path, kind in shapes:
-        for where, value in _values(obj.doc, _split(path), ""):
+        shapes = _SPLIT_METADATA + shapes
+    for parts, kind in shapes:
+        for where, value in _values(obj.doc, parts, ""):
             if not isinstance(value, kind):
                 raise InputError(f"{label(obj)}: {where or '(document)'} must be {TYPE_NAMES[kind]}, "
                                  f"not {type(value).__name__}", file=obj.file,

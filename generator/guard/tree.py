@@ -331,7 +331,8 @@ def load_pair(base_dir: Path, head_dir: Path, select: Select | None = None) -> P
     """Both trees, reading only what a comparison needs.
 
     An environment whose files are byte-identical on both sides is skipped. In the others,
-    `select(files, changed)` names the files to parse on each side (None: every file); files that
+    `select(files, changed)` names, per side, the unchanged files to parse (None: every file); both
+    sides parse the union of the two choices, so an unchanged file is read on both or neither. Files that
     differ between the sides are always parsed. A file identical on both sides is parsed once.
     """
     base_envs, head_envs = _env_dirs(base_dir), _env_dirs(head_dir)
@@ -343,9 +344,11 @@ def load_pair(base_dir: Path, head_dir: Path, select: Select | None = None) -> P
         if name in base_envs and name in head_envs and old_raw == new_raw:
             continue
         changed = {k for k in set(old_raw) | set(new_raw) if old_raw.get(k) != new_raw.get(k)}
+        # Both sides read the same unchanged files: either side's choice is read on both.
+        common = None if select is None else select(old_raw, changed) | select(new_raw, changed) | changed
         for env_dirs, files, raw, tree in ((base_envs, old, old_raw, pair.base), (head_envs, new, new_raw, pair.head)):
             if name in env_dirs:
-                chosen = None if select is None else (select(raw, changed) | (changed & set(raw)))
+                chosen = None if common is None else common & set(raw)
                 tree[name] = _build(name, files, chosen)
                 tree[name].changed = changed
     return pair

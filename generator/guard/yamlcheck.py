@@ -114,8 +114,15 @@ def _same(a: tuple[str, Any], b: tuple[str, Any]) -> bool:
     return bool(a[1] == b[1])
 
 
+# First characters with which a plain scalar can resolve to anything but a string, in PyYAML
+# (its implicit resolvers are keyed by first character) or in go-yaml v2 (resolveTable).
+_MAY_RESOLVE = frozenset("yYnNtTfFoO~-+0123456789.<=")
+
+
 def _scalar_problem(node: yaml.ScalarNode) -> str | None:
     plain = not node.style  # None from the Python composer, "" from the C one
+    if plain and node.value and node.value[0] not in _MAY_RESOLVE and node.tag == "tag:yaml.org,2002:str":
+        return None  # a string for both readers
     implicit = _CONSTRUCT.resolve(yaml.ScalarNode, node.value, (plain, not plain))
     if node.tag != implicit:  # an explicit tag
         return None if node.tag == "tag:yaml.org,2002:str" else f"explicit tag {node.tag} (readers disagree on tags)"
