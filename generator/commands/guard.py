@@ -13,22 +13,29 @@ from generator.guard import approvals, pr, report, rules, tree, verdict
 from generator.guard.github import GitHub
 
 NAME = "guard"
-HELP = "compare two rendered trees and refuse salt-key changes and unapproved dangerous changes"
+HELP = "compare two rendered trees and refuse salt-key changes, unreadable content and unapproved dangerous changes"
 DESCRIPTION = """\
 Compare the rendered trees of a pull request's base and head by meaning, in every environment:
   salt-key                      blocked, whatever the approvals: the ExternalSecret entry that maps
                                 LITELLM_SALT_KEY, the store it reads through, its Secrets Manager
                                 secret in CloudFormation, any override in LiteLLM's values
   master-key, database-url      two approvals (same notion of what determines the value)
+  salt-key-source               blocked: a source (repoURL, revision, path, chart, helm, ...),
+                                destination or project of an Application that can reach the salt
+                                key's chain, an AppProject, the root Application
+  unmodelled                    blocked unless unchanged: content Argo CD syncs that the guard
+                                cannot read as Argo CD does (.argocd-source*, hidden files,
+                                jsonnet, kustomization, Chart.yaml, skip marker, plugin or
+                                kustomize sources), YAML that go-yaml and PyYAML read differently
+  source                        two approvals: any other source change, repository Secrets, bootstrap
   bastion                       two approvals to remove it or change what makes CloudFormation
-                                replace the instance (image, subnet, zone, key pair, network
-                                interfaces, launch template, logical id)
+                                replace the instance (the resource schema's createOnlyProperties)
   everything else               allowed
 
 An approval counts when it is the reviewer's latest state-changing review, on the head commit,
-from someone other than the author who has write access to the repository
-(admin, maintain or write, read from GitHub's collaborator permission API). Reviews are read from the GitHub REST API only when a finding
-needs them, with GITHUB_API_URL, GITHUB_TOKEN, GITHUB_REPOSITORY and the payload at
+from someone other than the author who has write access to the repository (admin, maintain or
+write, from GitHub's collaborator permission API). Reviews are read from the GitHub REST API only
+when a finding needs them, with GITHUB_API_URL, GITHUB_TOKEN, GITHUB_REPOSITORY and the payload at
 GITHUB_EVENT_PATH (pull_request or pull_request_review), or with --repo and --pr. If GitHub cannot
 be read, the guard refuses.
 
