@@ -517,22 +517,22 @@ def select(files: dict[str, bytes], changed: set[str]) -> set[str]:
     A file identical on both sides contributes identical facts to both, so it is read only when a
     changed file must be interpreted through it. When an ExternalSecret, store, PushSecret,
     workload, Secret or CloudFormation file changes (or anything in disguise), every file that
-    names a kind or variable the rules read; otherwise only the Applications of the LiteLLM and
-    External Secrets charts, their values, and the Applications that deliver a changed manifest.
+    names a kind or variable the rules read, with the Applications of the LiteLLM and External
+    Secrets charts and their values; and always the Applications that deliver what is read.
     """
     wide = any(rel.startswith("cloudformation/") or (rel in files and _WIDE.search(files[rel])) for rel in changed)
-    chosen = set()
+    apps = {rel: raw for rel, raw in files.items() if rel.startswith(("apps/", "bootstrap/"))}
+    chosen: set[str] = set()
     if wide:
         chosen = {rel for rel, raw in files.items()
                   if rel.startswith("cloudformation/") or (not rel.startswith(("apps/", "bootstrap/"))
                                                             and (_RELEVANT.search(raw) or _APPLIED.search(raw)))}
-    apps = {rel: raw for rel, raw in files.items() if rel.startswith(("apps/", "bootstrap/"))}
-    key_apps = {rel for rel, raw in apps.items() if _CHARTS.search(raw) or _MENTIONS.search(raw)}
-    chosen |= key_apps
-    for rel in files:
-        if rel.startswith("values/") and any(rel.encode() in apps[a] for a in key_apps):
-            chosen.add(rel)
-    targets = {rel.rsplit("/", 1)[0].encode() for rel in chosen | changed if rel.startswith("manifests/")}
+        key_apps = {rel for rel, raw in apps.items() if _CHARTS.search(raw) or _MENTIONS.search(raw)}
+        chosen |= key_apps
+        chosen |= {rel for rel in files if rel.startswith("values/") and any(rel.encode() in apps[a] for a in key_apps)}
+    # The Applications that deliver what is read: owner, wave and default namespace.
+    targets = {(rel if rel.startswith("values/") else rel.rsplit("/", 1)[0]).encode()
+               for rel in chosen | changed if rel.startswith(("manifests/", "values/"))}
     chosen |= {rel for rel, raw in apps.items() if any(t in raw for t in targets)}
     return chosen
 

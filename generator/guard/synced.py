@@ -52,8 +52,9 @@ class Unmodelled:
     line: int | None = None
 
 
-def file_problem(rel: str, raw: bytes) -> tuple[str, int | None] | None:
-    """Why the guard cannot read `rel` as Argo CD does, or None."""
+def file_problem(rel: str, raw: bytes, head: bool = True) -> tuple[str, int | None] | None:
+    """Why the guard cannot read `rel` as Argo CD does, or None. The base side's YAML is not
+    checked: once head reads the same everywhere, what base held does not matter."""
     name = rel.rsplit("/", 1)[-1]
     if any(part.startswith(".") for part in rel.split("/")):
         if name.startswith(".argocd-source"):
@@ -65,7 +66,7 @@ def file_problem(rel: str, raw: bytes) -> tuple[str, int | None] | None:
         return f"{name} turns the folder into a Helm or Kustomize source", None
     if SKIP_MARKER in raw:
         return "skip-rendering marker (Argo CD skips this file, the guard would read it)", None
-    if MANIFEST_FILE.match(name) and not rel.startswith(NOT_SYNCED) and not name.endswith(".json"):
+    if head and MANIFEST_FILE.match(name) and not rel.startswith(NOT_SYNCED) and not name.endswith(".json"):
         found = yamlcheck.first_problem(raw)
         if found:
             return found
@@ -115,8 +116,8 @@ def evaluate(name: str, old: EnvTree | None, new: EnvTree | None) -> list[Unmode
     for rel in sorted(set(new.files) | set(before)):
         if not new.touched(rel) or before.get(rel) == new.files.get(rel):
             continue
-        for raw in (new.files.get(rel), before.get(rel)):
-            problem = file_problem(rel, raw) if raw is not None else None
+        for raw, head in ((new.files.get(rel), True), (before.get(rel), False)):
+            problem = file_problem(rel, raw, head) if raw is not None else None
             if problem:
                 found.append(Unmodelled(name, f"file {rel}", problem[0], rel, problem[1]))
                 break
