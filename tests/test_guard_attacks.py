@@ -433,3 +433,37 @@ def test_inline_helm_parameters_are_never_printed(tmp_path: Path) -> None:
         "parameters", [{"name": "extraEnv", "value": "plain words here"}]))
     code, out, err = run_cli("guard", "--base", base.write(tmp_path / "b"), "--head", head.write(tmp_path / "h"), "--json")
     assert code == 1 and "plain words here" not in out + err
+
+
+# --- data flow through LiteLLM's values, from a generator change and a render --------------------
+
+GENERATOR_VALUE_CHANGES: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
+    # (category, edit of the values the generator returns)
+    "envVars entry reading the salt from another variable": ("salt-key", lambda v: v["envVars"].__setitem__(
+        "LITELLM_SALT_KEY", "$(REDIS_PASSWORD)")),
+    "config environment_variables": ("salt-key", lambda v: v["proxy_config"].setdefault("environment_variables", {}).__setitem__(
+        "LITELLM_SALT_KEY", "os.environ/REDIS_PASSWORD")),
+    "extraEnvVars from another Secret": ("salt-key", lambda v: v["extraEnvVars"].append(
+        {"name": "LITELLM_SALT_KEY", "valueFrom": {"secretKeyRef": {"name": "other", "key": "k"}}})),
+    "master key read from another variable": ("master-key", lambda v: v["proxy_config"]["general_settings"].__setitem__(
+        "master_key", "os.environ/REDIS_PASSWORD")),
+    "database URL rebuilt from parts": ("database-url", lambda v: v["envVars"].update(
+        {"IAM_TOKEN_DB_AUTH": "true", "DATABASE_HOST": "db.attacker.example"})),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GENERATOR_VALUE_CHANGES))
+def test_generator_changes_to_litellm_values(name: str, real: Rendered, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator.components import litellm
+    category, edit = GENERATOR_VALUE_CHANGES[name]
+    original = litellm.values
+
+    def changed(env):  # type: ignore[no-untyped-def]
+        result = original(env)
+        edit(result)
+        return result
+
+    monkeypatch.setattr(litellm, "values", changed)
+    code, report = guard(tmp_path, real, render_all())
+    assert code == 1 and category in categories(report), report

@@ -52,13 +52,16 @@ class SecretRule:
 # list of Secrets and ConfigMaps it exports decides where each variable comes from.
 ENV_SOURCES = ("environmentSecrets", "environmentConfigMaps", "envFrom", "extraEnvFrom")
 
+# The variables LiteLLM reads each value from (dataflow.py, from LiteLLM's source), and those that
+# change how it reads every variable (KMS decryption, where the config comes from).
 SECRET_RULES: tuple[SecretRule, ...] = (
-    SecretRule("salt-key", naming.SALT_KEY, Policy.BLOCK, ("LITELLM_SALT_KEY",),
+    SecretRule("salt-key", naming.SALT_KEY, Policy.BLOCK, (dataflow.SALT,) + dataflow.ALWAYS,
                ENV_SOURCES + ("proxy_config.general_settings.salt_key",)),
-    SecretRule("master-key", naming.MASTER_KEY, Policy.TWO_APPROVALS, ("LITELLM_MASTER_KEY", "PROXY_MASTER_KEY"),
+    SecretRule("master-key", naming.MASTER_KEY, Policy.TWO_APPROVALS, (dataflow.MASTER, "PROXY_MASTER_KEY"),
                ENV_SOURCES + ("masterkey", "masterkeySecretName", "masterkeySecretKey",
                               "proxy_config.general_settings.master_key")),
-    SecretRule("database-url", naming.DATABASE_URL, Policy.TWO_APPROVALS, ("DATABASE_URL",),
+    SecretRule("database-url", naming.DATABASE_URL, Policy.TWO_APPROVALS,
+               tuple(dict.fromkeys((dataflow.DATABASE, "DIRECT_URL") + dataflow.IAM_AUTH + dataflow.IAM_PARTS + dataflow.URL_PARTS)),
                ENV_SOURCES + ("db", "proxy_config.general_settings.database_url")),
 )
 
