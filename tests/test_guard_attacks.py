@@ -467,3 +467,28 @@ def test_generator_changes_to_litellm_values(name: str, real: Rendered, tmp_path
     monkeypatch.setattr(litellm, "values", changed)
     code, report = guard(tmp_path, real, render_all())
     assert code == 1 and category in categories(report), report
+
+
+# --- false positives: everyday environment changes stay allowed, without asking GitHub -----------
+
+EVERYDAY: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "LiteLLM replicas": lambda c: c["components"]["litellm"].__setitem__("replicas", 6),
+    "LiteLLM models": lambda c: c["components"]["litellm"]["models"].append(
+        {"name": "claude-haiku", "model": "eu.anthropic.claude-3-5-haiku-20241022-v1:0"}),
+    "LiteLLM resources": lambda c: c["components"]["litellm"].__setitem__(
+        "resources", {"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"memory": "8Gi"}}),
+    "LiteLLM image tag": lambda c: c["components"]["litellm"].__setitem__("imageTag", "main-v1.83.10-stable.1"),
+    "database pool limit": lambda c: c["components"]["litellm"].__setitem__("databaseConnectionPoolLimit", 20),
+    "Prometheus retention": lambda c: c["components"]["kube-prometheus-stack"].__setitem__("retention", "15d"),
+    "Redis replicas": lambda c: c["components"]["redis-ha"].__setitem__("replicas", 5),
+    "bastion instance type": lambda c: c["components"]["bastion"].__setitem__("instanceType", "t3.large"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EVERYDAY))
+def test_everyday_environment_changes_are_allowed(name: str, real: Rendered, tmp_path: Path, github) -> None:
+    head = _env_edit(EVERYDAY[name])
+    assert head.envs[ENV] != real.envs[ENV], "the edit must change the rendered tree"
+    code, report = guard(tmp_path, real, head)
+    assert code == 0 and report["findings"] == [], report
+    assert github.requests == []
