@@ -492,3 +492,11 @@ def test_everyday_environment_changes_are_allowed(name: str, real: Rendered, tmp
     code, report = guard(tmp_path, real, head)
     assert code == 0 and report["findings"] == [], report
     assert github.requests == []
+
+
+def test_documentation_beside_the_bootstrap_is_not_a_source(tmp_path: Path) -> None:
+    base = Rendered.minimal()
+    base.envs[ENV]["bootstrap/README.md"] = "# apply by hand\n"
+    head = base.edit(lambda t: t.envs[ENV].__setitem__("bootstrap/README.md", "# apply by hand, twice\n"))
+    code, report = guard(tmp_path, base, head)
+    assert code == 0, report

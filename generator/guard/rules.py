@@ -680,8 +680,8 @@ def applied(env: EnvTree) -> tuple[list[dict[str, Any]], list[dataflow.Stack]]:
     """
     objects = []
     for obj in env.objects.values():
-        if not obj.key.startswith("k8s/") or not isinstance(obj.doc, dict):
-            continue
+        if not obj.key.startswith("k8s/") or not isinstance(obj.doc, dict) or obj.owner == "other":
+            continue  # not an object, or in a folder no Application syncs
         doc = obj.doc
         if obj.namespace and (doc.get("metadata") or {}).get("namespace") != obj.namespace:
             doc = {**doc, "metadata": {**doc["metadata"], "namespace": obj.namespace}}

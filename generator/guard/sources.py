@@ -70,7 +70,7 @@ _DISGUISE = re.compile(rb"\\[xuU]|\\\r?\n|!!|!<|%TAG|<<")
 
 
 def is_guarded(obj: Obj) -> bool:
-    if obj.kind in ARGO_KINDS or obj.file.startswith("bootstrap/"):
+    if obj.kind in ARGO_KINDS or (obj.file.startswith("bootstrap/") and obj.key.startswith("k8s/")):
         return True
     labels = (obj.doc.get("metadata") or {}).get("labels") if isinstance(obj.doc, dict) else None
     return obj.kind == "Secret" and isinstance(labels, dict) and SECRET_TYPE in labels
