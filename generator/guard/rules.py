@@ -671,12 +671,13 @@ CHAIN_CATEGORIES = {dataflow.SALT: SECRET_RULES[0].category, dataflow.MASTER: SE
                     dataflow.DATABASE: SECRET_RULES[2].category}
 
 
-def applied(env: EnvTree) -> tuple[list[dict[str, Any]], list[dataflow.Stack]]:
-    """What the data flow reads: the environment's Kubernetes objects (namespace defaulted to the
-    delivering Application's destination) and its CloudFormation templates, deployed or not.
+def objects_of(env: EnvTree) -> list[dict[str, Any]]:
+    """The Kubernetes objects the environment applies, as the data flow reads them (namespace
+    defaulted to the delivering Application's destination).
 
-    Today the objects are the rendered manifests; once Applications are hydrated (`helm template`
-    of every chart), the hydrated objects replace them here and nowhere else.
+    Today: the rendered manifests the guard parsed (a Helm chart's objects are not among them, so
+    LiteLLM's own workloads appear only once hydrated). When Applications are hydrated (`helm
+    template` of every chart), this is the one function to point at the hydrated objects.
     """
     objects = []
     for obj in env.objects.values():
@@ -686,23 +687,29 @@ def applied(env: EnvTree) -> tuple[list[dict[str, Any]], list[dataflow.Stack]]:
         if obj.namespace and (doc.get("metadata") or {}).get("namespace") != obj.namespace:
             doc = {**doc, "metadata": {**doc["metadata"], "namespace": obj.namespace}}
         objects.append(doc)
+    return objects
+
+
+def stacks_of(env: EnvTree) -> list[dataflow.Stack]:
+    """The environment's CloudFormation templates, deployed (named by the deploy manifest) or not."""
     stacks = []
     for template in env.of_kind("CloudFormationTemplate"):
         deploy = deployment(env, template)
-        values = {k: v for k, v in _parameter_file_values(env, template).items()}
+        values = dict(_parameter_file_values(env, template))
         if deploy:
             stacks.append(dataflow.Stack(template.file, template.doc, True, str(deploy["stack"] or ""),
                                          str(deploy["region"] or ""), str(deploy["account"] or ""), values))
         else:
             stacks.append(dataflow.Stack(template.file, template.doc, False, parameters=values))
-    return objects, stacks
+    return stacks
 
 
 def chain_findings(name: str, old: EnvTree | None, new: EnvTree | None) -> list[Finding]:
     """Every difference in where a LiteLLM container's guarded values come from."""
     if old is None or new is None:
         return []
-    before, after = dataflow.trace(*applied(old)), dataflow.trace(*applied(new))
+    before = dataflow.trace(objects_of(old), stacks_of(old))
+    after = dataflow.trace(objects_of(new), stacks_of(new))
     findings = []
     for key in sorted(set(before) | set(after)):
         a, b = before.get(key), after.get(key)
