@@ -500,3 +500,11 @@ def test_documentation_beside_the_bootstrap_is_not_a_source(tmp_path: Path) -> N
     head = base.edit(lambda t: t.envs[ENV].__setitem__("bootstrap/README.md", "# apply by hand, twice\n"))
     code, report = guard(tmp_path, base, head)
     assert code == 0, report
+
+
+def test_a_mutating_webhook_is_refused(real: Rendered, tmp_path: Path) -> None:
+    head = real.edit(lambda t: t.add("manifests/grafana-dashboards/webhook.yaml", {
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+        "metadata": {"name": "inject"}, "webhooks": []}))
+    code, report = guard(tmp_path, real, head)
+    assert code == 1 and UNMODELLED in categories(report), report

@@ -277,3 +277,10 @@ def test_guard_flags_an_undeployed_copy_of_the_secrets_template(real: Rendered, 
     head.cfn_secret("LITELLM_SALT_KEY")[1]["Properties"]["GenerateSecretString"]["PasswordLength"] = 12
     code, report = guard(tmp_path, real, head)
     assert code == 1 and {"salt-key", "unmodelled"} <= categories(report), report
+
+
+def test_a_config_from_a_bucket_is_undetermined() -> None:
+    docs = copy.deepcopy(objects())
+    env_entry(docs, {"name": "LITELLM_CONFIG_BUCKET_NAME", "value": "configs"})
+    chain = dataflow.trace(docs, stacks())[f"{DEPLOYMENT}: LITELLM_SALT_KEY"]
+    assert any("bucket" in u for u in chain.undetermined)

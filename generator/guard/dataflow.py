@@ -14,7 +14,8 @@ expands a variable defined before it (`$$` escapes); `secretKeyRef`, `configMapK
 
 LiteLLM's rules (BerriAI/litellm, litellm/proxy/proxy_cli.py, proxy_server.py ProxyConfig.load_config
 and litellm/proxy/common_utils/encrypt_decrypt_utils.py `_get_salt_key`):
-- the config file (`--config PATH`, or CONFIG_FILE_PATH) may set any variable through
+- the config file (`--config PATH`, or CONFIG_FILE_PATH; from a bucket with
+  LITELLM_CONFIG_BUCKET_NAME, which the guard cannot read) may set any variable through
   `environment_variables` (a value may be `os.environ/OTHER`), overriding the container's;
 - the master key is `general_settings.master_key` (`os.environ/NAME` reads NAME), else
   LITELLM_MASTER_KEY;
@@ -53,7 +54,8 @@ IAM_AUTH = ("IAM_TOKEN_DB_AUTH", "AZURE_POSTGRESQL_AUTH")
 IAM_PARTS = ("DATABASE_HOST", "DATABASE_PORT", "DATABASE_USER", "DATABASE_NAME", "DATABASE_SCHEMA")
 URL_PARTS = ("DATABASE_HOST", "DATABASE_USERNAME", "DATABASE_USER", "DATABASE_PASSWORD", "DATABASE_NAME",
              "DATABASE_PORT", "DATABASE_SCHEMA")
-ALWAYS = ("USE_AWS_KMS", "CONFIG_FILE_PATH", "LITELLM_CONFIG_BUCKET_NAME", "LITELLM_CONFIG_BUCKET_OBJECT_KEY")
+REMOTE_CONFIG = ("LITELLM_CONFIG_BUCKET_NAME", "LITELLM_CONFIG_BUCKET_OBJECT_KEY", "LITELLM_CONFIG_BUCKET_TYPE")
+ALWAYS = ("USE_AWS_KMS", "CONFIG_FILE_PATH") + REMOTE_CONFIG
 TRUTHY = ("1", "on", "t", "true", "y", "yes")
 ES_KINDS = ("ExternalSecret", "ClusterExternalSecret")
 _EXPAND = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
@@ -506,7 +508,9 @@ class Container:
         self.config: dict[str, Any] = {}
         self.config_from = "(no config file)"
         path = _config_path(container, self.env)
-        if path:
+        if any(name in self.env for name in REMOTE_CONFIG):  # proxy_server reads it from S3 or GCS instead
+            self.config_from = "undetermined: the config is read from a bucket the guard cannot see"
+        elif path:
             config, self.config_from = _config(tracer.objects, self.namespace, pod, container, path)
             if config is None:
                 self.config_from = f"undetermined: {self.config_from}"

@@ -36,6 +36,8 @@ from generator.guard.tree import EnvTree, app_sources
 
 MANIFEST_FILE = re.compile(r"^.*\.(yaml|yml|json|jsonnet)$")  # repository.go: manifestFile
 SKIP_MARKER = b"+argocd:skip-file-rendering"  # repository.go: skipFileRenderingMarker
+# Objects that rewrite other objects at admission: what LiteLLM's pods finally run is not in git.
+MUTATING = re.compile(rb"""["']?kind["']?\s*:\s*["']?(MutatingWebhookConfiguration|MutatingAdmissionPolicy|MutatingAdmissionPolicyBinding)\b""")
 KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")  # util/kustomize: IsKustomization
 # Source fields that select a tool the guard does not run (or globs it does not evaluate).
 UNMODELLED_SOURCE_FIELDS = ("kustomize", "plugin", "directory.jsonnet", "directory.include", "directory.exclude")
@@ -66,6 +68,8 @@ def file_problem(rel: str, raw: bytes, head: bool = True) -> tuple[str, int | No
         return f"{name} turns the folder into a Helm or Kustomize source", None
     if SKIP_MARKER in raw:
         return "skip-rendering marker (Argo CD skips this file, the guard would read it)", None
+    if MUTATING.search(raw):
+        return "a mutating admission webhook or policy (it can rewrite any pod, LiteLLM's included)", None
     if head and MANIFEST_FILE.match(name) and not rel.startswith(NOT_SYNCED) and not name.endswith(".json"):
         found = yamlcheck.first_problem(raw)
         if found:
