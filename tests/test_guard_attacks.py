@@ -390,23 +390,26 @@ def test_a_field_of_the_wrong_type_never_crashes_the_guard(rel: str, index: int,
         assert rel.split("/")[-1] in err, err
 
 
-MALFORMED: dict[str, tuple[str, Callable[[Rendered], Any]]] = {
-    "ExternalSecret data entry remoteRef": ("spec.data[1].remoteRef", lambda t: _set(t.entry("LITELLM_SALT_KEY"), "remoteRef", "key")),
-    "Application helm": ("spec.sources[0].helm", lambda t: _set(t.obj("Application", "prod-litellm")["spec"]["sources"][0], "helm", "x")),
-    "Application directory": ("spec.source.directory", lambda t: _set(t.obj("Application", "prod-secret-store")["spec"]["source"],
-                                                                      "directory", ["recurse"])),
+MALFORMED: dict[str, tuple[str, str, Callable[[Rendered], Any]]] = {
+    # (object, field, change)
+    "ExternalSecret data entry remoteRef": ("ExternalSecret litellm/litellm-secrets", "spec.data[1].remoteRef",
+                                            lambda t: _set(t.entry("LITELLM_SALT_KEY"), "remoteRef", "key")),
+    "Application helm": ("Application argocd/prod-litellm", "spec.sources[0].helm",
+                         lambda t: _set(t.obj("Application", "prod-litellm")["spec"]["sources"][0], "helm", "x")),
+    "Application directory": ("Application argocd/prod-secret-store", "spec.source.directory",
+                              lambda t: _set(t.obj("Application", "prod-secret-store")["spec"]["source"], "directory", ["recurse"])),
 }
 
 
 @pytest.mark.parametrize("name", sorted(MALFORMED))
 def test_malformed_objects_exit_2_naming_file_object_and_field_in_every_format(name: str, tmp_path: Path) -> None:
-    field_path, change = MALFORMED[name]
+    label, field_path, change = MALFORMED[name]
     base = Rendered.minimal()
     b, h = base.write(tmp_path / "b"), base.edit(change).write(tmp_path / "h")
     md = tmp_path / "verdict.md"
     for extra in ((), ("--json",), ("--markdown", md)):
         code, out, err = run_cli("guard", "--base", b, "--head", h, *extra)
-        assert code == 2 and field_path in err and "Traceback" not in err, err
+        assert code == 2 and field_path in err and label in err and "Traceback" not in err, err
     assert json.loads(run_cli("guard", "--base", b, "--head", h, "--json")[1])["verdict"] == "bad input"
     assert field_path in md.read_text() and "bad input" in md.read_text()
 
