@@ -269,7 +269,7 @@ def test_items_of_any_list_are_what_argo_cd_applies(tmp_path: Path) -> None:
 # --- YAML differentials: what PyYAML and Kubernetes' go-yaml read differently ----------------------
 
 YAML_DIFFERENTIALS: dict[str, str] = {
-    "merge key": "base: &b {replicaCount: 2}\nreplicaCount: 1\n<<: *b\n",
+    "merge key": "replicaCount: 1\n<<: {replicaCount: 2}\n",  # with an alias it is refused as bad input earlier
     "custom tag": "replicaCount: !attacker 2\n",
     "binary tag": "envVars: {X: !!binary aGVsbG8=}\n",
     "YAML 1.1 single-letter boolean": "envVars: {FLAG: y}\n",
@@ -511,3 +511,13 @@ def test_a_mutating_webhook_is_refused(real: Rendered, tmp_path: Path) -> None:
         "metadata": {"name": "inject"}, "webhooks": []}))
     code, report = guard(tmp_path, real, head)
     assert code == 1 and UNMODELLED in categories(report), report
+
+
+def test_an_alias_bomb_is_bad_input_not_a_hang(tmp_path: Path) -> None:
+    lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    base = Rendered.minimal()
+    head = base.copy()
+    head.envs[ENV]["values/litellm.yaml"] = "\n".join(lines + ["envVars: {LITELLM_SALT_KEY: *a8}"]) + "\n"
+    code, out, err = run_cli("guard", "--base", base.write(tmp_path / "b"), "--head", head.write(tmp_path / "h"), "--json")
+    assert code == 2 and "alias" in err and "values/litellm.yaml:2" in err, err

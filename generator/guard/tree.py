@@ -101,8 +101,20 @@ def resolve_root(directory: Path) -> Path | None:
                      hint="pass the checkout's root or its rendered/ folder")
 
 
+def _refuse_aliases(path: Path, text: str) -> None:
+    """An alias shares a node; expanded (as comparing does) a few lines can become billions."""
+    if "&" not in text or "*" not in text:
+        return
+    for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        if isinstance(event, yaml.AliasEvent):
+            raise InputError("YAML alias (*anchor): refused, readers expand shared nodes differently and a few "
+                             "aliases can expand to billions of values", file=path, line=event.start_mark.line + 1,
+                             hint="write the values out; the generator never emits anchors")
+
+
 def _parse_yaml(path: Path, text: str) -> list[Any]:
     try:
+        _refuse_aliases(path, text)
         return [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
