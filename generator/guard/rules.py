@@ -11,6 +11,10 @@ Two groups of facts:
   the base environment has any; an environment that never had the secret may introduce it;
 - overrides (the variable named in values, Secrets, ConfigMaps, Application parameters): always
   compared; a new environment may reference the variable, never give it a literal value.
+
+`evaluate` adds the data flow's chains (dataflow.py over objects_of/stacks_of), source changes
+(sources.py), content the guard cannot read as Argo CD does (synced.py) and templates no deploy
+manifest names, then keeps the most severe finding per field.
 """
 
 from __future__ import annotations
