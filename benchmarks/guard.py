@@ -3,8 +3,11 @@ from the prod example with their own names, accounts and secret prefixes, as ben
 makes them), the head with a chart bump and a values change everywhere, a salt-key change in a
 tenth, a bastion AMI change in another tenth and a new ConfigMap everywhere.
 
-Target (issue 6): guard and diff over 100 environments take at most 2 s together, excluding the
-network (approvals come from a stub in process; the CLI runs have no pull request to ask about).
+Target (issues 6 and 11): guard and diff over 100 environments take at most 2 s together as two
+CLI runs on 2 cores, excluding the network (approvals come from a stub in process; the CLI runs
+have no pull request to ask about). The CLI runs' CPU time (user + system) is reported beside the
+wall time: on a shared machine the wall time measures the neighbours too. Unchanged files cost a
+hash, not a parse: `parsed_per_env` counts the YAML/JSON documents the guard parsed.
 
     python3 benchmarks/guard.py             # 100 environments
     python3 benchmarks/guard.py 300 --rounds 5
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -70,6 +74,7 @@ def in_process(base: Path, head: Path) -> dict[str, float]:
     tree._PARSED.clear()  # each command runs in its own process: no parse shared between them
     start = time.perf_counter()
     pair = tree.load_pair(base, head, rules.select)
+    parsed = len(tree._PARSED)
     findings = rules.evaluate(pair.base, pair.head)
     result = verdict.decide(findings, pair.names, stub)
     report.text(result), report.markdown(result), report.to_json(result, 1)
@@ -81,6 +86,7 @@ def in_process(base: Path, head: Path) -> dict[str, float]:
     diff.text(d), diff.markdown(d), diff.to_json(d)
     diff_s = time.perf_counter() - start
     return {"guard_s": guard_s, "diff_s": diff_s, "total_s": guard_s + diff_s, "findings": len(findings),
+            "parsed_per_env": parsed / max(1, len(pair.names)),
             "changes": d.count("added") + d.count("removed") + d.count("changed")}
 
 
@@ -88,11 +94,15 @@ def cli(base: Path, head: Path) -> dict[str, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
     times = {}
     for command in ("guard", "diff"):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "generator", command, "--base", str(base), "--head", str(head)],
                        cwd=REPO, env=env, capture_output=True, check=False)
         times[f"cli_{command}_s"] = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        times[f"cli_{command}_cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     times["cli_total_s"] = times["cli_guard_s"] + times["cli_diff_s"]
+    times["cli_total_cpu_s"] = times["cli_guard_cpu_s"] + times["cli_diff_cpu_s"]
     return times
 
 
@@ -110,9 +120,10 @@ def main() -> int:
         cli_best = min((cli(base, head) for _ in range(args.rounds)), key=lambda r: r["cli_total_s"])
     result = {"environments": args.count, "files_per_side": files, "mb_per_side": round(size / 1e6, 1), **{k: round(v, 3) for k, v in best.items()},
               **{k: round(v, 3) for k, v in cli_best.items()}, "target_s": 2.0,
-              "within_target": best["total_s"] <= 2.0}
+              "within_target_wall": cli_best["cli_total_s"] <= 2.0,
+              "within_target_cpu": cli_best["cli_total_cpu_s"] <= 2.0}
     print(json.dumps(result, indent=2))
-    return 0 if best["total_s"] <= 2.0 else 1
+    return 0 if cli_best["cli_total_cpu_s"] <= 2.0 else 1
 
 
 if __name__ == "__main__":

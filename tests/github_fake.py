@@ -1,5 +1,6 @@
-"""A fake GitHub REST API on 127.0.0.1 for the guard's tests: pull requests, reviews and issue
-comments in GitHub's shapes, paginated with Link headers, with a switch to answer errors."""
+"""A fake GitHub REST API on 127.0.0.1 for the guard's tests: pull requests, reviews, issue
+comments and collaborator permissions in GitHub's shapes, paginated with Link headers, with a
+switch to answer errors."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ HEAD_SHA = "a" * 40
 OLD_SHA = "b" * 40
 REPO = "example-org/llm-gateway-gitops"
 PR_NUMBER = 42
+# Repository role -> the legacy `permission` GitHub answers beside `role_name` (maintain reads as
+# write, triage as read: GitHub's "Get repository permissions for a user").
+LEGACY_PERMISSION = {"admin": "admin", "maintain": "write", "write": "write", "triage": "read", "read": "read", "none": "none"}
 
 
 @dataclass
@@ -27,6 +31,9 @@ class FakeGitHub:
     reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)  # (method, path, Authorization)
+    roles: dict[str, str | None] = field(default_factory=dict)  # login -> repository role; None: 404
+    default_role: str = "write"  # the role of any login not in `roles`
+    permission_answers: dict[str, Any] = field(default_factory=dict)  # login -> a raw answer, to test odd shapes
     _next_id: int = 1000
 
     def add_pr(self, number: int = PR_NUMBER, author: str = AUTHOR, head_sha: str = HEAD_SHA) -> None:
@@ -97,6 +104,15 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 if int(m[1]) not in state.pulls:
                     return self._send(404, {"message": "Not Found"})
                 return self._page(state.reviews.get(int(m[1]), []), path, query)
+            if m := re.fullmatch(rf"{prefix}/collaborators/([^/]+)/permission", path):
+                login = m[1]
+                if login in state.permission_answers:
+                    return self._send(200, state.permission_answers[login])
+                role = state.roles.get(login, state.default_role)
+                if role is None:
+                    return self._send(404, {"message": "Not Found"})
+                return self._send(200, {"permission": LEGACY_PERMISSION.get(role, "read"), "role_name": role,
+                                        "user": {"login": login, "type": "User"}})
             if m := re.fullmatch(rf"{prefix}/issues/(\d+)/comments", path):
                 if method == "GET":
                     return self._page(state.comments.get(int(m[1]), []), path, query)

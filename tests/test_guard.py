@@ -334,7 +334,6 @@ def test_bastion_replacement_or_removal_needs_two_approvals(name: str, tmp_path:
 
 UNRELATED: dict[str, Callable[[Rendered], Any]] = {
     "replicas": lambda t: _set(t.values("litellm"), "replicaCount", 4),
-    "chart bump": lambda t: _set(t.obj("Application", "prod-litellm")["spec"]["sources"][0], "targetRevision", "1.84.0"),
     "refresh interval": lambda t: _set(t.obj("ExternalSecret", "litellm-secrets")["spec"], "refreshInterval", "5m"),
     "redis password entry": lambda t: _set(t.entry("REDIS_PASSWORD")["remoteRef"], "version", "AWSPREVIOUS"),
     "store conditions": lambda t: t.obj("ClusterSecretStore", "aws-secrets-manager")["spec"]["conditions"][0]["namespaces"].append("monitoring"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -60,9 +61,9 @@ def test_guard_triggers() -> None:
 
 @pytest.mark.parametrize("tool", ["check-jsonschema", "zizmor"])
 def test_linters_are_clean(tool: str) -> None:
-    if shutil.which(tool) is None:
-        pytest.skip(f"{tool} is not installed")
-    args = ([tool, "--builtin-schema", "vendor.github-workflows"] if tool == "check-jsonschema"
-            else [tool, "--offline", "--persona", "pedantic"]) + [str(p) for p in FILES]
+    found = shutil.which(tool) or str(Path(sys.executable).parent / tool)
+    assert Path(found).exists(), f"{tool} is not installed: run tools/install"  # a missing tool fails, never skips
+    args = ([found, "--builtin-schema", "vendor.github-workflows"] if tool == "check-jsonschema"
+            else [found, "--offline", "--persona", "pedantic"]) + [str(p) for p in FILES]
     result = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr

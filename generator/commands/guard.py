@@ -4,30 +4,40 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+from urllib.parse import quote
 from pathlib import Path
 
 from generator import deadline
 from generator.commands.common import write_report
-from generator.errors import EXIT_FAILED, EXIT_OK
+from generator.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, InputError
 from generator.guard import approvals, pr, report, rules, tree, verdict
 from generator.guard.github import GitHub
 
 NAME = "guard"
-HELP = "compare two rendered trees and refuse salt-key changes and unapproved dangerous changes"
+HELP = "compare two rendered trees and refuse salt-key changes, unreadable content and unapproved dangerous changes"
 DESCRIPTION = """\
 Compare the rendered trees of a pull request's base and head by meaning, in every environment:
   salt-key                      blocked, whatever the approvals: the ExternalSecret entry that maps
                                 LITELLM_SALT_KEY, the store it reads through, its Secrets Manager
                                 secret in CloudFormation, any override in LiteLLM's values
   master-key, database-url      two approvals (same notion of what determines the value)
+  salt-key-source               blocked: a source (repoURL, revision, path, chart, helm, ...),
+                                destination or project of an Application that can reach the salt
+                                key's chain, an AppProject, the root Application
+  unmodelled                    blocked unless unchanged: content Argo CD syncs that the guard
+                                cannot read as Argo CD does (.argocd-source*, hidden files,
+                                jsonnet, kustomization, Chart.yaml, skip marker, plugin or
+                                kustomize sources), YAML that go-yaml and PyYAML read differently
+  source                        two approvals: any other source change, repository Secrets, bootstrap
   bastion                       two approvals to remove it or change what makes CloudFormation
-                                replace the instance (image, subnet, zone, key pair, network
-                                interfaces, launch template, logical id)
+                                replace the instance (the resource schema's createOnlyProperties)
   everything else               allowed
 
 An approval counts when it is the reviewer's latest state-changing review, on the head commit,
-from someone other than the author. Reviews are read from the GitHub REST API only when a finding
-needs them, with GITHUB_API_URL, GITHUB_TOKEN, GITHUB_REPOSITORY and the payload at
+from someone other than the author who has write access to the repository (admin, maintain or
+write, from GitHub's collaborator permission API). Reviews are read from the GitHub REST API only
+when a finding needs them, with GITHUB_API_URL, GITHUB_TOKEN, GITHUB_REPOSITORY and the payload at
 GITHUB_EVENT_PATH (pull_request or pull_request_review), or with --repo and --pr. If GitHub cannot
 be read, the guard refuses.
 
@@ -58,8 +68,28 @@ def github_client() -> GitHub:
 
 
 def run(args: argparse.Namespace) -> int:
+    """The verdict; bad input (anything the guard cannot read as Argo CD does) is exit 2 in every
+    format. Anything else is a bug, reported by the command line's one error path (exit 70), which
+    the guard's required check reads as a failure: it fails closed either way."""
     deadline.start(args.deadline)
-    pair = tree.load_pair(args.base, args.head, rules.select)
+    try:
+        return _judge(args)
+    except InputError as exc:
+        return _bad_input(args, exc)
+
+
+def _bad_input(args: argparse.Namespace, exc: InputError) -> int:
+    message = str(exc)
+    if args.markdown:
+        write_report(args.markdown, report.bad_input_markdown(message))
+    if args.json:
+        print(report.bad_input_json(message, EXIT_BAD_INPUT, exc.as_dict()), end="")
+    print(message, file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _judge(args: argparse.Namespace) -> int:
+    pair = tree.load_pair(args.base, args.head, rules.select)  # checks each object's shape as it reads it
     findings = rules.evaluate(pair.base, pair.head)
 
     def read_approvals() -> tuple[pr.PullRequest | None, approvals.Approvals | None]:
@@ -68,7 +98,9 @@ def run(args: argparse.Namespace) -> int:
         if pull is None:
             return None, None
         reviews = client.get_all(f"repos/{pull.repo}/pulls/{pull.number}/reviews")
-        return pull, approvals.count(reviews, pull.author, pull.head_sha)
+        counted = approvals.count(reviews, pull.author, pull.head_sha)
+        return pull, approvals.require_write(
+            counted, lambda login: client.get(f"repos/{pull.repo}/collaborators/{quote(login, safe='')}/permission"))
 
     result = verdict.decide(findings, pair.names, read_approvals)
     code = EXIT_OK if result.allowed else EXIT_FAILED

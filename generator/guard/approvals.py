@@ -2,16 +2,27 @@
 
 An approval counts when it is its reviewer's latest state-changing review (APPROVED,
 CHANGES_REQUESTED or DISMISSED; COMMENTED and PENDING change nothing), it was given on the pull
-request's current head commit, and the reviewer is a person other than the pull request's author.
+request's current head commit, the reviewer is a person other than the pull request's author, and
+the reviewer has write access to the repository, as GitHub's own required reviews demand (so two
+throwaway accounts' approvals count for nothing).
+
+Write access is what `GET /repos/{owner}/{repo}/collaborators/{username}/permission` answers.
+GitHub's REST docs ("Get repository permissions for a user"): `permission` holds the legacy base
+role, one of admin, write, read, none, with maintain mapped to write and triage to read;
+`role_name` holds the full role name (custom roles included). A reviewer counts only when the
+answer names that user, `permission` is admin or write and `role_name` is not a read-level role;
+any other shape is not write access (fail closed).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 STATE_CHANGING = frozenset({"APPROVED", "CHANGES_REQUESTED", "DISMISSED"})
 REQUIRED = 2
+WRITE_PERMISSIONS = frozenset({"admin", "write"})  # maintain reads as write (GitHub's docs)
+READ_ROLES = frozenset({"read", "triage", "none"})
 
 
 @dataclass
@@ -56,3 +67,30 @@ def count(reviews: list[Any], author: str, head_sha: str) -> Approvals:
         else:
             result.valid.append(login)
     return result
+
+
+def has_write(answer: Any, login: str) -> str | None:
+    """None when the permission answer grants `login` write access, else why not."""
+    if not isinstance(answer, dict):
+        return "permission answer is not an object"
+    user = answer.get("user")
+    who = user.get("login") if isinstance(user, dict) else None
+    if not isinstance(who, str) or who.lower() != login.lower():
+        return "permission answer is for another user"
+    permission, role = answer.get("permission"), answer.get("role_name")
+    if permission not in WRITE_PERMISSIONS or not isinstance(role, str) or not role or role.lower() in READ_ROLES:
+        return f"has no write access ({permission!s}/{role!s})"
+    return None
+
+
+def require_write(result: Approvals, permission_of: Callable[[str], Any]) -> Approvals:
+    """Keep the approvals whose reviewer has write access; `permission_of(login)` is the API's answer."""
+    kept = Approvals(ignored=list(result.ignored))
+    for login in result.valid:
+        why = has_write(permission_of(login), login)
+        if why is None:
+            kept.valid.append(login)
+        else:
+            kept.ignored.append((login, why))
+    kept.ignored.sort()
+    return kept

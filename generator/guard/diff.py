@@ -158,8 +158,8 @@ def select(files: dict[str, bytes], changed: set[str]) -> set[str]:
     targets = {(rel if rel.startswith("values/") else rel.rsplit("/", 1)[0]).encode()
                for rel in changed if not rel.startswith(("apps/", "bootstrap/")) and "/" in rel}
     chosen = {rel for rel, raw in files.items() if rel.startswith("apps/") and any(t in raw for t in targets)}
-    if any(rel.startswith("apps/") for rel in changed):
-        chosen |= {rel for rel in files if rel.startswith("bootstrap/")}
+    if any(rel.startswith("apps/") for rel in changed):  # the root Application names their group
+        chosen |= {rel for rel, raw in files.items() if rel.startswith("bootstrap/") and b"kind: Application" in raw}
     return chosen
 
 

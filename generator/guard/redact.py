@@ -1,8 +1,10 @@
 """Never print a secret: what a value may be shown as in a finding.
 
-The rendered tree holds no secret values, but a pull request could put one there; anything that
-looks like one (a literal for a protected variable, a password in a URL, a key, a token, a long
-random string) is shown as `(redacted)`.
+First by provenance: whoever makes a finding marks the values that come from where secrets live
+(a literal feeding a guarded variable, Secret data, SecretString, a NoEcho parameter, inline Helm
+values and parameters), and a sensitive value is always `(redacted)`. Then, as a second net, by
+shape: a URL carrying credentials of any shape (`scheme://user:pass@`, `scheme://token@`), a key,
+a token, a long random string.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ _SECRETISH = (
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
     re.compile(r"^gh[pousr]_[A-Za-z0-9]{20,}"),
     re.compile(r"^eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"),
-    re.compile(r"://[^/\s:@]+:[^/\s@]+@"),  # a URL with a password
+    re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s@]*@"),  # a URL with credentials (user:password@, token@, :password@)
 )
 _SECRET_FIELD = re.compile(r"(password|passwd|secretstring|secret_?value|token|private_?key|api_?key|master_?key$|salt)", re.I)
 
@@ -61,7 +63,7 @@ def show(value: Any, field: str = "", sensitive: bool = False) -> str:
         text = "true" if value else "false"
     else:
         text = str(value)
-    if sensitive and not (isinstance(value, str) and _SAFE.match(value)):
+    if sensitive:
         return REDACTED
     if _SECRET_FIELD.search(field.rsplit(".", 1)[-1]) and isinstance(value, str) and value and not _SAFE.match(value) \
             and "{{" not in value and not re.fullmatch(r"[A-Z][A-Z0-9_]*", value):

@@ -16,8 +16,11 @@ from generator.guard.verdict import Verdict
 
 HEADINGS = {
     "salt-key": "salt key: blocked whatever the approvals",
+    "salt-key-source": "source of an Application that can reach the salt key: blocked whatever the approvals",
+    "unmodelled": "content the guard cannot read as Argo CD does: blocked unless unchanged",
     "master-key": "master key: needs two approvals",
     "database-url": "database URL: needs two approvals",
+    "source": "what Argo CD applies (sources, destinations, projects, repositories, bootstrap): needs two approvals",
     "bastion": "bastion replaced or removed: needs two approvals",
 }
 
@@ -102,3 +105,14 @@ def to_json(verdict: Verdict, exit_code: int) -> str:
                                      "environment": f.environment, "object": f.object, "field": f.field,
                                      "before": before, "after": after, "file": f.file})
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def bad_input_markdown(message: str) -> str:
+    fence = "~~~"
+    return f"### ⛔ Guard: bad input\n\n{fence}\n{message}\n{fence}\n"
+
+
+def bad_input_json(message: str, exit_code: int, error: dict | None = None) -> str:
+    # The command line's failure envelope (ok, exit, error) and the verdict's own keys, in one document.
+    return json.dumps({"ok": False, "exit": exit_code, "verdict": "bad input", "exit_code": exit_code,
+                       "error": error or {"message": message}, "findings": []}, indent=2, ensure_ascii=False) + "\n"

@@ -11,6 +11,10 @@ Two groups of facts:
   the base environment has any; an environment that never had the secret may introduce it;
 - overrides (the variable named in values, Secrets, ConfigMaps, Application parameters): always
   compared; a new environment may reference the variable, never give it a literal value.
+
+`evaluate` adds the data flow's chains (dataflow.py over objects_of/stacks_of), source changes
+(sources.py), content the guard cannot read as Argo CD does (synced.py) and templates no deploy
+manifest names, then keeps the most severe finding per field.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from enum import Enum
 from typing import Any, Iterator, Sequence
 
 from generator import naming
-from generator.guard import cfn
+from generator.guard import cfn, cfnschema, dataflow, sources, synced
 from generator.guard.flatten import _item_label, flatten, join
 from generator.guard.redact import MISSING
 from generator.guard.tree import EnvTree, Obj, Tree, app_sources
@@ -52,48 +56,49 @@ class SecretRule:
 # list of Secrets and ConfigMaps it exports decides where each variable comes from.
 ENV_SOURCES = ("environmentSecrets", "environmentConfigMaps", "envFrom", "extraEnvFrom")
 
+# The variables LiteLLM reads each value from (dataflow.py, from LiteLLM's source), and those that
+# change how it reads every variable (KMS decryption, where the config comes from).
 SECRET_RULES: tuple[SecretRule, ...] = (
-    SecretRule("salt-key", naming.SALT_KEY, Policy.BLOCK, ("LITELLM_SALT_KEY",),
+    SecretRule("salt-key", naming.SALT_KEY, Policy.BLOCK, (dataflow.SALT,) + dataflow.ALWAYS,
                ENV_SOURCES + ("proxy_config.general_settings.salt_key",)),
-    SecretRule("master-key", naming.MASTER_KEY, Policy.TWO_APPROVALS, ("LITELLM_MASTER_KEY", "PROXY_MASTER_KEY"),
+    SecretRule("master-key", naming.MASTER_KEY, Policy.TWO_APPROVALS, (dataflow.MASTER, "PROXY_MASTER_KEY"),
                ENV_SOURCES + ("masterkey", "masterkeySecretName", "masterkeySecretKey",
                               "proxy_config.general_settings.master_key")),
-    SecretRule("database-url", naming.DATABASE_URL, Policy.TWO_APPROVALS, ("DATABASE_URL",),
+    SecretRule("database-url", naming.DATABASE_URL, Policy.TWO_APPROVALS,
+               tuple(dict.fromkeys((dataflow.DATABASE, "DIRECT_URL") + dataflow.IAM_AUTH + dataflow.IAM_PARTS + dataflow.URL_PARTS)),
                ENV_SOURCES + ("db", "proxy_config.general_settings.database_url")),
 )
 
 
 @dataclass(frozen=True)
 class ResourceRule:
-    """CloudFormation resources whose loss or replacement needs approval."""
+    """CloudFormation resources whose loss or replacement needs approval. Which property changes
+    replace them comes from the resource type's provider schema (cfnschema)."""
 
     category: str
     policy: Policy
     types: tuple[str, ...]
-    replacement_properties: tuple[str, ...]  # "Update requires: Replacement" in the resource reference
 
 
-BASTION = ResourceRule("bastion", Policy.TWO_APPROVALS, ("AWS::EC2::Instance",), (
-    "AvailabilityZone", "CpuOptions", "ElasticGpuSpecifications", "ElasticInferenceAccelerators",
-    "EnclaveOptions", "HibernationOptions", "HostResourceGroupArn", "ImageId", "Ipv6AddressCount",
-    "Ipv6Addresses", "KeyName", "LaunchTemplate", "LicenseSpecifications", "NetworkInterfaces",
-    "PlacementGroupName", "PrivateIpAddress", "SecurityGroups", "SubnetId",
-))
+BASTION = ResourceRule("bastion", Policy.TWO_APPROVALS, ("AWS::EC2::Instance",))
 
-# A resource the instance refers to changes the instance only when the reference's value changes:
-# for these types, when one of these properties replaces it (a new id). Other types: any property.
-REFERENCE_IDENTITY = {
-    "AWS::EC2::SecurityGroup": ("GroupDescription", "GroupName", "VpcId"),
-    "AWS::IAM::InstanceProfile": ("InstanceProfileName", "Path"),
-    "AWS::IAM::Role": ("RoleName", "Path"),
-}
+# A resource the instance refers to changes the instance only when the reference's value changes,
+# that is when the referenced resource is replaced (a new id: its createOnlyProperties), except for
+# these types, whose attribute the instance reads (a launch template's LatestVersionNumber) moves
+# with any update. A type without a schema: any property (fail closed).
+UPDATED_BY_ANY_CHANGE = ("AWS::EC2::LaunchTemplate",)
 
 # The ClusterSecretStore authenticates as External Secrets' service account (IRSA): which account
 # and role that is decides what the store reads, so it counts as the store's authentication.
 STORE_AUTH_CHART = "external-secrets"
 STORE_AUTH_PATHS = (("serviceAccount", "name"), ("serviceAccount", "annotations", "eks.amazonaws.com/role-arn"))
 
-POLICIES = {r.category: r.policy for r in SECRET_RULES} | {BASTION.category: BASTION.policy}
+# Beside the red lines: a source change on an Application that can reach the salt key's chain
+# (sources.py), content Argo CD syncs that the guard cannot read as Argo CD does (synced.py), and
+# any other source change.
+SALT_SOURCE, UNMODELLED, SOURCE = "salt-key-source", "unmodelled", "source"
+POLICIES = ({SECRET_RULES[0].category: SECRET_RULES[0].policy, SALT_SOURCE: Policy.BLOCK, UNMODELLED: Policy.BLOCK}
+            | {r.category: r.policy for r in SECRET_RULES[1:]} | {SOURCE: Policy.TWO_APPROVALS, BASTION.category: BASTION.policy})
 CATEGORIES = tuple(POLICIES)  # most severe first
 
 # ExternalSecret and store fields as External Secrets defaults them, so spelling a default out is no change.
@@ -263,8 +268,37 @@ def _store_facts(env: EnvTree, ref: tuple[str, str, str], out: Facts) -> None:
 
 # --- CloudFormation ----------------------------------------------------------------------------
 
-def cfn_resources(env: EnvTree) -> Iterator[tuple[Obj, str, dict[str, Any]]]:
+def deployed_templates(env: EnvTree) -> list[Obj]:
+    """The templates a deploy manifest names (every template when the environment has no deploy
+    manifest). A template nobody deploys is never trusted: a copy of a real one would mask it."""
+    templates = env.of_kind("CloudFormationTemplate")
+    if not env.of_kind("CloudFormationDeploy"):
+        return templates
+    return [t for t in templates if deployment(env, t) is not None]
+
+
+GUARDED_CFN_TYPES = ("AWS::SecretsManager::", *BASTION.types)
+
+
+def undeployed_findings(name: str, env: EnvTree | None) -> list[Finding]:
+    """A template no deploy manifest names that declares a secret or the bastion, when it changes."""
+    if env is None:
+        return []
+    deployed = {t.key for t in deployed_templates(env)}
+    found = []
     for template in env.of_kind("CloudFormationTemplate"):
+        if template.key in deployed or not env.touched(template.file):
+            continue
+        types = sorted({str(r.get("Type")) for r in template.doc["Resources"].values()
+                        if isinstance(r, dict) and str(r.get("Type", "")).startswith(GUARDED_CFN_TYPES)})
+        if types:
+            found.append(Finding(UNMODELLED, name, template.label, f"a template no deploy manifest names declares {', '.join(types)}"
+                                 " (never trusted: name it in the deploy manifest or remove it)", MISSING, "present", template.file))
+    return found
+
+
+def cfn_resources(env: EnvTree) -> Iterator[tuple[Obj, str, dict[str, Any]]]:
+    for template in deployed_templates(env):
         for logical_id, resource in template.doc["Resources"].items():
             if isinstance(resource, dict):
                 yield template, str(logical_id), resource
@@ -317,21 +351,26 @@ def _follow(env: EnvTree, template: Obj, node: Any, label: str, out: Facts, seen
             if file_values is None:
                 file_values = _parameter_file_values(env, template)
             spec = parameters[name] if isinstance(parameters[name], dict) else {}
+            no_echo = str(spec.get("NoEcho", "")).lower() == "true"  # CloudFormation masks it: so do we
             out.add(label, f"Parameters.{name}.Type", spec.get("Type"), template.file)
-            out.add(label, f"Parameters.{name}.Default", spec.get("Default", MISSING), template.file)
-            out.add(label, f"Parameters.{name}.Value", file_values.get(name, MISSING), template.file)
+            out.add(label, f"Parameters.{name}.NoEcho", no_echo, template.file)
+            out.add(label, f"Parameters.{name}.Default", spec.get("Default", MISSING), template.file, sensitive=no_echo)
+            out.add(label, f"Parameters.{name}.Value", file_values.get(name, MISSING), template.file, sensitive=no_echo)
         elif name in resources and isinstance(resources[name], dict):
             kind = resources[name].get("Type")
             properties = resources[name].get("Properties") or {}
-            if kind in REFERENCE_IDENTITY:
-                properties = {k: v for k, v in properties.items() if k in REFERENCE_IDENTITY[kind]}
+            replacing = cfnschema.replacing_properties(str(kind)) if kind not in UPDATED_BY_ANY_CHANGE else None
+            if replacing is not None:
+                properties = {k: v for k, v in properties.items() if k in replacing}
             out.add(label, f"Resources.{name}.Type", kind, template.file)
             out.add_tree(label, f"Resources.{name}.Properties", properties, template.file)
             _follow(env, template, properties, label, out, seen)
 
 
 def _resource_facts(env: EnvTree, template: Obj, logical_id: str, resource: dict[str, Any],
-                    properties: dict[str, Any], out: Facts) -> None:
+                    properties: dict[str, Any], out: Facts, policies: bool = True) -> None:
+    """`policies`: whether the deletion and replace policies count (for a secret they decide
+    whether its value survives; they never replace an instance)."""
     label = _resource_label(logical_id, resource)
     out.add(label, "(object)", "present", template.file)
     out.add(label, "Type", resource.get("Type"), template.file)
@@ -339,7 +378,7 @@ def _resource_facts(env: EnvTree, template: Obj, logical_id: str, resource: dict
     if deploy:  # another stack, region or account: CloudFormation creates a new resource there
         for key in ("stack", "region", "account"):
             out.add(label, f"Deployment.{key}", deploy[key], template.file)
-    for key in ("DeletionPolicy", "UpdateReplacePolicy"):
+    for key in ("DeletionPolicy", "UpdateReplacePolicy") if policies else ():
         out.add(label, key, resource.get(key, "Delete"), template.file)
     if resource.get("Condition"):
         condition = str(resource["Condition"])
@@ -466,6 +505,7 @@ _NAMES = {n for rule in SECRET_RULES for n in rule.mentions}
 _MENTIONS = _gate(_NAMES)
 _RELEVANT = _gate(_NAMES | {"ExternalSecret", "SecretStore", "PushSecret", "Resources", "AWSTemplateFormatVersion",
                             "ParameterKey"})
+_APPLIED = re.compile(rb"""["']?kind["']?\s*:\s*["']?(Deployment|StatefulSet|DaemonSet|ReplicaSet|Job|CronJob|Pod|Secret)\b""")
 _CHARTS = re.compile(rb"""chart["']?\s*:\s*["']?[^\s"',}]*(litellm|external-secrets)""")
 
 
@@ -474,24 +514,40 @@ def may_mention(obj: Obj, names: tuple[str, ...]) -> bool:
     return not obj.raw or any(n.encode() in obj.raw for n in names) or _DISGUISED.search(obj.raw) is not None
 
 
-def select(files: dict[str, bytes], changed: set[str]) -> set[str]:
-    """The files of one side the guard reads (files that differ between the sides are read anyway).
+_WIDE = re.compile(rb"ExternalSecret|SecretStore|PushSecret|" + _APPLIED.pattern + rb"|" + _DISGUISE)
 
-    Every CloudFormation file; every file that names a kind or variable the rules read (or could,
-    in disguise); the values files of the LiteLLM and External Secrets Applications; and the
-    Applications that deploy those charts, deliver a chosen manifest, or name a variable.
+
+def select(files: dict[str, bytes], changed: set[str]) -> set[str]:
+    """The files of one side the guard reads besides those that differ (load_pair reads the union
+    of both sides' choices on both sides, so an unchanged file is read on both or on neither).
+
+    A file identical on both sides contributes identical facts to both, so it is read only when a
+    changed file must be interpreted through it. When an ExternalSecret, store, PushSecret,
+    workload, Secret or CloudFormation file changes (or anything in disguise), every file that
+    names a kind or variable the rules read, with the Applications of the LiteLLM and External
+    Secrets charts and their values; and always the Applications that deliver what is read.
     """
-    chosen = {rel for rel, raw in files.items()
-              if rel.startswith("cloudformation/") or (not rel.startswith(("apps/", "bootstrap/")) and _RELEVANT.search(raw))}
+    wide = any(rel.startswith("cloudformation/") or (rel in files and _WIDE.search(files[rel])) for rel in changed)
     apps = {rel: raw for rel, raw in files.items() if rel.startswith(("apps/", "bootstrap/"))}
-    key_apps = {rel for rel, raw in apps.items() if _CHARTS.search(raw) or _MENTIONS.search(raw)}
-    chosen |= key_apps
-    for rel in files:
-        if rel.startswith("values/") and any(rel.encode() in apps[a] for a in key_apps):
-            chosen.add(rel)
-    targets = {rel.rsplit("/", 1)[0].encode() for rel in chosen | changed if rel.startswith("manifests/")}
+    chosen: set[str] = set()
+    if wide:
+        chosen = {rel for rel, raw in files.items()
+                  if rel.startswith("cloudformation/") or (not rel.startswith(("apps/", "bootstrap/"))
+                                                            and (_RELEVANT.search(raw) or _APPLIED.search(raw)))}
+        key_apps = {rel for rel, raw in apps.items() if _CHARTS.search(raw) or _MENTIONS.search(raw)}
+        chosen |= key_apps
+        chosen |= {rel for rel in files if rel.startswith("values/") and any(rel.encode() in apps[a] for a in key_apps)}
+    # The Applications that deliver what is read: owner, wave and default namespace.
+    targets = {(rel if rel.startswith("values/") else rel.rsplit("/", 1)[0]).encode()
+               for rel in chosen | changed if rel.startswith(("manifests/", "values/"))}
     chosen |= {rel for rel, raw in apps.items() if any(t in raw for t in targets)}
     return chosen
+
+
+def had_secret(rule: SecretRule, env: EnvTree | None) -> bool:
+    """Whether any file of `env` names the variable (read as bytes: a hash-only file counts too)."""
+    needle = rule.secret.env_var.encode()
+    return env is not None and any(needle in raw for raw in env.files.values())
 
 
 # --- comparing --------------------------------------------------------------------------------
@@ -582,8 +638,10 @@ def bastion_facts(env: EnvTree | None, logical_ids: set[str]) -> Facts:
     for template, logical_id, resource in cfn_resources(env):
         if logical_id in logical_ids and resource.get("Type") in BASTION.types:
             properties = resource.get("Properties") or {}
-            kept = {k: properties[k] for k in BASTION.replacement_properties if k in properties}
-            _resource_facts(env, template, logical_id, resource, kept, facts)
+            kind = str(resource.get("Type"))
+            replacing = cfnschema.replacing_properties(kind)
+            kept = {k: cfnschema.replacing_value(kind, k, v) for k, v in properties.items() if replacing is None or k in replacing}
+            _resource_facts(env, template, logical_id, resource, kept, facts, policies=False)
     return facts
 
 
@@ -611,6 +669,69 @@ def compare(category: str, env: str, before: Facts, after: Facts, only_sensitive
     return findings
 
 
+# --- data flow ----------------------------------------------------------------------------------
+
+CHAIN_CATEGORIES = {dataflow.SALT: SECRET_RULES[0].category, dataflow.MASTER: SECRET_RULES[1].category,
+                    dataflow.DATABASE: SECRET_RULES[2].category}
+
+
+def objects_of(env: EnvTree) -> list[dict[str, Any]]:
+    """The Kubernetes objects the environment applies, as the data flow reads them (namespace
+    defaulted to the delivering Application's destination).
+
+    Today: the rendered manifests the guard parsed (a Helm chart's objects are not among them, so
+    LiteLLM's own workloads appear only once hydrated). When Applications are hydrated (`helm
+    template` of every chart), this is the one function to point at the hydrated objects.
+    """
+    objects = []
+    for obj in env.objects.values():
+        if not obj.key.startswith("k8s/") or not isinstance(obj.doc, dict) or obj.owner == "other":
+            continue  # not an object, or in a folder no Application syncs
+        doc = obj.doc
+        if obj.namespace and (doc.get("metadata") or {}).get("namespace") != obj.namespace:
+            doc = {**doc, "metadata": {**doc["metadata"], "namespace": obj.namespace}}
+        objects.append(doc)
+    return objects
+
+
+def stacks_of(env: EnvTree) -> list[dataflow.Stack]:
+    """The environment's CloudFormation templates, deployed (named by the deploy manifest) or not."""
+    stacks = []
+    for template in env.of_kind("CloudFormationTemplate"):
+        deploy = deployment(env, template)
+        values = dict(_parameter_file_values(env, template))
+        if deploy:
+            stacks.append(dataflow.Stack(template.file, template.doc, True, str(deploy["stack"] or ""),
+                                         str(deploy["region"] or ""), str(deploy["account"] or ""), values))
+        else:
+            stacks.append(dataflow.Stack(template.file, template.doc, False, parameters=values))
+    return stacks
+
+
+def chain_findings(name: str, old: EnvTree | None, new: EnvTree | None) -> list[Finding]:
+    """Every difference in where a LiteLLM container's guarded values come from."""
+    if old is None or new is None:
+        return []
+    before = dataflow.trace(objects_of(old), stacks_of(old))
+    after = dataflow.trace(objects_of(new), stacks_of(new))
+    findings = []
+    for key in sorted(set(before) | set(after)):
+        a, b = before.get(key), after.get(key)
+        chain = b or a
+        assert chain is not None
+        category = CHAIN_CATEGORIES[chain.variable]
+        if a is None or b is None:
+            findings.append(Finding(category, name, key, "(whole chain)", "present" if a else MISSING,
+                                    "present" if b else MISSING))
+            continue
+        for fact in sorted(set(a.facts) | set(b.facts)):
+            old_value, new_value = a.facts.get(fact, MISSING), b.facts.get(fact, MISSING)
+            if old_value != new_value or type(old_value) is not type(new_value):
+                findings.append(Finding(category, name, key, fact, old_value, new_value, "",
+                                        fact in a.sensitive or fact in b.sensitive))
+    return findings
+
+
 def evaluate(base: Tree, head: Tree) -> list[Finding]:
     """Every red-line finding between two rendered trees, most severe first, one per field."""
     findings: list[Finding] = []
@@ -621,9 +742,18 @@ def evaluate(base: Tree, head: Tree) -> list[Finding]:
             scope = _secret_scope(rule, envs)
             old_wiring, old_overrides = secret_facts(rule, old_env, scope)
             new_wiring, new_overrides = secret_facts(rule, new_env, scope)
-            if old_wiring:  # an environment that never had this secret may introduce it
+            had = bool(old_wiring) or had_secret(rule, old_env)
+            if had:  # an environment that never had this secret may introduce it
                 findings += compare(rule.category, name, old_wiring, new_wiring)
-            findings += compare(rule.category, name, old_overrides, new_overrides, only_sensitive=not old_overrides)
+            # Once it has the secret, any new mention counts (a reference to another variable too).
+            findings += compare(rule.category, name, old_overrides, new_overrides, only_sensitive=not (old_overrides or had))
+        findings += chain_findings(name, old_env, new_env) + undeployed_findings(name, new_env)
+        for change in sources.compare(name, old_env, new_env):
+            findings.append(Finding(SALT_SOURCE if change.reaches else SOURCE, name, change.object, change.field,
+                                    change.before, change.after, change.file, change.sensitive))
+        for item in synced.evaluate(name, old_env, new_env):
+            where = f" (line {item.line})" if item.line else ""
+            findings.append(Finding(UNMODELLED, name, item.object, item.field + where, MISSING, "refused", item.file))
         instances = {lid for e in envs for _, lid, r in cfn_resources(e) if r.get("Type") in BASTION.types}
         old_bastion, new_bastion = bastion_facts(old_env, instances), bastion_facts(new_env, instances)
         if old_bastion:

@@ -20,7 +20,7 @@ import yaml
 
 from generator.argocd import WAVE
 from generator.errors import InputError
-from generator.guard import cfn
+from generator.guard import cfn, shapes
 from generator.yamlio import MAX_RENDERED_BYTES, decode, load_all_bounded, read_limited
 
 ENV_MARKERS = ("apps", "manifests", "values", "bootstrap", "cloudformation")
@@ -74,6 +74,11 @@ class Obj:
 class EnvTree:
     name: str
     objects: dict[str, Obj] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)  # every file's content, parsed or not
+    changed: set[str] | None = None  # files that differ from the other side (None: not compared)
+
+    def touched(self, rel: str) -> bool:
+        return self.changed is None or rel in self.changed
 
     def of_kind(self, *kinds: str) -> list[Obj]:
         return [o for o in self.objects.values() if o.kind in kinds]
@@ -106,8 +111,20 @@ def resolve_root(directory: Path) -> Path | None:
                      hint="pass the checkout's root or its rendered/ folder")
 
 
+def _refuse_aliases(path: Path, text: str) -> None:
+    """An alias shares a node; expanded (as comparing does) a few lines can become billions."""
+    if "&" not in text or "*" not in text:
+        return
+    for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        if isinstance(event, yaml.AliasEvent):
+            raise InputError("YAML alias (*anchor): refused, readers expand shared nodes differently and a few "
+                             "aliases can expand to billions of values", file=path, line=event.start_mark.line + 1,
+                             hint="write the values out; the generator never emits anchors")
+
+
 def _parse_yaml(path: Path, text: str) -> list[Any]:
     try:
+        _refuse_aliases(path, text)
         return load_all_bounded(text, path, _Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -116,10 +133,13 @@ def _parse_yaml(path: Path, text: str) -> list[Any]:
                          hint="the rendered tree must be valid YAML; re-run `litellm-gitops render`") from None
 
 
-def _k8s_identity(doc: dict[str, Any]) -> tuple[str, str, str, str] | None:
+def _k8s_identity(doc: dict[str, Any], path: Path | None = None) -> tuple[str, str, str, str] | None:
     kind, api, meta = doc.get("kind"), doc.get("apiVersion"), doc.get("metadata")
-    if not isinstance(kind, str) or not isinstance(api, str) or not isinstance(meta, dict):
+    if not isinstance(kind, str) or not isinstance(api, str):
         return None
+    if not isinstance(meta, dict):
+        raise InputError(f"{kind}: metadata must be a mapping, not {type(meta).__name__}", file=path,
+                         hint="fix the object (re-run `litellm-gitops render` if it is generated)")
     group = api.split("/", 1)[0] if "/" in api else ""
     return group, kind, str(meta.get("namespace") or ""), str(meta.get("name") or "")
 
@@ -172,9 +192,16 @@ def _objects_of_file(rel: str, path: Path, raw: bytes) -> list[Obj]:
             found.append(Obj(f"cfn-params/{rel}", "CloudFormationParameters", f"CloudFormation parameters {rel}", rel, doc,
                              owner="cloudformation"))
             continue
-        items = doc.get("items") if isinstance(doc, dict) and str(doc.get("kind", "")).endswith("List") else None
-        for inner_index, item in enumerate(items if isinstance(items, list) else [doc]):
-            identity = _k8s_identity(item) if isinstance(item, dict) else None
+        # Argo CD applies the items of any object whose `items` is a list (unstructured.IsList, whatever
+        # the kind), and nothing for `items: null` without spec or status (repository.go, isNullList).
+        manifest = isinstance(doc, dict) and not rel.startswith("values/")
+        items = doc.get("items") if manifest else None
+        if manifest and "items" in doc and items is None and "spec" not in doc and "status" not in doc:
+            continue
+        if not isinstance(items, list):
+            items = None
+        for inner_index, item in enumerate(items if items is not None else [doc]):
+            identity = _k8s_identity(item, path) if isinstance(item, dict) else None
             inner = f"{suffix}[{inner_index}]" if items is not None else suffix
             if identity:
                 group, kind, ns, name = identity
@@ -272,14 +299,13 @@ def _files(directory: Path) -> Files:
     found: Files = {}
     prefix = len(str(directory)) + 1
     for base, dirs, names in os.walk(directory, onerror=_walk_error):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        dirs.sort()  # hidden ones too: Argo CD's directory source reads them (filepath.Walk)
         for name in dirs:
             if os.path.islink(os.path.join(base, name)):
                 _no_link(Path(base, name))
         for name in names:
-            if not name.startswith("."):
-                path = os.path.join(base, name)  # read_limited refuses a link, never following it
-                found[path[prefix:].replace(os.sep, "/")] = (path, read_limited(path, MAX_RENDERED_BYTES, "rendered file"))
+            path = os.path.join(base, name)  # read_limited refuses a link, never following it
+            found[path[prefix:].replace(os.sep, "/")] = (path, read_limited(path, MAX_RENDERED_BYTES, "rendered file"))
     return dict(sorted(found.items()))
 
 
@@ -288,12 +314,13 @@ def _walk_error(exc: OSError) -> None:
 
 
 def _build(name: str, files: Files, chosen: set[str] | None = None) -> EnvTree:
-    env = EnvTree(name)
+    env = EnvTree(name, files={rel: raw for rel, (_, raw) in files.items()})
     for rel, (path, raw) in files.items():
         if chosen is not None and rel not in chosen:
             continue
         for obj in _objects_of_file(rel, Path(path), raw):
             obj.raw = raw
+            shapes.check_object(obj)
             env.objects[obj.key + ("" if obj.key not in env.objects else f"@{rel}")] = obj
     _assign_owners(env)
     _relabel(env)
@@ -335,7 +362,8 @@ def load_pair(base_dir: Path, head_dir: Path, select: Select | None = None) -> P
     """Both trees, reading only what a comparison needs.
 
     An environment whose files are byte-identical on both sides is skipped. In the others,
-    `select(files, changed)` names the files to parse on each side (None: every file); files that
+    `select(files, changed)` names, per side, the unchanged files to parse (None: every file); both
+    sides parse the union of the two choices, so an unchanged file is read on both or neither. Files that
     differ between the sides are always parsed. A file identical on both sides is parsed once.
     """
     base_envs, head_envs = _env_dirs(base_dir), _env_dirs(head_dir)
@@ -347,8 +375,11 @@ def load_pair(base_dir: Path, head_dir: Path, select: Select | None = None) -> P
         if name in base_envs and name in head_envs and old_raw == new_raw:
             continue
         changed = {k for k in set(old_raw) | set(new_raw) if old_raw.get(k) != new_raw.get(k)}
+        # Both sides read the same unchanged files: either side's choice is read on both.
+        common = None if select is None else select(old_raw, changed) | select(new_raw, changed) | changed
         for env_dirs, files, raw, tree in ((base_envs, old, old_raw, pair.base), (head_envs, new, new_raw, pair.head)):
             if name in env_dirs:
-                chosen = None if select is None else (select(raw, changed) | (changed & set(raw)))
+                chosen = None if common is None else common & set(raw)
                 tree[name] = _build(name, files, chosen)
+                tree[name].changed = changed
     return pair

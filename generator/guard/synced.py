@@ -1,0 +1,135 @@
+"""Content Argo CD syncs that the guard cannot read exactly as Argo CD does: refused unless
+byte-identical in base and head.
+
+How Argo CD reads a Git source (argoproj/argo-cd v3.5.1, reposerver/repository/repository.go and
+util/app/discovery/discovery.go):
+
+- `GetAppSourceType`: an explicit `kustomize`, `helm`, `plugin` (or `directory`) field decides the
+  type; otherwise `discovery.AppType` asks the config management plugins first, then a file named
+  `*Chart.yaml` makes it Helm and `kustomization.yaml`, `kustomization.yml` or `Kustomization`
+  makes it Kustomize; only then is it a plain directory.
+- Before that, `mergeSourceParameters` merges `.argocd-source.yaml` and
+  `.argocd-source-<app>.yaml` from the source's path into the source itself (a JSON merge patch).
+- A directory source (`findManifests`, `getPotentiallyValidManifests`) walks the path with
+  `filepath.Walk` — hidden files included, sub-folders only with `recurse` — and reads every file
+  matching `^.*\\.(yaml|yml|json|jsonnet)$`, filtered by `directory.include`/`exclude` globs;
+  `.jsonnet` files are evaluated (with `directory.jsonnet` TLAs and ext vars); a file holding
+  `+argocd:skip-file-rendering` is skipped; a YAML file that fails to parse is silently ignored
+  unless it contains `apiVersion:`, `kind:` and `metadata:`.
+- YAML documents go through k8s.io/apimachinery's YAMLOrJSONDecoder (sigs.k8s.io/yaml): the
+  differentials with the guard's reader are checked by yamlcheck.
+
+The guard models plain directories of YAML and JSON inside rendered/<env>/ and Helm charts from a
+chart repository with values files inside rendered/<env>/. Anything else is refused when it
+changes; an Application whose source the guard cannot model is refused whenever it is in head.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from generator.guard import yamlcheck
+from generator.guard.sources import readable_path
+from generator.guard.tree import EnvTree, app_sources
+
+MANIFEST_FILE = re.compile(r"^.*\.(yaml|yml|json|jsonnet)$")  # repository.go: manifestFile
+SKIP_MARKER = b"+argocd:skip-file-rendering"  # repository.go: skipFileRenderingMarker
+# Objects that rewrite other objects at admission: what LiteLLM's pods finally run is not in git.
+MUTATING = re.compile(rb"""["']?kind["']?\s*:\s*["']?(MutatingWebhookConfiguration|MutatingAdmissionPolicy|MutatingAdmissionPolicyBinding)\b""")
+KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")  # util/kustomize: IsKustomization
+# Source fields that select a tool the guard does not run (or globs it does not evaluate).
+UNMODELLED_SOURCE_FIELDS = ("kustomize", "plugin", "directory.jsonnet", "directory.include", "directory.exclude")
+# Files of rendered/<env>/ that Argo CD never reads (CloudFormation is deployed by a workflow).
+NOT_SYNCED = ("cloudformation/",)
+
+
+@dataclass(frozen=True)
+class Unmodelled:
+    environment: str
+    object: str
+    field: str
+    file: str
+    line: int | None = None
+
+
+def file_problem(rel: str, raw: bytes, head: bool = True) -> tuple[str, int | None] | None:
+    """Why the guard cannot read `rel` as Argo CD does, or None. The base side's YAML is not
+    checked: once head reads the same everywhere, what base held does not matter."""
+    name = rel.rsplit("/", 1)[-1]
+    if any(part.startswith(".") for part in rel.split("/")):
+        if name.startswith(".argocd-source"):
+            return "source parameter override (.argocd-source*.yaml is merged into the Application's source)", None
+        return "hidden file (Argo CD's directory source reads hidden files)", None
+    if name.endswith((".jsonnet", ".libsonnet")):
+        return "jsonnet (Argo CD evaluates it; the guard does not)", None
+    if name.endswith("Chart.yaml") or name in KUSTOMIZATIONS:
+        return f"{name} turns the folder into a Helm or Kustomize source", None
+    if SKIP_MARKER in raw:
+        return "skip-rendering marker (Argo CD skips this file, the guard would read it)", None
+    if MUTATING.search(raw):
+        return "a mutating admission webhook or policy (it can rewrite any pod, LiteLLM's included)", None
+    if head and MANIFEST_FILE.match(name) and not rel.startswith(NOT_SYNCED) and not name.endswith(".json"):
+        found = yamlcheck.first_problem(raw)
+        if found:
+            return found
+    return None
+
+
+def _value_file_problem(env: EnvTree, value_file: Any) -> str | None:
+    if not isinstance(value_file, str):
+        return "value file is not a string"
+    if "://" in value_file:
+        return "remote value file (Argo CD downloads it; the guard cannot read it)"
+    ref, _, rest = value_file.partition("/")
+    if not ref.startswith("$") or not rest.startswith(f"rendered/{env.name}/") or ".." in rest.split("/"):
+        return "value file outside rendered/<env>/ (the guard does not read it)"
+    return None
+
+
+def _source_problems(env: EnvTree, source: dict[str, Any]) -> list[tuple[str, str]]:
+    problems = []
+    for dotted in UNMODELLED_SOURCE_FIELDS:
+        node: Any = source
+        for part in dotted.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node not in (None, "", {}, []):
+            problems.append((dotted, f"{dotted} is set (the guard cannot compute what it applies)"))
+    if source.get("chart"):
+        helm = source.get("helm") if isinstance(source.get("helm"), dict) else {}
+        for index, value_file in enumerate(helm.get("valueFiles") or []):
+            why = _value_file_problem(env, value_file)
+            if why:
+                problems.append((f"helm.valueFiles[{index}]", why))
+        if helm.get("fileParameters"):
+            problems.append(("helm.fileParameters", "Helm file parameters (files the guard does not read)"))
+    elif source.get("path") is not None:
+        if readable_path(env, source) is None:
+            problems.append(("path", f"path {source.get('path')!r} is outside rendered/{env.name}/"))
+        elif source.get("helm"):
+            problems.append(("helm", "a Helm chart from a Git path (the guard does not render it)"))
+    return problems
+
+
+def evaluate(name: str, old: EnvTree | None, new: EnvTree | None) -> list[Unmodelled]:
+    if new is None:
+        return []
+    found = []
+    before = old.files if old is not None else {}
+    for rel in sorted(set(new.files) | set(before)):
+        if not new.touched(rel) or before.get(rel) == new.files.get(rel):
+            continue
+        for raw, head in ((new.files.get(rel), True), (before.get(rel), False)):
+            problem = file_problem(rel, raw, head) if raw is not None else None
+            if problem:
+                found.append(Unmodelled(name, f"file {rel}", problem[0], rel, problem[1]))
+                break
+    for app in new.of_kind("Application", "ApplicationSet"):
+        if app.kind == "ApplicationSet":
+            found.append(Unmodelled(name, app.label, "(whole object)", app.file))
+            continue
+        for index, source in enumerate(app_sources(app)):
+            for field, why in _source_problems(new, source):
+                found.append(Unmodelled(name, app.label, f"sources[{index}].{field}: {why}", app.file))
+    return found
