@@ -28,6 +28,7 @@ CLUSTER_RESOURCES = (
     ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
     ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
     ("external-secrets.io", "ClusterSecretStore"),
+    ("storage.k8s.io", "StorageClass"),  # phase 6, components/storage_class.py
 )
 
 # Application health as Argo CD >= 3.4 needs it to make waves wait for child Applications: an

@@ -47,6 +47,7 @@ FREE_FORM: dict[str, frozenset[str]] = {
     "open-webui": frozenset({
         "resources",  # ResourceRequirements
         "livenessProbe", "readinessProbe", "startupProbe",  # core/v1 Probe
+        "persistence.annotations",  # annotations
     }),
 }
 

@@ -15,7 +15,7 @@ from typing import Any
 from generator import endpoints, naming
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
-from generator.components import resources
+from generator.components import resources, storage_class
 from generator.components.secret_store import OPENWEBUI_API_KEY, WEBUI_SECRET_KEY
 from generator.environment import Environment
 
@@ -44,7 +44,11 @@ def values(env: Environment) -> dict[str, Any]:
         "extraEnvVars": [
             {"name": WEBUI_SECRET_KEY, "valueFrom": {"secretKeyRef": {"name": secret, "key": WEBUI_SECRET_KEY}}},
         ],
+        # The chart makes a standalone claim (not a volumeClaimTemplate), which Argo CD owns: the
+        # annotation keeps it, and every user and chat on it, through a prune or the
+        # Application's deletion (storage_class.KEEP).
         "persistence": {"enabled": True, "size": settings.get("storageSize", "10Gi"),
+                        "storageClass": storage_class.name(env), "annotations": dict(storage_class.KEEP),
                         "accessModes": ["ReadWriteOnce"], "provider": "local"},
         "resources": resources("250m", "1Gi", "2Gi"),
         "startupProbe": _probe(HEALTH_PATH, initialDelaySeconds=10, periodSeconds=5, failureThreshold=60),

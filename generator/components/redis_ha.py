@@ -15,7 +15,7 @@ from typing import Any
 from generator import endpoints, naming
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
-from generator.components import resources
+from generator.components import resources, storage_class
 from generator.environment import Environment
 
 COMPONENT = "redis-ha"
@@ -69,8 +69,9 @@ def values(env: Environment) -> dict[str, Any]:
         "hardAntiAffinity": True,
         "topologySpreadConstraints": ZONE_SPREAD,
         "podDisruptionBudget": {"maxUnavailable": 1},
+        # volumeClaimTemplates: the claims belong to the StatefulSet, not to Argo CD.
         "persistentVolume": {"enabled": True, "size": settings.get("storageSize", "10Gi"),
-                             "accessModes": ["ReadWriteOnce"]},
+                             "storageClass": storage_class.name(env), "accessModes": ["ReadWriteOnce"]},
         "exporter": {
             "enabled": monitored,
             "resources": resources("20m", "64Mi"),
