@@ -17,7 +17,18 @@ WAVE = "argocd.argoproj.io/sync-wave"
 FINALIZER = "resources-finalizer.argocd.argoproj.io"
 PART_OF = {"app.kubernetes.io/part-of": "litellm-gitops", "app.kubernetes.io/managed-by": "argocd"}
 
-RETRY = {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "5m"}}
+# Retry a failed sync until it heals, with backoff (10s, 20s, ... then every 3 minutes), always at
+# the newest revision. A wave that is Degraded for a reason that heals (a secret put later, a node
+# arriving) fails the sync: gitops-engine marks a Degraded resource of a multi-wave sync
+# OperationFailed (argo-cd v3.5.1 gitops-engine/pkg/sync/sync_context.go, the HealthStatusDegraded
+# case). With a finite limit, Argo CD then stops: autoSync skips a revision whose last sync failed
+# ("Skipping auto-sync: failed previous sync attempt", controller/appcontroller.go autoSync), so the
+# rollout would wait for a new commit. A negative limit retries without end
+# (`state.RetryCount < Retry.Limit || Retry.Limit < 0`, controller/appcontroller.go processRequestedAppOperations),
+# and since a retrying operation blocks new automated syncs ("another operation is in progress"),
+# `refresh: true` makes each retry use the latest revision (`Retry.Refresh` clears the operation's
+# revisions), so a fix pushed meanwhile is picked up by the next attempt.
+RETRY = {"limit": -1, "refresh": True, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}}
 
 # Cluster-scoped kinds the stack's charts create; nothing else cluster-wide is allowed.
 CLUSTER_RESOURCES = (
@@ -268,6 +279,12 @@ def argocd_cm(env: Environment) -> dict[str, Any]:
             "namespace": env.argocd["namespace"],
             "labels": {"app.kubernetes.io/name": "argocd-cm", "app.kubernetes.io/part-of": "argocd"},
         },
-        "data": {"resource.customizations.health.argoproj.io_Application": APPLICATION_HEALTH_LUA},
+        "data": {
+            "resource.customizations.health.argoproj.io_Application": APPLICATION_HEALTH_LUA,
+            # Annotation tracking (argocd.argoproj.io/tracking-id), stated rather than assumed: with
+            # label tracking Argo CD rewrites app.kubernetes.io/instance on every object it applies,
+            # which breaks the charts' ServiceMonitor and Service selectors built on that label.
+            "application.resourceTrackingMethod": "annotation",
+        },
     }
 
