@@ -41,6 +41,7 @@ FREE_FORM: dict[str, frozenset[str]] = {
         "proxy_config",  # LiteLLM's config.yaml, rendered verbatim
         "envVars",  # name -> value
         "resources", "migrationJob.resources",  # ResourceRequirements
+        "migrationJob.annotations",  # pod annotations
         "securityContext",  # core/v1 SecurityContext
         "strategy",  # apps/v1 DeploymentStrategy
     }),
