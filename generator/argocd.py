@@ -7,6 +7,7 @@ finalizer, and multi-source Helm with a `$values` reference to the values file i
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from generator.artifacts import GENERATED_HEADER, Artifact
@@ -244,6 +245,45 @@ def bootstrap_project(env: Environment) -> dict[str, Any]:
     }
 
 
+# Waves order every change, not only the first install: every child's Git sources (its manifests
+# folder, the `$values` reference) are pinned to the commit the root is syncing, so a child reads
+# a new commit only when the root applies it, in the child's wave. The root does not apply the
+# YAML files of apps/ directly: it evaluates PIN_FILE (jsonnet, generated from the file list), which
+# imports each of them and replaces the Git revision with the root's own resolved revision. Argo CD
+# substitutes $ARGOCD_APP_REVISION into jsonnet extVars (argo-cd v3.5.1
+# reposerver/repository/repository.go makeJsonnetVM; docs/user-guide/build-environment.md) and
+# evaluates with go-jsonnet v0.22.0 (go.mod), whose std.parseYaml reads the YAML files.
+PIN_FILE = "pin-revision.jsonnet"
+REVISION_VAR = "revision"
+
+
+def pin_revision_jsonnet(env: Environment, app_files: list[str]) -> str:
+    """The root's jsonnet: every file of apps/ (names relative to apps/), with the Git repository's
+    sources of each Application pinned to the root's revision. Chart sources keep their version."""
+    imports = "\n".join(f"  std.parseYaml(importstr '{name}')," for name in sorted(app_files))
+    return f"""// Rendered by litellm-gitops for environment {env.name}: do not edit (`litellm-gitops render`).
+// The root Application evaluates this file instead of applying the YAML files beside it: each is
+// applied as it is, except that the sources reading this Git repository are pinned to the commit
+// the root is syncing (extVar {REVISION_VAR} = $ARGOCD_APP_REVISION). A child therefore moves to a
+// new commit only when the root applies it, in the child's sync wave.
+local revision = std.extVar('{REVISION_VAR}');
+local repo = {json.dumps(env.git["repoURL"])};
+local pin(source) =
+  if std.objectHas(source, 'repoURL') && source.repoURL == repo && !std.objectHas(source, 'chart')
+  then source {{ targetRevision: revision }}
+  else source;
+local pinned(doc) =
+  if doc.kind != 'Application' then doc
+  else doc {{
+    spec+: (if std.objectHas(doc.spec, 'source') then {{ source: pin(doc.spec.source) }} else {{}})
+           + (if std.objectHas(doc.spec, 'sources') then {{ sources: [pin(s) for s in doc.spec.sources] }} else {{}}),
+  }};
+[pinned(doc) for doc in [
+{imports}
+]]
+"""
+
+
 def root_application(env: Environment) -> dict[str, Any]:
     meta = metadata(env, root_name(env), env.argocd["namespace"], None)
     meta["finalizers"] = [FINALIZER]
@@ -257,7 +297,8 @@ def root_application(env: Environment) -> dict[str, Any]:
                 "repoURL": env.git["repoURL"],
                 "targetRevision": env.git["targetRevision"],
                 "path": f"rendered/{env.name}/apps",
-                "directory": {"recurse": False},
+                "directory": {"recurse": False, "include": PIN_FILE,
+                              "jsonnet": {"extVars": [{"name": REVISION_VAR, "value": "$ARGOCD_APP_REVISION"}]}},
             },
             "destination": {"server": env.cluster["server"], "namespace": env.argocd["namespace"]},
             "syncPolicy": {

@@ -137,7 +137,7 @@ def test_every_argocd_phase_renders_an_application_with_its_wave(name):
     files = rendered(name)
     waves = {int(yaml.safe_load(text)["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"])
              for path, text in files.items()
-             if path.startswith("apps/") and yaml.safe_load(text)["kind"] == "Application"}
+             if path.startswith("apps/") and path.endswith(".yaml") and yaml.safe_load(text)["kind"] == "Application"}
     assert set(range(6, 16)) <= waves
 
 

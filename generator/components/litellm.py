@@ -117,6 +117,17 @@ def database_url_env() -> list[dict[str, Any]]:
              "valueFrom": {"secretKeyRef": {"name": secret, "key": naming.DATABASE_URL.env_var}}}]
 
 
+RELEASE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+")
+
+
+def release(env: Environment) -> str:
+    """The LiteLLM release the rendered pods run, as LiteLLM reports it (`litellm_version` in
+    /health/readiness): the version in the image tag (main-v1.83.10-stable), else the chart's."""
+    settings = env.component(COMPONENT)
+    found = RELEASE.search(settings["imageTag"])
+    return found.group(0) if found else settings["chart"]["version"]
+
+
 def check_version(env: Environment) -> None:
     """The schema pins exact versions; this refuses the two compromised releases."""
     settings = env.component(COMPONENT)
