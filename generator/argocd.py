@@ -44,23 +44,49 @@ CLUSTER_RESOURCES = (
 )
 
 # Application health as Argo CD >= 3.4 needs it to make waves wait for child Applications: an
-# application whose resources partly failed can report Healthy, so require Synced as well.
+# application whose resources partly failed can report Healthy, so require Synced as well. And
+# Synced at the commit the root pinned it to (pin_revision_jsonnet): right after the root applies a
+# child with a new revision, the child's status still describes the previous one until Argo CD
+# refreshes it, and the wave must not count that stale Synced and Healthy.
 APPLICATION_HEALTH_LUA = """\
 hs = {}
 hs.status = "Progressing"
 hs.message = "Waiting for the application to be Synced and Healthy"
+local function is_commit(revision)
+  return type(revision) == "string" and string.len(revision) == 40 and string.match(revision, "^[0-9a-f]+$") ~= nil
+end
+local function waiting_for_revision(spec, sync)
+  if spec == nil then
+    return nil
+  end
+  if spec.source ~= nil and is_commit(spec.source.targetRevision) and sync.revision ~= spec.source.targetRevision then
+    return spec.source.targetRevision
+  end
+  if spec.sources ~= nil then
+    for i, source in ipairs(spec.sources) do
+      if is_commit(source.targetRevision) and (sync.revisions == nil or sync.revisions[i] ~= source.targetRevision) then
+        return source.targetRevision
+      end
+    end
+  end
+  return nil
+end
 if obj.status ~= nil and obj.status.health ~= nil then
   local health = obj.status.health.status
   local sync = "Unknown"
-  if obj.status.sync ~= nil and obj.status.sync.status ~= nil then
-    sync = obj.status.sync.status
+  local synced = obj.status.sync or {}
+  if synced.status ~= nil then
+    sync = synced.status
   end
-  if health == "Healthy" and sync == "Synced" then
-    hs.status = "Healthy"
-    hs.message = "Synced and Healthy"
-  elseif health == "Degraded" or health == "Suspended" or health == "Missing" then
+  local pending = waiting_for_revision(obj.spec, synced)
+  if health == "Degraded" or health == "Suspended" or health == "Missing" then
     hs.status = health
     hs.message = "Application is " .. health .. " (sync: " .. sync .. ")"
+  elseif pending ~= nil then
+    hs.message = "Waiting for the application to sync revision " .. pending
+  elseif health == "Healthy" and sync == "Synced" then
+    hs.status = "Healthy"
+    hs.message = "Synced and Healthy"
   else
     hs.message = "Application is " .. tostring(health) .. " and " .. sync
   end
