@@ -53,7 +53,8 @@ hs = {}
 hs.status = "Progressing"
 hs.message = "Waiting for the application to be Synced and Healthy"
 local function is_commit(revision)
-  return type(revision) == "string" and string.len(revision) == 40 and string.match(revision, "^[0-9a-f]+$") ~= nil
+  local length = type(revision) == "string" and string.len(revision) or 0
+  return (length == 40 or length == 64) and string.match(revision, "^[0-9a-f]+$") ~= nil
 end
 local function waiting_for_revision(spec, sync)
   if spec == nil then
