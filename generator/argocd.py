@@ -205,7 +205,9 @@ def manifest_application(env: Environment, component: str, objects: list[tuple[s
         "repoURL": env.git["repoURL"],
         "targetRevision": env.git["targetRevision"],
         "path": f"rendered/{env.name}/{manifests_path(component)}",
-        "directory": {"recurse": False},
+        # YAML only: Argo CD would also evaluate a *.jsonnet file dropped into the folder, which
+        # neither the guard nor validate reads. The root's pin is the only jsonnet Argo CD runs.
+        "directory": {"recurse": False, "include": "*.yaml"},
     }}
     app = _application(env, component, source, False, ignore_differences)
     artifacts = [Artifact.yaml(app_path(component), app)]

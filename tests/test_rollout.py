@@ -203,3 +203,18 @@ def test_the_application_health_check(case):
     cm = yaml.safe_load((REPO / "rendered" / "prod" / "bootstrap" / "argocd-cm.yaml").read_text())
     health = application_health(cm["data"]["resource.customizations.health.argoproj.io_Application"], data["obj"])
     assert {k: health[k] for k in data["expect"]} == data["expect"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_argo_cd_evaluates_no_jsonnet_but_the_roots_pin(env):
+    """A directory source evaluates every *.jsonnet in its folder unless `include` says otherwise."""
+    for obj in evaluate_root(env):
+        if obj["kind"] != "Application":
+            continue
+        for source in obj["spec"].get("sources") or [obj["spec"]["source"]]:
+            if "path" in source:
+                assert source["directory"]["include"] == "*.yaml", obj["metadata"]["name"]
+    root = yaml.safe_load((REPO / "rendered" / env / "bootstrap" / "root-app.yaml").read_text())
+    assert root["spec"]["source"]["directory"]["include"] == "pin-revision.jsonnet"
+    jsonnet = sorted(p.relative_to(REPO / "rendered" / env).as_posix() for p in (REPO / "rendered" / env).rglob("*.jsonnet"))
+    assert jsonnet == ["apps/pin-revision.jsonnet"]
