@@ -16,12 +16,13 @@ the pod runs unprivileged with a read-only root filesystem, bounded in time and 
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from generator import endpoints
+from generator import endpoints, yamlio
 from generator.argocd import manifest_application
 from generator.artifacts import Artifact
-from generator.components import litellm, resources
+from generator.components import litellm, open_webui, resources
 from generator.components.open_webui import HEALTH_PATH as OPEN_WEBUI_HEALTH
 from generator.environment import Environment
 
@@ -102,13 +103,22 @@ def script(env: Environment) -> str:
     return SCRIPT + "\n".join(lines) + '\necho "stack verified"\n'
 
 
+def _digest(values: dict[str, Any]) -> str:
+    return hashlib.sha256(yamlio.dump(values).encode()).hexdigest()[:16]
+
+
 def checked_versions(env: Environment) -> dict[str, str]:
-    """Chart versions (and LiteLLM's image tag) of the components the Job checks."""
+    """Chart versions (and LiteLLM's image tag and release) of the components the Job checks, and a
+    digest of their values: any change to what they run changes this ConfigMap, so the verification
+    Application syncs, in wave 15, and its PostSync Job checks the result (a synced Application whose
+    objects did not change runs no hook)."""
     result = {"litellm-chart": env.component("litellm")["chart"]["version"],
               "litellm-image": env.component("litellm")["imageTag"],
-              "litellm-release": litellm.release(env)}
+              "litellm-release": litellm.release(env),
+              "litellm-values-sha256": _digest(litellm.values(env))}
     if env.enabled("open-webui"):
         result["open-webui-chart"] = env.component("open-webui")["chart"]["version"]
+        result["open-webui-values-sha256"] = _digest(open_webui.values(env))
     return result
 
 
