@@ -7,6 +7,7 @@ finalizer, and multi-source Helm with a `$values` reference to the values file i
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from generator.artifacts import GENERATED_HEADER, Artifact
@@ -17,7 +18,18 @@ WAVE = "argocd.argoproj.io/sync-wave"
 FINALIZER = "resources-finalizer.argocd.argoproj.io"
 PART_OF = {"app.kubernetes.io/part-of": "litellm-gitops", "app.kubernetes.io/managed-by": "argocd"}
 
-RETRY = {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "5m"}}
+# Retry a failed sync until it heals, with backoff (10s, 20s, ... then every 3 minutes), always at
+# the newest revision. A wave that is Degraded for a reason that heals (a secret put later, a node
+# arriving) fails the sync: gitops-engine marks a Degraded resource of a multi-wave sync
+# OperationFailed (argo-cd v3.5.1 gitops-engine/pkg/sync/sync_context.go, the HealthStatusDegraded
+# case). With a finite limit, Argo CD then stops: autoSync skips a revision whose last sync failed
+# ("Skipping auto-sync: failed previous sync attempt", controller/appcontroller.go autoSync), so the
+# rollout would wait for a new commit. A negative limit retries without end
+# (`state.RetryCount < Retry.Limit || Retry.Limit < 0`, controller/appcontroller.go processRequestedAppOperations),
+# and since a retrying operation blocks new automated syncs ("another operation is in progress"),
+# `refresh: true` makes each retry use the latest revision (`Retry.Refresh` clears the operation's
+# revisions), so a fix pushed meanwhile is picked up by the next attempt.
+RETRY = {"limit": -1, "refresh": True, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}}
 
 # Cluster-scoped kinds the stack's charts create; nothing else cluster-wide is allowed.
 CLUSTER_RESOURCES = (
@@ -28,26 +40,54 @@ CLUSTER_RESOURCES = (
     ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
     ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
     ("external-secrets.io", "ClusterSecretStore"),
+    ("storage.k8s.io", "StorageClass"),  # phase 6, components/storage_class.py
 )
 
 # Application health as Argo CD >= 3.4 needs it to make waves wait for child Applications: an
-# application whose resources partly failed can report Healthy, so require Synced as well.
+# application whose resources partly failed can report Healthy, so require Synced as well. And
+# Synced at the commit the root pinned it to (pin_revision_jsonnet): right after the root applies a
+# child with a new revision, the child's status still describes the previous one until Argo CD
+# refreshes it, and the wave must not count that stale Synced and Healthy.
 APPLICATION_HEALTH_LUA = """\
 hs = {}
 hs.status = "Progressing"
 hs.message = "Waiting for the application to be Synced and Healthy"
+local function is_commit(revision)
+  local length = type(revision) == "string" and string.len(revision) or 0
+  return (length == 40 or length == 64) and string.match(revision, "^[0-9a-f]+$") ~= nil
+end
+local function waiting_for_revision(spec, sync)
+  if spec == nil then
+    return nil
+  end
+  if spec.source ~= nil and is_commit(spec.source.targetRevision) and sync.revision ~= spec.source.targetRevision then
+    return spec.source.targetRevision
+  end
+  if spec.sources ~= nil then
+    for i, source in ipairs(spec.sources) do
+      if is_commit(source.targetRevision) and (sync.revisions == nil or sync.revisions[i] ~= source.targetRevision) then
+        return source.targetRevision
+      end
+    end
+  end
+  return nil
+end
 if obj.status ~= nil and obj.status.health ~= nil then
   local health = obj.status.health.status
   local sync = "Unknown"
-  if obj.status.sync ~= nil and obj.status.sync.status ~= nil then
-    sync = obj.status.sync.status
+  local synced = obj.status.sync or {}
+  if synced.status ~= nil then
+    sync = synced.status
   end
-  if health == "Healthy" and sync == "Synced" then
-    hs.status = "Healthy"
-    hs.message = "Synced and Healthy"
-  elseif health == "Degraded" or health == "Suspended" or health == "Missing" then
+  local pending = waiting_for_revision(obj.spec, synced)
+  if health == "Degraded" or health == "Suspended" or health == "Missing" then
     hs.status = health
     hs.message = "Application is " .. health .. " (sync: " .. sync .. ")"
+  elseif pending ~= nil then
+    hs.message = "Waiting for the application to sync revision " .. pending
+  elseif health == "Healthy" and sync == "Synced" then
+    hs.status = "Healthy"
+    hs.message = "Synced and Healthy"
   else
     hs.message = "Application is " .. tostring(health) .. " and " .. sync
   end
@@ -165,7 +205,9 @@ def manifest_application(env: Environment, component: str, objects: list[tuple[s
         "repoURL": env.git["repoURL"],
         "targetRevision": env.git["targetRevision"],
         "path": f"rendered/{env.name}/{manifests_path(component)}",
-        "directory": {"recurse": False},
+        # YAML only: Argo CD would also evaluate a *.jsonnet file dropped into the folder, which
+        # neither the guard nor validate reads. The root's pin is the only jsonnet Argo CD runs.
+        "directory": {"recurse": False, "include": "*.yaml"},
     }}
     app = _application(env, component, source, False, ignore_differences)
     artifacts = [Artifact.yaml(app_path(component), app)]
@@ -232,6 +274,45 @@ def bootstrap_project(env: Environment) -> dict[str, Any]:
     }
 
 
+# Waves order every change, not only the first install: every child's Git sources (its manifests
+# folder, the `$values` reference) are pinned to the commit the root is syncing, so a child reads
+# a new commit only when the root applies it, in the child's wave. The root does not apply the
+# YAML files of apps/ directly: it evaluates PIN_FILE (jsonnet, generated from the file list), which
+# imports each of them and replaces the Git revision with the root's own resolved revision. Argo CD
+# substitutes $ARGOCD_APP_REVISION into jsonnet extVars (argo-cd v3.5.1
+# reposerver/repository/repository.go makeJsonnetVM; docs/user-guide/build-environment.md) and
+# evaluates with go-jsonnet v0.22.0 (go.mod), whose std.parseYaml reads the YAML files.
+PIN_FILE = "pin-revision.jsonnet"
+REVISION_VAR = "revision"
+
+
+def pin_revision_jsonnet(env: Environment, app_files: list[str]) -> str:
+    """The root's jsonnet: every file of apps/ (names relative to apps/), with the Git repository's
+    sources of each Application pinned to the root's revision. Chart sources keep their version."""
+    imports = "\n".join(f"  std.parseYaml(importstr '{name}')," for name in sorted(app_files))
+    return f"""// Rendered by litellm-gitops for environment {env.name}: do not edit (`litellm-gitops render`).
+// The root Application evaluates this file instead of applying the YAML files beside it: each is
+// applied as it is, except that the sources reading this Git repository are pinned to the commit
+// the root is syncing (extVar {REVISION_VAR} = $ARGOCD_APP_REVISION). A child therefore moves to a
+// new commit only when the root applies it, in the child's sync wave.
+local revision = std.extVar('{REVISION_VAR}');
+local repo = {json.dumps(env.git["repoURL"])};
+local pin(source) =
+  if std.objectHas(source, 'repoURL') && source.repoURL == repo && !std.objectHas(source, 'chart')
+  then source {{ targetRevision: revision }}
+  else source;
+local pinned(doc) =
+  if doc.kind != 'Application' then doc
+  else doc {{
+    spec+: (if std.objectHas(doc.spec, 'source') then {{ source: pin(doc.spec.source) }} else {{}})
+           + (if std.objectHas(doc.spec, 'sources') then {{ sources: [pin(s) for s in doc.spec.sources] }} else {{}}),
+  }};
+[pinned(doc) for doc in [
+{imports}
+]]
+"""
+
+
 def root_application(env: Environment) -> dict[str, Any]:
     meta = metadata(env, root_name(env), env.argocd["namespace"], None)
     meta["finalizers"] = [FINALIZER]
@@ -245,7 +326,8 @@ def root_application(env: Environment) -> dict[str, Any]:
                 "repoURL": env.git["repoURL"],
                 "targetRevision": env.git["targetRevision"],
                 "path": f"rendered/{env.name}/apps",
-                "directory": {"recurse": False},
+                "directory": {"recurse": False, "include": PIN_FILE,
+                              "jsonnet": {"extVars": [{"name": REVISION_VAR, "value": "$ARGOCD_APP_REVISION"}]}},
             },
             "destination": {"server": env.cluster["server"], "namespace": env.argocd["namespace"]},
             "syncPolicy": {
@@ -267,6 +349,12 @@ def argocd_cm(env: Environment) -> dict[str, Any]:
             "namespace": env.argocd["namespace"],
             "labels": {"app.kubernetes.io/name": "argocd-cm", "app.kubernetes.io/part-of": "argocd"},
         },
-        "data": {"resource.customizations.health.argoproj.io_Application": APPLICATION_HEALTH_LUA},
+        "data": {
+            "resource.customizations.health.argoproj.io_Application": APPLICATION_HEALTH_LUA,
+            # Annotation tracking (argocd.argoproj.io/tracking-id), stated rather than assumed: with
+            # label tracking Argo CD rewrites app.kubernetes.io/instance on every object it applies,
+            # which breaks the charts' ServiceMonitor and Service selectors built on that label.
+            "application.resourceTrackingMethod": "annotation",
+        },
     }
 

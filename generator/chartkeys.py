@@ -41,12 +41,19 @@ FREE_FORM: dict[str, frozenset[str]] = {
         "proxy_config",  # LiteLLM's config.yaml, rendered verbatim
         "envVars",  # name -> value
         "resources", "migrationJob.resources",  # ResourceRequirements
+        "migrationJob.annotations",  # pod annotations
+        "deploymentAnnotations",  # annotations
         "securityContext",  # core/v1 SecurityContext
         "strategy",  # apps/v1 DeploymentStrategy
+    }),
+    "reloader": frozenset({
+        "reloader.deployment.resources",  # ResourceRequirements
+        "reloader.deployment.containerSecurityContext",  # core/v1 SecurityContext
     }),
     "open-webui": frozenset({
         "resources",  # ResourceRequirements
         "livenessProbe", "readinessProbe", "startupProbe",  # core/v1 Probe
+        "persistence.annotations", "annotations",  # annotations (the PVC's, the workload's)
     }),
 }
 

@@ -33,6 +33,7 @@ def render_docs(env: Environment, decisions: list[Decision], paths: list[str]) -
         "rows": rows,
         "root_name": argocd.root_name(env),
         "bootstrap_project": argocd.bootstrap_project_name(env),
+        "database_url": env.secret_name("databaseUrl"),
         "paths": sorted(paths),
         "warnings": [d.warning for d in decisions if d.warning],
     }

@@ -37,6 +37,8 @@ def render_environment(env: Environment) -> RenderedEnvironment:
     for decision in decisions:
         if decision.state == "enabled":
             artifacts.extend(render_component(env, decision.component))
+    app_files = [a.path.removeprefix("apps/") for a in artifacts if a.path.startswith("apps/")]
+    artifacts.append(Artifact(f"apps/{argocd.PIN_FILE}", argocd.pin_revision_jsonnet(env, app_files)))
     artifacts.extend(docs.render_docs(env, decisions, [a.path for a in artifacts]))
 
     files: dict[str, str] = {}

@@ -29,8 +29,38 @@ def tools(monkeypatch):
     monkeypatch.setattr(preflight_module.shutil, "which", lambda tool: f"/usr/local/bin/{tool}")
 
 
+class Addons:
+    """EKS add-ons per cluster, answered like the EKS API. moto (5.2.1) does not implement EKS
+    add-ons, so describe_addon alone is answered here; every other call still goes to moto."""
+
+    def __init__(self):
+        self.installed: dict[str, dict] = {}
+
+    def describe(self, clusterName: str, addonName: str) -> dict:
+        if addonName not in self.installed:
+            raise plain(ClientError({"Error": {"Code": "ResourceNotFoundException",
+                                               "Message": f"No addon: {addonName} found in cluster: {clusterName}"}},
+                                    "DescribeAddon"), "eks describe-addon")
+        return {"addon": {"addonName": addonName, "clusterName": clusterName, **self.installed[addonName]}}
+
+
 @pytest.fixture
-def dev(scratch_repo: Path, aws: str, tools) -> Path:  # noqa: F811
+def addons(monkeypatch):
+    from generator.aws.client import Aws
+    real = Aws.call
+    state = Addons()
+    state.installed["aws-ebs-csi-driver"] = {"status": "ACTIVE", "addonVersion": "v1.48.0-eksbuild.1"}
+
+    def call(self, service, operation, **kwargs):
+        if (service, operation) == ("eks", "describe_addon"):
+            return state.describe(**kwargs)
+        return real(self, service, operation, **kwargs)
+    monkeypatch.setattr(Aws, "call", call)
+    return state
+
+
+@pytest.fixture
+def dev(scratch_repo: Path, aws: str, tools, addons) -> Path:  # noqa: F811
     """dev pointed at moto's account; its cluster, OIDC provider, rendered IRSA stack and secrets in moto."""
     env = load_environment(scratch_repo / "environments", "dev")
     make_cluster(REGION, "llm-dev", issuer=env.cluster["oidcIssuer"])
@@ -56,7 +86,7 @@ def test_every_check_passes(dev, capsys):
     code, checks = preflight(dev, capsys)
     assert code == 0, checks
     assert {c["status"] for c in checks.values()} == {"pass"}, [c for c in checks.values() if c["status"] != "pass"]
-    expected = {"aws-identity", "cluster", "cluster-oidc-issuer", "oidc-provider", "authentication-mode",
+    expected = {"aws-identity", "cluster", "cluster-oidc-issuer", "oidc-provider", "authentication-mode", "ebs-csi-driver",
                 "role:litellm-bedrock-role", "role:external-secrets-role", "tool:aws", "tool:kubectl", "tool:helm"}
     names = load_environment(dev / "environments", "dev").config["secrets"]["names"]
     expected |= {f"secret:{key}" for key in names}
@@ -310,3 +340,26 @@ def test_preflight_never_reads_a_secret_value(dev, capsys, monkeypatch):
     monkeypatch.setattr(Aws, "call", record)
     preflight(dev, capsys)
     assert "describe_secret" in calls and "get_secret_value" not in calls
+
+
+def test_the_ebs_csi_add_on_must_be_active_for_the_rendered_class(dev, capsys, addons):
+    code, checks = preflight(dev, capsys)
+    assert code == 0 and "v1.48.0-eksbuild.1 is ACTIVE" in checks["ebs-csi-driver"]["detail"]
+    addons.installed["aws-ebs-csi-driver"] = {"status": "DEGRADED", "addonVersion": "v1.48.0-eksbuild.1",
+                                              "health": {"issues": [{"code": "InsufficientNumberOfReplicas",
+                                                                     "message": "The add-on is unhealthy"}]}}
+    code, checks = preflight(dev, capsys)
+    assert code == 1 and checks["ebs-csi-driver"]["status"] == "fail"
+    assert "DEGRADED, not ACTIVE: The add-on is unhealthy" in checks["ebs-csi-driver"]["detail"]
+    del addons.installed["aws-ebs-csi-driver"]
+    code, checks = preflight(dev, capsys)
+    assert code == 1 and "aws eks create-addon --cluster-name llm-dev --addon-name aws-ebs-csi-driver" in \
+        checks["ebs-csi-driver"]["detail"]
+
+
+def test_a_missing_driver_only_warns_with_an_existing_class(dev, capsys, addons):
+    del addons.installed["aws-ebs-csi-driver"]
+    edit_environment(dev, "dev", lambda d: d["components"].__setitem__(
+        "storage-class", {"state": "external", "name": "team-class"}))
+    code, checks = preflight(dev, capsys)
+    assert code == 0 and checks["ebs-csi-driver"]["status"] == "warn"

@@ -67,7 +67,7 @@ BAD_INPUTS = [
     ("unknown key", "  name: llm-dev\n", "  name: llm-dev\n  nmae: typo\n", "unknown key 'cluster.nmae'", 11),
     ("wrong type", "    replicas: 3\n", "    replicas: three\n", "components.redis-ha.replicas must be of type integer", 20),
     ("account id", '"111122223333"', '"1111"', "aws.accountId is not valid", 6),
-    ("unknown state", "  bastion:\n    state: disabled\n", "  bastion:\n    state: off-ish\n", "components.bastion.state is not valid", 32),
+    ("unknown state", "  bastion:\n    state: disabled\n", "  bastion:\n    state: off-ish\n", "components.bastion.state is not valid", 33),
 ]
 
 

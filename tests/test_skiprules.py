@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,7 @@ def test_critical_component_not_enabled_needs_an_acknowledgement(scratch_repo, c
     body = "    state: external\n"
     if component == "redis-ha":
         path = scratch_repo / "environments/dev/environment.yaml"
-        path.write_text(path.read_text().replace("  redis-ha:\n    replicas: 3\n", ""))
+        path.write_text(re.sub(r"  redis-ha:\n(    .*\n)+", "", path.read_text()))
     if component == "litellm":
         path = scratch_repo / "environments/dev/environment.yaml"
         text = path.read_text()

@@ -132,12 +132,23 @@ def test_verification_reruns_when_a_checked_version_changes():
     assert before["data"] != after["data"]
 
 
+def test_verification_reruns_when_litellm_or_open_webui_values_change():
+    before = verification.config_map(env("prod"))["data"]
+    model = {"name": "nova-pro", "model": "eu.amazon.nova-pro-v1:0"}
+    models = env("prod").component("litellm")["models"] + [model]
+    added = verification.config_map(env("prod", components={"litellm": {"models": models}}))["data"]
+    assert added["litellm-values-sha256"] != before["litellm-values-sha256"]
+    assert added["open-webui-values-sha256"] == before["open-webui-values-sha256"]
+    bigger = verification.config_map(env("prod", components={"open-webui": {"storageSize": "20Gi"}}))["data"]
+    assert bigger["open-webui-values-sha256"] != before["open-webui-values-sha256"]
+
+
 @pytest.mark.parametrize("name", ["dev", "prod"])
 def test_every_argocd_phase_renders_an_application_with_its_wave(name):
     files = rendered(name)
     waves = {int(yaml.safe_load(text)["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"])
              for path, text in files.items()
-             if path.startswith("apps/") and yaml.safe_load(text)["kind"] == "Application"}
+             if path.startswith("apps/") and path.endswith(".yaml") and yaml.safe_load(text)["kind"] == "Application"}
     assert set(range(6, 16)) <= waves
 
 

@@ -19,7 +19,7 @@ from generator.environment import deep_merge, load_environment
 from generator.errors import InputError
 from generator.render import render_environment
 
-HELM_COMPONENTS = ("external-secrets", "kube-prometheus-stack", "jaeger", "redis-ha", "litellm", "open-webui")
+HELM_COMPONENTS = ("external-secrets", "reloader", "kube-prometheus-stack", "jaeger", "redis-ha", "litellm", "open-webui")
 ENVIRONMENTS = ("dev", "prod")
 
 
@@ -74,8 +74,9 @@ def test_external_secrets_runs_with_its_irsa_role_and_ignores_injected_ca_bundle
     ignored = {d["kind"] for d in app["spec"]["ignoreDifferences"]}
     assert {"ValidatingWebhookConfiguration", "CustomResourceDefinition"} <= ignored
     assert "RespectIgnoreDifferences=true" in app["spec"]["syncPolicy"]["syncOptions"]
-    # Monitored, without failing the first sync that runs before the ServiceMonitor CRD exists.
-    assert values["serviceMonitor"] == {"enabled": True, "renderMode": "skipIfMissing"}
+    # Metrics Services only: the monitors sync in wave 10, after the CRD (test_stack_day2).
+    assert values["serviceMonitor"] == {"enabled": False}
+    assert values["metrics"]["service"]["enabled"] is True
 
 
 def test_prometheus_selects_monitors_from_every_namespace_and_grafana_uses_the_owned_secret():
@@ -180,7 +181,7 @@ def test_litellm_metrics_and_traces_follow_the_observability_components():
                                      "grafana-dashboards": {"state": "disabled"}})
     values = litellm.values(bare)
     assert "callbacks" not in values["proxy_config"]["litellm_settings"]
-    assert values["envVars"] == {} and values["serviceMonitor"]["enabled"] is False
+    assert not any(name.startswith("OTEL_") for name in values["envVars"]) and values["serviceMonitor"]["enabled"] is False
 
 
 def test_litellm_replicas_resources_and_disruption_budget_come_from_config():

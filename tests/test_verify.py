@@ -57,3 +57,34 @@ def test_unreachable_is_a_failure_not_a_traceback(capsys):
 def test_malformed_url_is_bad_input(capsys):
     assert main(["verify", "--litellm-url", "localhost:4000"]) == 2
     assert "--litellm-url must be an http(s) URL" in capsys.readouterr().err
+
+
+@pytest.fixture
+def readiness_server():
+    """LiteLLM's readiness answer, with the release in `reported[0]`."""
+    reported = ["1.83.10"]
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(json.dumps({"status": "healthy", "litellm_version": reported[0]}).encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", reported
+    server.shutdown()
+    server.server_close()
+
+
+def test_release_must_be_the_rendered_one(readiness_server, capsys):
+    url, reported = readiness_server
+    assert main(["verify", "--litellm-url", url, "--release", "1.83.10"]) == 0
+    assert "release 1.83.10, want 1.83.10" in capsys.readouterr().out
+    reported[0] = "1.82.6"
+    assert main(["verify", "--litellm-url", url, "--release", "1.83.10", "--json"]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert result["checks"][-1] == {"url": url + "/health/readiness", "ok": False, "detail": "release 1.82.6, want 1.83.10"}

@@ -20,6 +20,7 @@ from generator import naming
 from generator.aws import iam
 from generator.aws.client import Aws, AwsError
 from generator.aws.discover import find_oidc_provider
+from generator.components import storage_class
 from generator.environment import Environment
 from generator.phases import BY_NAME
 
@@ -155,6 +156,26 @@ class Preflight:
             return FAIL, "; ".join(problems) + f"; run `litellm-gitops discover --env {self.env.name} --write`"
         return PASS, f"VPC {configured.get('vpcId')}, bastion subnet {configured.get('subnetIds', ['?'])[0]}"
 
+    def ebs_csi_driver(self) -> tuple[str, str]:
+        """The EKS add-on behind the stack's StorageClass provisioner (ebs.csi.aws.com) is ACTIVE.
+        Without it every claim stays Pending, and with them Redis (wave 12) and all after it."""
+        cluster, addon = self.env.cluster["name"], storage_class.EBS_CSI_ADDON
+        # An existing class (external) may use another provisioner: then a missing driver only warns.
+        missing = FAIL if self.env.enabled("storage-class") else WARN
+        try:
+            found = self.call("eks", "describe_addon", clusterName=cluster, addonName=addon)["addon"]
+        except AwsError as exc:
+            if exc.code != "ResourceNotFoundException":
+                raise
+            return missing, (f"the {addon} add-on is not installed on {cluster}; install it: aws eks create-addon "
+                             f"--cluster-name {cluster} --addon-name {addon} --service-account-role-arn <role with "
+                             "AmazonEBSCSIDriverPolicy> (or an EKS Pod Identity association)")
+        status = found.get("status", "UNKNOWN")
+        if status != "ACTIVE":
+            issues = "; ".join(i.get("message", "") for i in (found.get("health") or {}).get("issues") or [])
+            return missing, f"the {addon} add-on is {status}, not ACTIVE" + (f": {issues}" if issues else "")
+        return PASS, f"{addon} {found.get('addonVersion', '?')} is ACTIVE"
+
     def secret(self, key: str) -> tuple[str, str]:
         name = self.env.secret_name(key)
         try:
@@ -200,6 +221,8 @@ class Preflight:
         self.run_aws("authentication-mode", self.authentication_mode)
         if env.enabled("bastion"):
             self.run_aws("network", self.network)
+        if env.state("storage-class") != "disabled":
+            self.run_aws("ebs-csi-driver", self.ebs_csi_driver)
         for key in iam.secret_keys(env):
             if env.state("aws-secrets") == "disabled":
                 self.add(f"secret:{key}", SKIP, "aws-secrets is disabled")

@@ -19,13 +19,14 @@ NAME = "verify"
 HELP = "check LiteLLM and Open WebUI health endpoints (phase 15)"
 DESCRIPTION = """\
 Check that the deployed stack answers: LiteLLM's /health/liveliness and /health/readiness, and
-Open WebUI's /health when --open-webui-url is given. Exit 0 when all pass, 1 naming each failure,
-2 for a malformed URL.
+Open WebUI's /health when --open-webui-url is given, and with --release that LiteLLM runs that
+release. Exit 0 when all pass, 1 naming each failure, 2 for a malformed URL.
 
 examples:
   kubectl -n litellm port-forward svc/litellm 4000:4000 &
   kubectl -n open-webui port-forward svc/open-webui 8080:80 &
   litellm-gitops verify --litellm-url http://127.0.0.1:4000 --open-webui-url http://127.0.0.1:8080
+  litellm-gitops verify --litellm-url http://127.0.0.1:4000 --release 1.83.10
 """
 
 
@@ -34,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--litellm-url", required=True, metavar="URL", help="LiteLLM's base URL")
     parser.add_argument("--open-webui-url", metavar="URL", help="Open WebUI's base URL (skipped when absent)")
     parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="per request (default: 10)")
+    parser.add_argument("--release", metavar="VERSION",
+                        help="also require LiteLLM's readiness to report this release (litellm_version), "
+                             "e.g. 1.83.10, as the verification Job does")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     deadline.add_option(parser)
 
@@ -45,29 +49,52 @@ def _base(url: str, flag: str) -> str:
     return url.rstrip("/")
 
 
-def check(url: str, timeout: float) -> dict:
-    def fetch() -> int:
+def _get(url: str, timeout: float) -> tuple[int, bytes]:
+    """GET under the command's deadline (a server that drips bytes is cut): status and body."""
+    def fetch() -> tuple[int, bytes]:
         with urllib.request.urlopen(url, timeout=min(timeout, deadline.timeout())) as response:  # noqa: S310 (scheme checked above)
-            return response.status
+            return response.status, response.read()
 
-    try:
-        status = deadline.call(fetch, f"GET {url}")  # a server that drips bytes is cut at the deadline
-        return {"url": url, "ok": 200 <= status < 300, "detail": f"HTTP {status}"}
-    except deadline.DeadlineExceeded:
+    return deadline.call(fetch, f"GET {url}")
+
+
+def _failure(url: str, exc: Exception) -> dict:
+    if isinstance(exc, deadline.DeadlineExceeded):
         return {"url": url, "ok": False, "detail": "no complete answer before the deadline"}
-    except urllib.error.HTTPError as exc:
+    if isinstance(exc, urllib.error.HTTPError):
         return {"url": url, "ok": False, "detail": f"HTTP {exc.code}"}
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return {"url": url, "ok": False, "detail": f"unreachable: {reason}"}
+    return {"url": url, "ok": False, "detail": f"unreachable: {getattr(exc, 'reason', exc)}"}
+
+
+def check(url: str, timeout: float) -> dict:
+    try:
+        status, _ = _get(url, timeout)
+    except (deadline.DeadlineExceeded, urllib.error.URLError, OSError) as exc:
+        return _failure(url, exc)
+    return {"url": url, "ok": 200 <= status < 300, "detail": f"HTTP {status}"}
+
+
+def check_release(url: str, release: str, timeout: float) -> dict:
+    """LiteLLM's readiness answer names the release it runs (`litellm_version`)."""
+    try:
+        _, body = _get(url, timeout)
+        reported = json.loads(body or b"{}").get("litellm_version")
+    except (deadline.DeadlineExceeded, urllib.error.URLError, OSError) as exc:
+        return _failure(url, exc)
+    except (ValueError, AttributeError):
+        return {"url": url, "ok": False, "detail": "not a JSON object"}
+    return {"url": url, "ok": reported == release, "detail": f"release {reported or 'not reported'}, want {release}"}
 
 
 def run(args: argparse.Namespace) -> int:
     deadline.start(args.deadline)
-    targets = [_base(args.litellm_url, "--litellm-url") + p for p in LITELLM_HEALTH]
+    litellm = _base(args.litellm_url, "--litellm-url")
+    targets = [litellm + p for p in LITELLM_HEALTH]
     if args.open_webui_url:
         targets += [_base(args.open_webui_url, "--open-webui-url") + p for p in (OPEN_WEBUI_HEALTH,)]
     results = [check(url, args.timeout) for url in targets]
+    if args.release:
+        results.append(check_release(litellm + LITELLM_HEALTH[1], args.release, args.timeout))
     if args.json:
         print(json.dumps({"ok": all(r["ok"] for r in results), "checks": results}, indent=2))
     else:

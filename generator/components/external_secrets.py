@@ -18,6 +18,7 @@ from generator.components import resources
 from generator.environment import Environment
 
 COMPONENT = "external-secrets"
+NAMESPACE = "external-secrets"
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 
 # Fields the cert-controller writes after every sync.
@@ -31,6 +32,7 @@ IGNORE_DIFFERENCES = [
 
 def values(env: Environment) -> dict[str, Any]:
     replicas = env.component(COMPONENT).get("replicas", 1)
+    monitored = env.enabled("kube-prometheus-stack")
     workload = naming.EXTERNAL_SECRETS
     return {
         "installCRDs": True,
@@ -46,18 +48,45 @@ def values(env: Environment) -> dict[str, Any]:
         },
         "resources": resources("50m", "256Mi"),
         "podDisruptionBudget": {"enabled": replicas > 1, "minAvailable": 1},
+        # The ServiceMonitor CRD arrives with kube-prometheus-stack in wave 9, after this chart
+        # (wave 7): the chart's own monitors would be skipped on a first install (skipIfMissing) or
+        # fail it. The chart keeps only the metrics Services; the monitors are rendered in wave 10
+        # with the stack's other monitoring objects (service_monitors, grafana_dashboards).
+        "serviceMonitor": {"enabled": False},
+        "metrics": {"service": {"enabled": monitored}},
         "webhook": {
             "replicaCount": replicas,
             "failurePolicy": "Fail",
             "resources": resources("20m", "128Mi"),
             "podDisruptionBudget": {"enabled": replicas > 1, "minAvailable": 1},
+            "metrics": {"service": {"enabled": monitored}},
         },
-        "certController": {"resources": resources("20m", "192Mi")},
-        # The ServiceMonitor CRD arrives with kube-prometheus-stack in wave 9, after this chart
-        # (wave 7): skipIfMissing renders the monitor once Argo CD sees the CRD in the cluster's
-        # API versions, instead of failing the first sync.
-        "serviceMonitor": {"enabled": env.enabled("kube-prometheus-stack"), "renderMode": "skipIfMissing"},
+        "certController": {"resources": resources("20m", "192Mi"), "metrics": {"service": {"enabled": monitored}}},
     }
+
+
+# (app.kubernetes.io/name of the chart's Service, ServiceMonitor name): the controller's metrics
+# Service, the webhook's Service (its `metrics` port) and the cert-controller's metrics Service.
+MONITORED = (("external-secrets", "external-secrets-metrics"),
+             ("external-secrets-webhook", "external-secrets-webhook-metrics"),
+             ("external-secrets-cert-controller", "external-secrets-cert-controller-metrics"))
+
+
+def service_monitors(env: Environment) -> list[tuple[str, dict[str, Any]]]:
+    """ServiceMonitors for the chart's metrics Services, for an Application that syncs after the
+    Prometheus operator's CRDs exist (phase 10). Selectors match the chart's own Service labels."""
+    if not (env.enabled(COMPONENT) and env.enabled("kube-prometheus-stack")):
+        return []
+    return [(f"servicemonitor-{name}.yaml", {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "spec": {
+            "selector": {"matchLabels": {"app.kubernetes.io/name": app, "app.kubernetes.io/instance": COMPONENT}},
+            "namespaceSelector": {"matchNames": [NAMESPACE]},
+            "endpoints": [{"port": "metrics", "interval": "30s", "scrapeTimeout": "10s"}],
+        },
+    }) for app, name in MONITORED]
 
 
 def render(env: Environment) -> list[Artifact]:

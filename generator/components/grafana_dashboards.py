@@ -1,7 +1,9 @@
 """Phase 10, Grafana dashboards: one ConfigMap per JSON file in generator/data/dashboards/, in
 namespace monitoring, labelled so kube-prometheus-stack's Grafana sidecar loads it; beside them
 a PrometheusRule with the alerts the dashboards are about (LiteLLM down, failing or slow; Redis
-down, without a master or short of replicas), which Prometheus picks up from any namespace.
+down, without a master or short of replicas), which Prometheus picks up from any namespace; and the
+ServiceMonitors of External Secrets, whose chart syncs in wave 7, before the Prometheus operator's
+CRDs exist (wave 9): rendered here, they are applied on the first install too.
 
 The dashboards are data files, not Python: edit the JSON (export it from Grafana) and render.
 Each must be a dashboard Grafana accepts: a uid, a title, a schemaVersion and panels whose queries
@@ -16,6 +18,7 @@ from typing import Any
 
 from generator.argocd import manifest_application
 from generator.artifacts import Artifact
+from generator.components import external_secrets
 from generator.components.kube_prometheus_stack import DASHBOARD_LABEL, DASHBOARD_LABEL_VALUE
 from generator.environment import Environment
 from generator.errors import InputError
@@ -119,4 +122,5 @@ def render(env: Environment) -> list[Artifact]:
     rule = prometheus_rule(env)
     if rule["spec"]["groups"]:
         objects.append(("prometheusrule-litellm-stack.yaml", rule))
+    objects.extend(external_secrets.service_monitors(env))
     return manifest_application(env, COMPONENT, objects)

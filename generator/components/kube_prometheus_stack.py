@@ -17,7 +17,7 @@ from typing import Any
 from generator import endpoints
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
-from generator.components import resources
+from generator.components import resources, storage_class
 from generator.components.secret_store import GRAFANA_PASSWORD_KEY, GRAFANA_USER_KEY
 from generator.environment import Environment
 
@@ -41,20 +41,23 @@ IGNORE_DIFFERENCES = [
 ]
 
 
-def _volume(size: str) -> dict[str, Any]:
+def _volume(env: Environment, size: str) -> dict[str, Any]:
+    """The operator's StorageSpec: a volumeClaimTemplate, so the claim belongs to the operator's
+    StatefulSet (not to Argo CD) and survives the Application's deletion and prune."""
     return {"volumeClaimTemplate": {"spec": {
+        "storageClassName": storage_class.name(env),
         "accessModes": ["ReadWriteOnce"],
         "resources": {"requests": {"storage": size}},
     }}}
 
 
-def prometheus(settings: dict[str, Any]) -> dict[str, Any]:
+def prometheus(env: Environment, settings: dict[str, Any]) -> dict[str, Any]:
     spec: dict[str, Any] = {f"{kind}SelectorNilUsesHelmValues": False for kind in SELECT_EVERYTHING}
     spec.update({
         "retention": settings.get("retention", "15d"),
         "replicas": 1,
         "resources": resources("500m", "2Gi", "4Gi"),
-        "storageSpec": _volume(settings.get("storageSize", "50Gi")),
+        "storageSpec": _volume(env, settings.get("storageSize", "50Gi")),
     })
     return {"prometheusSpec": spec}
 
@@ -87,8 +90,8 @@ def values(env: Environment) -> dict[str, Any]:
     settings = env.component(COMPONENT)
     result: dict[str, Any] = {
         "crds": {"enabled": True},
-        "prometheus": prometheus(settings),
-        "alertmanager": {"alertmanagerSpec": {"storage": _volume("10Gi")}},
+        "prometheus": prometheus(env, settings),
+        "alertmanager": {"alertmanagerSpec": {"storage": _volume(env, "10Gi")}},
         "grafana": grafana(env),
     }
     for component in MANAGED_BY_EKS:

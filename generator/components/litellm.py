@@ -24,7 +24,7 @@ from typing import Any
 from generator import endpoints, naming
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
-from generator.components import resources
+from generator.components import reloader, resources
 from generator.environment import Environment, config_error
 
 COMPONENT = "litellm"
@@ -99,10 +99,33 @@ def tracing_env(env: Environment) -> dict[str, str]:
     }
 
 
+# Only the PreSync migration Job migrates the database; the proxy's replicas must not each run a
+# schema push at start (they would race each other and the Job on every rollout). LiteLLM reads
+# DISABLE_SCHEMA_UPDATE in litellm/proxy/db/prisma_client.py should_update_prisma_schema
+# (str_to_bool) and litellm/proxy/prisma_migration.py (skips when it is exactly "True"). envVars
+# also reach the chart's migration Job, whose template appends DISABLE_SCHEMA_UPDATE="false" after
+# them ("always run the migration from the PreSync hook"), so the Job's last value wins and it
+# still migrates (BerriAI/litellm deploy/charts/litellm-helm/templates/migrations-job.yaml).
+NO_SCHEMA_UPDATE = {"DISABLE_SCHEMA_UPDATE": "True"}
+SKIP_IRSA = "eks.amazonaws.com/skip-containers"
+MIGRATION_CONTAINER = "prisma-migrations"  # the container's name in the chart's migration Job
+
+
 def database_url_env() -> list[dict[str, Any]]:
     _, secret = naming.LITELLM_SECRET
     return [{"name": naming.DATABASE_URL.env_var,
              "valueFrom": {"secretKeyRef": {"name": secret, "key": naming.DATABASE_URL.env_var}}}]
+
+
+RELEASE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+")
+
+
+def release(env: Environment) -> str:
+    """The LiteLLM release the rendered pods run, as LiteLLM reports it (`litellm_version` in
+    /health/readiness): the version in the image tag (main-v1.83.10-stable), else the chart's."""
+    settings = env.component(COMPONENT)
+    found = RELEASE.search(settings["imageTag"])
+    return found.group(0) if found else settings["chart"]["version"]
 
 
 def check_version(env: Environment) -> None:
@@ -125,11 +148,13 @@ def values(env: Environment) -> dict[str, Any]:
         "replicaCount": replicas,
         "image": {"repository": IMAGE, "tag": settings["imageTag"], "pullPolicy": "IfNotPresent"},
         "serviceAccount": {"create": False, "name": naming.BEDROCK.service_account},
+        # Restart on a new master key or database URL (the Secret's value is read at start only).
+        "deploymentAnnotations": reloader.reload_on(secret),
         "masterkeySecretName": secret,
         "masterkeySecretKey": naming.MASTER_KEY.env_var,
         "environmentSecrets": [secret],
         "extraEnvVars": database_url_env(),
-        "envVars": tracing_env(env),
+        "envVars": {**tracing_env(env), **NO_SCHEMA_UPDATE},
         "db": {"useExisting": False, "deployStandalone": False},
         "redis": {"enabled": False},
         "proxy_config": proxy_config(env),
@@ -143,6 +168,12 @@ def values(env: Environment) -> dict[str, Any]:
         "pdb": {"enabled": replicas > 1, "maxUnavailable": 1},
         "migrationJob": {
             "enabled": True,
+            # The migration needs the database, not Bedrock: the chart runs it under the proxy's
+            # service account (with the Bedrock IRSA role), so tell EKS' pod identity webhook not to
+            # give its container the role's web identity token and AWS_ROLE_ARN
+            # (aws/amazon-eks-pod-identity-webhook README, `eks.amazonaws.com/skip-containers`).
+            # The account mounts no Kubernetes token either (secret_store.litellm_service_account).
+            "annotations": {SKIP_IRSA: MIGRATION_CONTAINER},
             "backoffLimit": 4,
             "resources": resources("100m", "256Mi", "512Mi"),
             "hooks": {"argocd": {"enabled": True}, "helm": {"enabled": False}},

@@ -15,7 +15,7 @@ from typing import Any
 from generator import endpoints, naming
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
-from generator.components import resources
+from generator.components import reloader, resources, storage_class
 from generator.components.secret_store import OPENWEBUI_API_KEY, WEBUI_SECRET_KEY
 from generator.environment import Environment
 
@@ -43,8 +43,20 @@ def values(env: Environment) -> dict[str, Any]:
         # The chart itself sets ENABLE_OLLAMA_API=False (Ollama off, no URLs) and OPENAI_API_KEY.
         "extraEnvVars": [
             {"name": WEBUI_SECRET_KEY, "valueFrom": {"secretKeyRef": {"name": secret, "key": WEBUI_SECRET_KEY}}},
+            # The environment wins over the configuration Open WebUI stores in its database: with
+            # persistent config on (its default), a setting once saved (OPENAI_API_KEYS, the key it
+            # calls LiteLLM with, among them) is read from the database on every start and a rotated
+            # master key never reaches it (open-webui backend/open_webui/config.py, PersistentConfig).
+            # Settings changed in the admin UI then last until the next restart: change them here.
+            {"name": "ENABLE_PERSISTENT_CONFIG", "value": "False"},
         ],
+        # Restart when openwebui-secrets changes (a rotated master key).
+        "annotations": reloader.reload_on(secret),
+        # The chart makes a standalone claim (not a volumeClaimTemplate), which Argo CD owns: the
+        # annotation keeps it, and every user and chat on it, through a prune or the
+        # Application's deletion (storage_class.KEEP).
         "persistence": {"enabled": True, "size": settings.get("storageSize", "10Gi"),
+                        "storageClass": storage_class.name(env), "annotations": dict(storage_class.KEEP),
                         "accessModes": ["ReadWriteOnce"], "provider": "local"},
         "resources": resources("250m", "1Gi", "2Gi"),
         "startupProbe": _probe(HEALTH_PATH, initialDelaySeconds=10, periodSeconds=5, failureThreshold=60),

@@ -1,7 +1,8 @@
 """Phase 12, Redis HA (dandydev redis-ha) into namespace litellm: LiteLLM's cache and router state.
 
 A StatefulSet of `replicas` Redis servers with a Sentinel beside each, spread over nodes (hard
-anti-affinity) and, where possible, zones (topology spread); HAProxy in front tracks the
+anti-affinity, or soft where a cluster has fewer nodes than replicas: `antiAffinity: soft`, dev)
+and, where possible, zones (topology spread); HAProxy in front tracks the
 Sentinel-elected master so clients use one stable address (endpoints.REDIS_MASTER). Redis and
 Sentinel both require the password REDIS_PASSWORD from `litellm-secrets` (phase 8), so the chart
 generates none. Data sits on persistent volumes. With kube-prometheus-stack enabled, redis_exporter
@@ -15,7 +16,7 @@ from typing import Any
 from generator import endpoints, naming
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
-from generator.components import resources
+from generator.components import resources, storage_class
 from generator.environment import Environment
 
 COMPONENT = "redis-ha"
@@ -39,6 +40,7 @@ def values(env: Environment) -> dict[str, Any]:
     settings = env.component(COMPONENT)
     replicas = settings.get("replicas", 3)
     monitored = env.enabled("kube-prometheus-stack")
+    hard = settings.get("antiAffinity", "hard") == "hard"
     result: dict[str, Any] = {
         "replicas": replicas,
         "auth": True,
@@ -61,16 +63,17 @@ def values(env: Environment) -> dict[str, Any]:
         "haproxy": {
             "enabled": True,
             "replicas": 3 if replicas > 1 else 1,
-            "hardAntiAffinity": replicas > 1,
+            "hardAntiAffinity": replicas > 1 and hard,
             "resources": resources("50m", "128Mi"),
             "podDisruptionBudget": {"maxUnavailable": 1},
             "metrics": {"enabled": monitored, "serviceMonitor": {"enabled": monitored}},
         },
-        "hardAntiAffinity": True,
+        "hardAntiAffinity": hard,
         "topologySpreadConstraints": ZONE_SPREAD,
         "podDisruptionBudget": {"maxUnavailable": 1},
+        # volumeClaimTemplates: the claims belong to the StatefulSet, not to Argo CD.
         "persistentVolume": {"enabled": True, "size": settings.get("storageSize", "10Gi"),
-                             "accessModes": ["ReadWriteOnce"]},
+                             "storageClass": storage_class.name(env), "accessModes": ["ReadWriteOnce"]},
         "exporter": {
             "enabled": monitored,
             "resources": resources("20m", "64Mi"),

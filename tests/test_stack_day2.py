@@ -1,0 +1,176 @@
+"""The smaller day-2 findings of issue 12, each read from what Argo CD applies (the real `helm
+template` over the pinned charts, tests/helm_template.py) or from the rendered manifests."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+import helm_template
+from conftest import REPO
+
+ENVIRONMENTS = ("dev", "prod")
+
+
+def rendered(env: str, path: str) -> dict:
+    return yaml.safe_load((REPO / "rendered" / env / path).read_text())
+
+
+def by_kind(objects: list[dict], kind: str) -> dict[str, dict]:
+    return {o["metadata"]["name"]: o for o in objects if o.get("kind") == kind}
+
+
+# -- External Secrets' ServiceMonitors exist on the first install ----------------------------------
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_external_secrets_monitors_sync_after_the_monitor_crd_and_select_the_charts_services(env):
+    """The chart syncs in wave 7, the ServiceMonitor CRD in wave 9: the chart renders no monitor (it
+    would be skipped on a first install), wave 10 holds them, and each selects a Service of the chart
+    with a `metrics` port in the chart's namespace."""
+    chart = helm_template.objects(env, "external-secrets")
+    assert not by_kind(chart, "ServiceMonitor")
+    services = [s for s in chart if s.get("kind") == "Service"]
+    folder = REPO / "rendered" / env / "manifests" / "grafana-dashboards"
+    monitors = [yaml.safe_load(p.read_text()) for p in sorted(folder.glob("servicemonitor-external-secrets*.yaml"))]
+    assert len(monitors) == 3
+    for monitor in monitors:
+        assert monitor["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == "10"
+        assert monitor["metadata"]["namespace"] == "external-secrets"
+        assert monitor["spec"]["namespaceSelector"]["matchNames"] == ["external-secrets"]
+        wanted = monitor["spec"]["selector"]["matchLabels"]
+        [port] = {e["port"] for e in monitor["spec"]["endpoints"]}
+        selected = [s for s in services if wanted.items() <= s["metadata"]["labels"].items()]
+        assert selected, f"{monitor['metadata']['name']} selects no Service of the chart"
+        assert all(port in {p["name"] for p in s["spec"]["ports"]} for s in selected), monitor["metadata"]["name"]
+
+
+# -- dev's Redis fits on fewer nodes than replicas ----------------------------------------------------
+
+def _anti_affinity(statefulset: dict) -> dict:
+    return statefulset["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+
+
+def test_dev_redis_prefers_separate_nodes_and_prod_requires_them():
+    dev = by_kind(helm_template.objects("dev", "redis-ha"), "StatefulSet")
+    prod = by_kind(helm_template.objects("prod", "redis-ha"), "StatefulSet")
+    [dev_redis] = [s for name, s in dev.items() if name.endswith("server")]
+    [prod_redis] = [s for name, s in prod.items() if name.endswith("server")]
+    assert dev_redis["spec"]["replicas"] == 3
+    assert set(_anti_affinity(dev_redis)) == {"preferredDuringSchedulingIgnoredDuringExecution"}
+    assert set(_anti_affinity(prod_redis)) == {"requiredDuringSchedulingIgnoredDuringExecution"}
+    for name, deployment in by_kind(helm_template.objects("dev", "redis-ha"), "Deployment").items():
+        affinity = deployment["spec"]["template"]["spec"].get("affinity", {}).get("podAntiAffinity", {})
+        assert "requiredDuringSchedulingIgnoredDuringExecution" not in affinity, name
+
+
+# -- only the migration Job migrates, and without the Bedrock role ------------------------------------
+
+def _container_env(container: dict) -> dict[str, str]:
+    """A container's environment as the kubelet builds it: the last entry of a name wins."""
+    env = {}
+    for entry in container.get("env") or []:
+        env[entry["name"]] = entry.get("value", "(from a reference)")
+    return env
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_only_the_presync_job_migrates_the_database(env):
+    objects = helm_template.objects(env, "litellm")
+    [deployment] = by_kind(objects, "Deployment").values()
+    [job] = by_kind(objects, "Job").values()
+    assert job["metadata"]["annotations"]["argocd.argoproj.io/hook"] == "PreSync"
+    for container in deployment["spec"]["template"]["spec"]["containers"]:
+        # LiteLLM's prisma_migration.py skips on exactly "True"; prisma_client's str_to_bool accepts it too.
+        assert _container_env(container)["DISABLE_SCHEMA_UPDATE"] == "True", container["name"]
+    [migrate] = job["spec"]["template"]["spec"]["containers"]
+    assert _container_env(migrate)["DISABLE_SCHEMA_UPDATE"] == "false"
+    assert "DATABASE_URL" in _container_env(migrate)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_migration_job_gets_no_bedrock_role(env):
+    objects = helm_template.objects(env, "litellm")
+    [job] = by_kind(objects, "Job").values()
+    pod = job["spec"]["template"]
+    skipped = set(pod["metadata"]["annotations"]["eks.amazonaws.com/skip-containers"].split(","))
+    assert {c["name"] for c in pod["spec"]["containers"]} <= skipped
+    [deployment] = by_kind(objects, "Deployment").values()
+    assert "eks.amazonaws.com/skip-containers" not in (
+        deployment["spec"]["template"]["metadata"].get("annotations") or {})
+    account = rendered(env, "manifests/secret-store/serviceaccount-litellm.yaml")
+    assert account["metadata"]["name"] == pod["spec"]["serviceAccountName"]
+    assert account["automountServiceAccountToken"] is False
+
+
+# -- the bastion README points at what works -----------------------------------------------------------
+
+def test_the_bastion_readme_does_not_suggest_helm_list():
+    text = (REPO / "rendered" / "prod" / "cloudformation" / "README.md").read_text()
+    commands = [line for block in text.split("```")[1::2] for line in block.splitlines()]
+    assert not any(line.strip().startswith("helm") or "; helm" in line for line in commands)
+    assert "kubectl -n litellm rollout status deploy/litellm" in commands
+    assert "AmazonEKSViewPolicy" in text and "helm template" in text
+
+
+# -- secrets rotate end to end: Reloader restarts the workloads, Open WebUI uses the new value -----------
+
+RELOADER_ARCHIVE_MISSING = helm_template.pending("reloader", "2.2.16")
+
+
+def _reads_secret(pod_spec: dict, secret: str) -> bool:
+    for container in pod_spec["containers"]:
+        for source in container.get("envFrom") or []:
+            if (source.get("secretRef") or {}).get("name") == secret:
+                return True
+        for entry in container.get("env") or []:
+            if ((entry.get("valueFrom") or {}).get("secretKeyRef") or {}).get("name") == secret:
+                return True
+    return False
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize(("component", "kind", "secret"), [
+    ("litellm", "Deployment", "litellm-secrets"),
+    ("open-webui", "StatefulSet", "openwebui-secrets"),
+])
+def test_each_workload_restarts_when_the_secret_it_reads_changes(env, component, kind, secret):
+    [workload] = by_kind(helm_template.objects(env, component), kind).values()
+    assert workload["metadata"]["annotations"]["secret.reloader.stakater.com/reload"] == secret
+    assert _reads_secret(workload["spec"]["template"]["spec"], secret)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_open_webui_takes_its_settings_from_the_environment_not_its_database(env):
+    [workload] = by_kind(helm_template.objects(env, "open-webui"), "StatefulSet").values()
+    [container] = [c for c in workload["spec"]["template"]["spec"]["containers"] if c["name"] == "open-webui"]
+    assert _container_env(container)["ENABLE_PERSISTENT_CONFIG"] == "False"
+
+
+def test_reloader_syncs_in_its_own_wave_before_the_secrets_it_watches():
+    app = helm_template.application("prod", "reloader")
+    assert app["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == "7"
+    [chart] = [s for s in app["spec"]["sources"] if s.get("chart")]
+    assert (chart["repoURL"], chart["chart"], chart["targetRevision"]) == (
+        "https://stakater.github.io/stakater-charts", "reloader", "2.2.16")
+    assert app["spec"]["destination"]["namespace"] == "litellm"
+
+
+@pytest.mark.xfail(RELOADER_ARCHIVE_MISSING, strict=True,
+                   reason="reloader-2.2.16.tgz is not in ../shared/charts yet (helm_template.PENDING_ARCHIVES)")
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_reloader_watches_only_the_stacks_namespaces_with_annotations(env):
+    objects = helm_template.objects(env, "reloader")
+    assert not by_kind(objects, "ClusterRole") and not by_kind(objects, "ClusterRoleBinding")
+    roles = [o for o in objects if o.get("kind") == "Role"]
+    assert {r["metadata"]["namespace"] for r in roles} >= {"litellm", "open-webui"}
+    [deployment] = by_kind(objects, "Deployment").values()
+    args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--reload-strategy=annotations" in args
+    assert "--namespaces=litellm,open-webui" in args
+
+
+def test_pending_chart_archives_are_really_missing():
+    """Once the lead adds an archive to ../shared/charts, delete its PENDING_ARCHIVES entry."""
+    for name in helm_template.PENDING_ARCHIVES:
+        chart, version = name.removesuffix(".tgz").rsplit("-", 1)
+        assert helm_template.pending(chart, version), f"{name} is in ../shared/charts now: remove it from PENDING_ARCHIVES"
