@@ -6,7 +6,11 @@ import argparse
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+from pathlib import Path
+
+from generator import fleet
 from generator.commands.common import add_repository_options, load_selected
+from generator.environment import Environment, environment_names, load_environment
 from generator.errors import EXIT_FAILED, EXIT_OK
 from generator.render import render_environment
 from generator.tree import drift, remove_tree, write_tree
@@ -20,6 +24,8 @@ Render every environment (or those named with --env) into rendered/<env>/.
 Everything is rendered in memory first: if any environment has an error, nothing is written.
 Each rendered/<env>/ is then swapped in atomically; files no longer rendered disappear, and so do
 rendered/<env>/ folders whose environment was removed (when rendering all environments).
+Environments managed from a hub also render rendered/fleet/<hub>/ (with --env, the hubs of the
+named environments, from every environment of those hubs).
 
 examples:
   litellm-gitops render
@@ -44,25 +50,61 @@ def run(args: argparse.Namespace) -> int:
     out_root = args.root / "rendered"
     stale_dirs = []
     if not args.env and out_root.is_dir():
-        names = {r.env.name for r in results}
+        names = {r.env.name for r in results} | {fleet.FOLDER}
         stale_dirs = sorted(p for p in out_root.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in names)
+    hubs, gone_hubs = _fleets(args, environments, out_root / fleet.FOLDER)
 
     if args.check:
         drifts = [drift(out_root / r.env.name, r.files, f"rendered/{r.env.name}") for r in results]
         drifts += [drift(stale, {}, f"rendered/{stale.name}") for stale in stale_dirs]  # every file would go
+        drifts += [drift(out_root / fleet.FOLDER / hub, files, f"rendered/{fleet.FOLDER}/{hub}") for hub, files in hubs.items()]
+        drifts += [drift(gone, {}, f"rendered/{fleet.FOLDER}/{gone.name}") for gone in gone_hubs]
         if any(drifts):
             print("rendered/ is stale; run `litellm-gitops render` and commit the result:")
             print("\n".join(line for d in drifts for line in d.lines()))
             return EXIT_FAILED
-        print(f"rendered/ is fresh ({sum(len(r.files) for r in results)} files, {len(results)} environment(s))")
+        count = sum(len(r.files) for r in results) + sum(len(files) for files in hubs.values())
+        print(f"rendered/ is fresh ({count} files, {len(results)} environment(s), {len(hubs)} hub(s))")
         return EXIT_OK
 
     # Writing is file-system bound: overlap the environments' writes (each still swapped in whole).
+    trees = [(out_root / r.env.name, r.files) for r in results]
+    trees += [(out_root / fleet.FOLDER / hub, files) for hub, files in hubs.items()]
     with ThreadPoolExecutor(max_workers=WRITERS) as pool:
-        list(pool.map(lambda r: write_tree(out_root / r.env.name, r.files), results))
+        list(pool.map(lambda tree: write_tree(*tree), trees))
     for result in results:
         print(f"rendered {result.env.name}: {len(result.files)} files")
+    for hub, files in hubs.items():
+        print(f"rendered {fleet.FOLDER}/{hub}: {len(files)} files")
     for stale in stale_dirs:
         remove_tree(stale)
         print(f"removed rendered/{stale.name}: its environment is gone")
+    for gone in gone_hubs:
+        remove_tree(gone)
+        print(f"removed rendered/{fleet.FOLDER}/{gone.name}: no environment is on that hub any more")
+    fleet_root = out_root / fleet.FOLDER
+    if fleet_root.is_dir() and not any(fleet_root.iterdir()):
+        fleet_root.rmdir()
     return EXIT_OK
+
+
+def _fleets(args: argparse.Namespace, environments: list[Environment], fleet_root: Path) -> tuple[dict[str, dict[str, str]], list[Path]]:
+    """The hub folders to render (hub -> files) and those to remove.
+
+    Rendering every environment renders every hub. With --env, only the hubs the named
+    environments are on, or were on (their parameters file is still there), rendered from every
+    environment of the repository so each hub folder stays complete."""
+    on_disk = sorted(p for p in fleet_root.iterdir() if p.is_dir() and not p.name.startswith(".")) if fleet_root.is_dir() else []
+    if not args.env:
+        hubs = fleet.render_fleets(environments)
+        return hubs, [p for p in on_disk if p.name not in hubs]
+    touched = {fleet.hub_name(env) for env in environments} - {None}
+    touched |= {p.name for p in on_disk for env in environments
+                if (p / fleet.GENERATOR_FOLDER / f"{env.name}.json").is_file()}
+    if not touched:
+        return {}, []
+    selected = {env.name: env for env in environments}
+    everyone = [selected.get(name) or load_environment(args.root / "environments", name)
+                for name in environment_names(args.root / "environments")]
+    hubs = {hub: files for hub, files in fleet.render_fleets(everyone).items() if hub in touched}
+    return hubs, [p for p in on_disk if p.name in touched and p.name not in hubs]

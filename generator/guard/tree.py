@@ -291,11 +291,18 @@ def load_env(name: str, directory: Path) -> EnvTree:
     return _build(name, _files(directory))
 
 
+FLEET = "fleet"  # rendered/fleet/<hub>/ (generator.fleet): each hub is one more tree, "fleet/<hub>"
+
+
 def _env_dirs(directory: Path) -> dict[str, Path]:
     root = resolve_root(Path(directory))
     if root is None:
         return {}
-    return {p.name: p for p in sorted(root.iterdir()) if p.is_dir() and not p.name.startswith(".")}
+    found = {p.name: p for p in sorted(root.iterdir()) if p.is_dir() and not p.name.startswith(".")}
+    fleet = found.pop(FLEET, None)
+    if fleet is not None:
+        found.update({f"{FLEET}/{p.name}": p for p in sorted(fleet.iterdir()) if p.is_dir() and not p.name.startswith(".")})
+    return found
 
 
 def load_tree(directory: Path) -> Tree:
