@@ -348,3 +348,23 @@ def test_the_guard_tree_loads_each_hub_as_ordinary_argo_cd_objects(hub_repo):
     assert ("ApplicationSet", "fleet-central") in kinds
     assert {("Secret", f"cluster-{e}") for e in HUB_ENVS} <= kinds
     assert {("AppProject", f"litellm-{e}") for e in HUB_ENVS} <= kinds
+
+
+def test_parallel_render_writes_the_same_bytes_and_refuses_the_same_bad_environment(hub_repo, monkeypatch, capsys):
+    """Many environments render in forked workers (commands/render.py); the result must not depend on it."""
+    from generator.commands import render as render_command
+
+    sequential = tree(hub_repo, "rendered")
+    monkeypatch.setattr(render_command, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(render_command.os, "cpu_count", lambda: 2)
+    shutil.rmtree(hub_repo / "rendered")
+    assert main(["render", "--root", str(hub_repo)]) == 0
+    assert tree(hub_repo, "rendered") == sequential
+    capsys.readouterr()
+    edit_environment(hub_repo, "eu-prod", lambda doc: doc["cluster"].update(name="llm prod"))
+    edit_environment(hub_repo, "prod", lambda doc: doc["cluster"].update(name="llm prod"))
+    assert main(["render", "--root", str(hub_repo)]) == 2
+    err = capsys.readouterr().err
+    assert "environments/eu-prod/environment.yaml" in err and "cluster.name is not valid" in err  # the first, by name
+    assert "Traceback" not in err
+    assert tree(hub_repo, "rendered") == sequential

@@ -6,16 +6,21 @@ import argparse
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from generator import fleet
-from generator.commands.common import add_repository_options, load_selected
+from generator.commands.common import add_repository_options, load_selected, selected_names
 from generator.environment import Environment, environment_names, load_environment
-from generator.errors import EXIT_FAILED, EXIT_OK
-from generator.render import render_environment
+from generator.errors import EXIT_FAILED, EXIT_OK, InputError
+from generator.render import RenderedEnvironment, render_environment
 from generator.tree import drift, remove_tree, write_tree
 
 WRITERS = 4
+PARALLEL_MIN = 32  # below this many environments forking workers costs more than it saves
+MAX_RENDERERS = 4
 NAME = "render"
 HELP = "render rendered/<env>/ from environments/ (or --check that it is fresh)"
 DESCRIPTION = """\
@@ -40,9 +45,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write nothing; exit 1 listing every file that would change, 0 when fresh")
 
 
+def _render_one(root: Path, name: str) -> tuple[RenderedEnvironment | None, tuple | None]:
+    """Load and render one environment; an InputError comes back as its fields (it does not pickle)."""
+    try:
+        return render_environment(load_environment(root / "environments", name)), None
+    except InputError as exc:
+        return None, (exc.message, exc.file, exc.line, exc.column, exc.hint)
+
+
+def render_selected(args: argparse.Namespace) -> list[RenderedEnvironment]:
+    """Every selected environment, loaded and rendered in name order; the first bad one raises.
+
+    Many environments are rendered by forked workers, one per CPU: loading (ruamel.yaml) and
+    dumping YAML are CPU-bound Python, and environments are independent."""
+    names = selected_names(args)
+    workers = min(os.cpu_count() or 1, MAX_RENDERERS)
+    if len(names) < PARALLEL_MIN or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [render_environment(env) for env in load_selected(args)]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        outcomes = list(pool.map(_render_one, [args.root] * len(names), names, chunksize=max(1, len(names) // (workers * 8))))
+    for _, error in outcomes:
+        if error is not None:
+            raise InputError(*error)
+    return [result for result, _ in outcomes if result is not None]
+
+
 def run(args: argparse.Namespace) -> int:
-    environments = load_selected(args)
-    results = [render_environment(env) for env in environments]
+    results = render_selected(args)
+    environments = [r.env for r in results]
     for result in results:
         for warning in result.warnings:
             print(f"warning: {result.env.name}: {warning}", file=sys.stderr)
