@@ -368,3 +368,22 @@ def test_parallel_render_writes_the_same_bytes_and_refuses_the_same_bad_environm
     assert "environments/eu-prod/environment.yaml" in err and "cluster.name is not valid" in err  # the first, by name
     assert "Traceback" not in err
     assert tree(hub_repo, "rendered") == sequential
+
+
+def test_moving_an_environment_onto_a_hub_shows_in_the_diff_per_environment(hub_repo, tmp_path_factory):
+    """The standalone eu-prod of a base checkout against the hub-managed one of the head."""
+    from generator.guard import diff
+    from generator.guard.tree import load_pair
+
+    base = tmp_path_factory.mktemp("base") / "repo"
+    shutil.copytree(hub_repo, base)
+    edit_environment(base, "eu-prod", lambda doc: doc.pop("hub") and doc["cluster"].pop("server"))
+    assert main(["render", "--root", str(base)]) == 0
+    pair = load_pair(base, hub_repo)
+    text = diff.text(diff.diff_trees(pair.base, pair.head, pair.names))
+    fleet_part = text.split("\nfleet/central:", 1)[1].split("\n\n", 1)[0]
+    assert "  environment eu-prod\n    + Secret argocd/cluster-eu-prod" in fleet_part
+    assert "+ AppProject argocd/litellm-eu-prod" in fleet_part and "environments/eu-prod.json" in fleet_part
+    prod_part = text.split("\neu-prod:", 1)[1]
+    assert "- Application argocd/eu-prod-root" in prod_part
+    assert "Application argocd/eu-prod-litellm  [apps/13-litellm.yaml]: spec.destination.name, spec.destination.server, spec.project" in prod_part

@@ -283,8 +283,23 @@ def _build(name: str, files: Files, chosen: set[str] | None = None) -> EnvTree:
             obj.raw = raw
             env.objects[obj.key + ("" if obj.key not in env.objects else f"@{rel}")] = obj
     _assign_owners(env)
+    if name.startswith(f"{FLEET}/"):
+        _fleet_owners(env)
     _relabel(env)
     return env
+
+
+def _fleet_owners(env: EnvTree) -> None:
+    """In a hub's tree, what belongs to one environment (hub/<env>/..., environments/<env>.json)
+    is grouped under that environment; the rest of hub/ under the hub's root, which syncs it."""
+    for obj in env.objects.values():
+        parts = obj.file.split("/")
+        if parts[0] == "hub" and len(parts) == 3:
+            obj.owner = f"environment {parts[1]}"
+        elif parts[0] == "environments" and len(parts) == 2:
+            obj.owner = f"environment {parts[1].rsplit('.', 1)[0]}"
+        elif parts[0] == "hub":
+            obj.owner = f"fleet-{env.name.split('/', 1)[1]}"
 
 
 def load_env(name: str, directory: Path) -> EnvTree:
