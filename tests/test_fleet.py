@@ -23,7 +23,7 @@ import pytest
 import yaml
 from cfnlint.api import ManualArgs, lint
 
-from aws_support import edit_environment
+from aws_support import aws, edit_environment, moto_endpoint  # noqa: F401 (fixtures)
 from generator import appset, fleet
 from generator.cli import main
 from generator.guard.tree import load_tree
@@ -387,3 +387,52 @@ def test_moving_an_environment_onto_a_hub_shows_in_the_diff_per_environment(hub_
     prod_part = text.split("\neu-prod:", 1)[1]
     assert "- Application argocd/eu-prod-root" in prod_part
     assert "Application argocd/eu-prod-litellm  [apps/13-litellm.yaml]: spec.destination.name, spec.destination.server, spec.project" in prod_part
+
+
+def another_certificate() -> str:
+    """A fresh self-signed certificate, base64 PEM as EKS reports a CA."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubernetes")])
+    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=3650)).sign(key, hashes.SHA256()))
+    return base64.b64encode(cert.public_bytes(serialization.Encoding.PEM)).decode()
+
+
+def test_discover_write_fills_a_hub_environments_endpoint_and_ca(scratch_repo, aws, capsys):  # noqa: F811
+    """The moto cluster is given the endpoint and CA real EKS reports; --write puts them in place."""
+    from moto.eks.models import eks_backends
+
+    from aws_support import ACCOUNT, issuer_for, make_cluster
+
+    shutil.copytree(FIXTURES / "eu-dev", scratch_repo / "environments" / "eu-dev")
+    issuer = issuer_for("eu-west-1", "9A1B2C3D4E5F60718293A4B5C6D7E8F9")
+    make_cluster("eu-west-1", "llm-eu-dev", issuer=issuer)
+    ca = load(FIXTURES / "eu-prod" / "environment.yaml")["hub"]["caData"]
+    model = eks_backends[ACCOUNT]["eu-west-1"].clusters["llm-eu-dev"]
+    model.endpoint = "https://0F1E2D3C4B5A69788796A5B4C3D2E1F0.gr7.eu-west-1.eks.amazonaws.com"
+    model.certificate_authority = {"data": ca}
+
+    def to_moto(doc):
+        doc["aws"]["accountId"] = ACCOUNT
+        doc["hub"]["caData"] = another_certificate()
+    edit_environment(scratch_repo, "eu-dev", to_moto)
+    assert main(["discover", "--env", "eu-dev", "--write", "--root", str(scratch_repo)]) == 0
+    written = load(scratch_repo / "environments/eu-dev/environment.yaml")
+    assert written["cluster"]["server"] == model.endpoint and written["hub"]["caData"] == ca
+    assert "api endpoint          https://0F1E2D3C" in capsys.readouterr().out
+    assert main(["render", "--env", "eu-dev", "--root", str(scratch_repo)]) == 0
+    # moto's own CA is random text, not a certificate: the write is refused and the file kept.
+    model.certificate_authority = {"data": "QUJD" * 300}
+    before = (scratch_repo / "environments/eu-dev/environment.yaml").read_bytes()
+    assert main(["discover", "--env", "eu-dev", "--write", "--root", str(scratch_repo)]) == 2
+    assert "hub.caData is not valid" in capsys.readouterr().err
+    assert (scratch_repo / "environments/eu-dev/environment.yaml").read_bytes() == before

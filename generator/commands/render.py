@@ -9,14 +9,15 @@ from concurrent.futures import ThreadPoolExecutor
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from generator import fleet
-from generator.commands.common import add_repository_options, load_selected, selected_names
+from generator.commands.common import add_repository_options, selected_names
 from generator.environment import Environment, environment_names, load_environment
 from generator.errors import EXIT_FAILED, EXIT_OK, InputError
 from generator.render import RenderedEnvironment, render_environment
-from generator.tree import drift, remove_tree, write_tree
+from generator.tree import Drift, drift, remove_tree, write_tree
 
 WRITERS = 4
 PARALLEL_MIN = 32  # below this many environments forking workers costs more than it saves
@@ -45,15 +46,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write nothing; exit 1 listing every file that would change, 0 when fresh")
 
 
-def _render_one(root: Path, name: str) -> tuple[RenderedEnvironment | None, tuple | None]:
+@dataclass
+class _Rendered:
+    """One environment rendered; with --check its drift instead of its files (workers compare
+    against the tree on disk themselves, so file contents never cross a process boundary)."""
+
+    result: RenderedEnvironment
+    count: int
+    drift: Drift | None = None
+
+
+def _render_one(root: Path, name: str, check: bool) -> tuple[_Rendered | None, tuple | None]:
     """Load and render one environment; an InputError comes back as its fields (it does not pickle)."""
     try:
-        return render_environment(load_environment(root / "environments", name)), None
+        result = render_environment(load_environment(root / "environments", name))
     except InputError as exc:
         return None, (exc.message, exc.file, exc.line, exc.column, exc.hint)
+    if not check:
+        return _Rendered(result, len(result.files)), None
+    found = drift(root / "rendered" / name, result.files, f"rendered/{name}")
+    return _Rendered(replace(result, files={}), len(result.files), found), None
 
 
-def render_selected(args: argparse.Namespace) -> list[RenderedEnvironment]:
+def render_selected(args: argparse.Namespace) -> list[_Rendered]:
     """Every selected environment, loaded and rendered in name order; the first bad one raises.
 
     Many environments are rendered by forked workers, one per CPU: loading (ruamel.yaml) and
@@ -61,17 +76,20 @@ def render_selected(args: argparse.Namespace) -> list[RenderedEnvironment]:
     names = selected_names(args)
     workers = min(os.cpu_count() or 1, MAX_RENDERERS)
     if len(names) < PARALLEL_MIN or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return [render_environment(env) for env in load_selected(args)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        outcomes = list(pool.map(_render_one, [args.root] * len(names), names, chunksize=max(1, len(names) // (workers * 8))))
+        outcomes = [_render_one(args.root, name, args.check) for name in names]
+    else:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            outcomes = list(pool.map(_render_one, [args.root] * len(names), names, [args.check] * len(names),
+                                     chunksize=max(1, len(names) // (workers * 8))))
     for _, error in outcomes:
         if error is not None:
             raise InputError(*error)
-    return [result for result, _ in outcomes if result is not None]
+    return [rendered for rendered, _ in outcomes if rendered is not None]
 
 
 def run(args: argparse.Namespace) -> int:
-    results = render_selected(args)
+    rendered = render_selected(args)
+    results = [r.result for r in rendered]
     environments = [r.env for r in results]
     for result in results:
         for warning in result.warnings:
@@ -85,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     hubs, gone_hubs = _fleets(args, environments, out_root / fleet.FOLDER)
 
     if args.check:
-        drifts = [drift(out_root / r.env.name, r.files, f"rendered/{r.env.name}") for r in results]
+        drifts = [r.drift for r in rendered if r.drift is not None]
         drifts += [drift(stale, {}, f"rendered/{stale.name}") for stale in stale_dirs]  # every file would go
         drifts += [drift(out_root / fleet.FOLDER / hub, files, f"rendered/{fleet.FOLDER}/{hub}") for hub, files in hubs.items()]
         drifts += [drift(gone, {}, f"rendered/{fleet.FOLDER}/{gone.name}") for gone in gone_hubs]
@@ -93,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
             print("rendered/ is stale; run `litellm-gitops render` and commit the result:")
             print("\n".join(line for d in drifts for line in d.lines()))
             return EXIT_FAILED
-        count = sum(len(r.files) for r in results) + sum(len(files) for files in hubs.values())
+        count = sum(r.count for r in rendered) + sum(len(files) for files in hubs.values())
         print(f"rendered/ is fresh ({count} files, {len(results)} environment(s), {len(hubs)} hub(s))")
         return EXIT_OK
 
