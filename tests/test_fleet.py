@@ -26,6 +26,7 @@ from cfnlint.api import ManualArgs, lint
 from aws_support import aws, edit_environment, moto_endpoint  # noqa: F401 (fixtures)
 from generator import appset, fleet
 from generator.cli import main
+from generator.errors import InputError
 from generator.guard.tree import load_tree
 from generator.phases import NAMESPACES
 from generator.secretscan import scan_text, scan_tree
@@ -348,6 +349,22 @@ def test_the_guard_tree_loads_each_hub_as_ordinary_argo_cd_objects(hub_repo):
     assert ("ApplicationSet", "fleet-central") in kinds
     assert {("Secret", f"cluster-{e}") for e in HUB_ENVS} <= kinds
     assert {("AppProject", f"litellm-{e}") for e in HUB_ENVS} <= kinds
+    # The roots the ApplicationSet generates are ordinary Applications of the hub's tree.
+    roots = {o.name: o for o in trees["fleet/central"].objects.values() if o.kind == "Application"}
+    assert set(roots) == {"fleet-central"} | {f"{e}-root" for e in HUB_ENVS}
+    assert roots["eu-prod-root"].doc == next(r for r in generated(hub_repo) if r["metadata"]["name"] == "eu-prod-root")
+    assert roots["eu-prod-root"].owner == "environment eu-prod"
+
+
+def test_the_guard_tree_refuses_an_applicationset_it_cannot_evaluate(hub_repo):
+    path = hub_repo / "rendered/fleet/central/hub/applicationset.yaml"
+    original = path.read_text()
+    path.write_text(original.replace("path: rendered/fleet/central/environments/*.json", "path: rendered/*/params.json"))
+    with pytest.raises(InputError, match="outside rendered/fleet/central/"):
+        load_tree(hub_repo)
+    path.write_text(original.replace("name: '{{.environment}}-root'", "name: '{{.environment | lower}}-root'"))
+    with pytest.raises(InputError, match="only field lookups"):
+        load_tree(hub_repo)
 
 
 def test_parallel_render_writes_the_same_bytes_and_refuses_the_same_bad_environment(hub_repo, monkeypatch, capsys):
