@@ -38,8 +38,12 @@ once. With it, the controller turns automated sync off on the roots and syncs th
 (applicationset/progressivesync/progressive_sync.go, disableAutomatedSync).
 
 Cluster registration follows Argo CD's EKS recipe (docs/operator-manual/declarative-setup.md,
-"EKS", v3.5.1): a cluster Secret whose config holds `awsAuthConfig` {clusterName, roleARN} and
-the cluster's public CA; the role lives in the environment's irsa-roles stack
+"Clusters" and "EKS", v3.5.1): a cluster Secret labelled argocd.argoproj.io/secret-type: cluster
+whose `config` holds `awsAuthConfig` {clusterName, roleARN} (pkg/apis/application/v1alpha1/types.go,
+AWSAuthConfig; the controller then runs `argocd-k8s-auth aws --cluster-name <clusterName>
+--role-arn <roleARN>` as an exec credential provider for a token, Cluster.RawRestConfig in the same file) and
+`tlsClientConfig.caData`, the cluster's public CA; `project` scopes the cluster to the
+environment's AppProject and `namespaces` + `clusterResources` limit what Argo CD watches; the role lives in the environment's irsa-roles stack
 (`hub_access_resources`), trusts only the hub's management role, has no IAM permission (an EKS
 token is a presigned sts:GetCallerIdentity, which needs none) and is mapped into the cluster by
 an EKS access entry.
