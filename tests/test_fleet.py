@@ -453,3 +453,12 @@ def test_discover_write_fills_a_hub_environments_endpoint_and_ca(scratch_repo, a
     assert main(["discover", "--env", "eu-dev", "--write", "--root", str(scratch_repo)]) == 2
     assert "hub.caData is not valid" in capsys.readouterr().err
     assert (scratch_repo / "environments/eu-dev/environment.yaml").read_bytes() == before
+
+
+def test_stages_and_the_reserved_name_are_defined_once():
+    """The schema's stage enum is the RollingSync step order; the reserved environment name is the fleet folder."""
+    from generator.environment import RESERVED_NAMES
+
+    schema = json.loads((REPO / "schemas" / "environment.schema.json").read_text())
+    assert tuple(schema["properties"]["hub"]["properties"]["stage"]["enum"]) == fleet.STAGES
+    assert set(RESERVED_NAMES) == {fleet.FOLDER}
