@@ -13,13 +13,13 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import jsonschema
 
 from generator.errors import InputError, dotted
 from generator.projectfiles import ENVIRONMENT_SCHEMA, project_file
-from generator.yamlio import contains, load_positioned, position, to_plain
+from generator.yamlio import contains, load_fast, load_positioned, position
 
 DEFAULTS_FILE = "defaults.yaml"
 ENVIRONMENT_FILE = "environment.yaml"
@@ -111,16 +111,19 @@ def load_environment(root: Path, name: str) -> Environment:
     if not folder.is_dir():
         raise InputError(f"no environment named {name!r}", file=folder,
                          hint=f"create {folder / ENVIRONMENT_FILE}, or pick one of: {', '.join(environment_names(root)) or 'none yet'}")
-    sources = _sources(folder / ENVIRONMENT_FILE)
-    (env_path, env_tree), (_, defaults_tree) = sources
-    for path, tree in sources:
+    # Plain data first; the files are parsed again with positions only when a message needs them.
+    env_path, defaults_path = folder / ENVIRONMENT_FILE, root / DEFAULTS_FILE
+    plain = [(env_path, load_fast(env_path)), (defaults_path, load_fast(defaults_path) if defaults_path.exists() else None)]
+    (_, env_tree), (_, defaults_tree) = plain
+    for path, tree in plain:
         if tree is not None and not isinstance(tree, dict):
             raise InputError("the file must hold a YAML mapping at its top level", file=path, line=1, column=1,
                              hint="start the file with keys such as 'aws:' and 'cluster:'")
     if env_tree is None:
         raise InputError("the environment file is empty", file=env_path, line=1, column=1,
                          hint="set at least aws.accountId, cluster.name and cluster.oidcIssuer")
-    config = deep_merge(to_plain(defaults_tree) if defaults_tree else {}, to_plain(env_tree))
+    config = deep_merge(defaults_tree or {}, env_tree)
+    sources = lambda: _sources(env_path)  # noqa: E731
     _validate_schema(config, sources, project_file(root.parent, ENVIRONMENT_SCHEMA))
     _refuse_secret_values(config, sources)
     return Environment(name=name, config=config, source=env_path)
@@ -175,7 +178,7 @@ def _schema_hint(error: jsonschema.ValidationError) -> str:
     return schema.get("description") or "see schemas/environment.schema.json"
 
 
-def _validate_schema(config: dict, sources: list[tuple[Path, Any]], schema_file: Path) -> None:
+def _validate_schema(config: dict, sources: Callable[[], list[tuple[Path, Any]]], schema_file: Path) -> None:
     errors = sorted(_validator(schema_file).iter_errors(config), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     if not errors:
         return
@@ -195,7 +198,7 @@ def _validate_schema(config: dict, sources: list[tuple[Path, Any]], schema_file:
         message = f"{_dotted(path)} is not valid"
     else:
         message = f"{_dotted(path)}: {error.message}"
-    file, line, column = _where(path, sources)
+    file, line, column = _where(path, sources())
     more = f" ({len(errors) - 1} more problem(s) after this one)" if len(errors) > 1 else ""
     raise InputError(message + more, file=file, line=line, column=column, hint=_schema_hint(error))
 
@@ -213,11 +216,11 @@ def looks_like_secret_value(text: str) -> bool:
     return len(body) >= 24 and _entropy(body) > 3.8 and not re.fullmatch(r"[a-z-]+", body)
 
 
-def _refuse_secret_values(config: dict, sources: list[tuple[Path, Any]]) -> None:
+def _refuse_secret_values(config: dict, sources: Callable[[], list[tuple[Path, Any]]]) -> None:
     for key, value in config["secrets"]["names"].items():
         if looks_like_secret_value(value):
             path = ["secrets", "names", key]
-            file, line, column = _where(path, sources)
+            file, line, column = _where(path, sources())
             raise InputError(
                 f"secrets.names.{key} looks like a secret value, not the name of a Secrets Manager secret",
                 file=file, line=line, column=column,

@@ -35,6 +35,23 @@ def _parse(text: str) -> Any:
     return _round_trip().load(text)
 
 
+@lru_cache(maxsize=32)
+def _parse_safe(text: str) -> Any:
+    """ruamel.yaml's safe loader (YAML 1.2 like the round trip, duplicate keys refused), cached by
+    content; callers get to_plain copies, never these objects."""
+    return YAML(typ="safe", pure=True).load(text)
+
+
+def load_fast(path: Path) -> Any:
+    """A YAML file as plain data, without positions: about twice as fast as load_positioned. Any
+    problem is reported by load_positioned, with its line and column."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        return to_plain(_parse_safe(text))
+    except (OSError, UnicodeDecodeError, MarkedYAMLError, DuplicateKeyError):
+        return to_plain(load_positioned(path))  # raises the positioned InputError
+
+
 def load_positioned(path: Path) -> Any:
     """Parse one YAML file into ruamel nodes that remember where each key and item stands."""
     try:
