@@ -59,7 +59,6 @@ def render_fleet_readme(hub) -> Artifact:
         "stages": fleet.STAGES,
         "stage_label": fleet.STAGE_LABEL,
         "appset": fleet.appset_name(hub.name),
-        "root": fleet.hub_root_name(hub.name),
         "rows": [{"env": e, "stage": argocd.hub(e)["stage"], "role": fleet.hub_role_arn(e),
                   "project": argocd.project_name(e)} for e in hub.environments],
     }
