@@ -462,3 +462,44 @@ def test_stages_and_the_reserved_name_are_defined_once():
     schema = json.loads((REPO / "schemas" / "environment.schema.json").read_text())
     assert tuple(schema["properties"]["hub"]["properties"]["stage"]["enum"]) == fleet.STAGES
     assert set(RESERVED_NAMES) == {fleet.FOLDER}
+
+
+def test_preflight_checks_a_hub_environments_endpoint_ca_and_hub_role(scratch_repo, aws, capsys, monkeypatch):  # noqa: F811
+    """The hub role is created from the rendered template's own properties (moto's CloudFormation
+    has no EKS access entries); then it, the endpoint and the CA are checked, and each flaw fails."""
+    import boto3
+    from moto.eks.models import eks_backends
+
+    from aws_support import ACCOUNT, make_cluster
+    from generator.aws import preflight as preflight_module
+
+    monkeypatch.setattr(preflight_module.shutil, "which", lambda tool: f"/usr/local/bin/{tool}")
+    shutil.copytree(FIXTURES / "eu-dev", scratch_repo / "environments" / "eu-dev")
+    edit_environment(scratch_repo, "eu-dev", lambda doc: doc["aws"].update(accountId=ACCOUNT))
+    config = load(scratch_repo / "environments/eu-dev/environment.yaml")
+    make_cluster("eu-west-1", "llm-eu-dev", issuer=config["cluster"]["oidcIssuer"])
+    model = eks_backends[ACCOUNT]["eu-west-1"].clusters["llm-eu-dev"]
+    model.endpoint, model.certificate_authority = config["cluster"]["server"], {"data": config["hub"]["caData"]}
+    assert main(["render", "--env", "eu-dev", "--root", str(scratch_repo)]) == 0
+    capsys.readouterr()
+    role = load(scratch_repo / "rendered/eu-dev/cloudformation/irsa-roles.yaml")["Resources"]["ArgocdHubRole"]["Properties"]
+    iam = boto3.client("iam")
+    iam.create_role(RoleName=role["RoleName"], AssumeRolePolicyDocument=json.dumps(role["AssumeRolePolicyDocument"]))
+
+    def checks() -> dict[str, dict]:
+        main(["preflight", "--env", "eu-dev", "--root", str(scratch_repo), "--json"])
+        return {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
+
+    found = checks()
+    assert found["hub-endpoint"]["status"] == "pass" and found["hub-role"]["status"] == "pass", found
+    iam.put_role_policy(RoleName=role["RoleName"], PolicyName="extra", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))
+    assert "has permissions (extra)" in checks()["hub-role"]["detail"]
+    iam.delete_role_policy(RoleName=role["RoleName"], PolicyName="extra")
+    loose = json.loads(json.dumps(role["AssumeRolePolicyDocument"]))
+    loose["Statement"][0]["Principal"]["AWS"] = [HUB_ROLE, f"arn:aws:iam::{ACCOUNT}:root"]
+    iam.update_assume_role_policy(RoleName=role["RoleName"], PolicyDocument=json.dumps(loose))
+    assert "a principal other than" in checks()["hub-role"]["detail"]
+    model.endpoint = "https://FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF.gr7.eu-west-1.eks.amazonaws.com"
+    found = checks()
+    assert found["hub-endpoint"]["status"] == "fail" and "discover --env eu-dev --write" in found["hub-endpoint"]["detail"]
