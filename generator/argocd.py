@@ -96,6 +96,23 @@ return hs
 """
 
 
+def hub(env: Environment) -> dict[str, Any] | None:
+    """The environment's `hub` block when a hub Argo CD manages it (see generator.fleet), else None."""
+    return env.config.get("hub")
+
+
+def project_name(env: Environment) -> str:
+    """The stack's AppProject: argocd.project, suffixed with the environment on a hub, where many
+    environments share one Argo CD namespace."""
+    return f"{env.argocd['project']}-{env.name}" if hub(env) else env.argocd["project"]
+
+
+def cluster_destination(env: Environment) -> dict[str, str]:
+    """Where the stack goes: on a hub, the cluster by the name the hub registers it under (the
+    environment's name); standalone, the API server as Argo CD knows it."""
+    return {"name": env.name} if hub(env) else {"server": env.cluster["server"]}
+
+
 def app_name(env: Environment, component: str) -> str:
     return f"{env.name}-{component}"
 
@@ -151,10 +168,10 @@ def _application(env: Environment, component: str, spec_sources: dict[str, Any],
     entry = BY_NAME[component]
     meta = metadata(env, app_name(env, component), env.argocd["namespace"], entry.phase)
     meta["finalizers"] = [FINALIZER]
-    destination: dict[str, str] = {"server": env.cluster["server"]}
+    destination = cluster_destination(env)
     if entry.namespace:
         destination["namespace"] = entry.namespace
-    spec: dict[str, Any] = {"project": env.argocd["project"], "destination": destination}
+    spec: dict[str, Any] = {"project": project_name(env), "destination": destination}
     spec.update(spec_sources)
     spec["syncPolicy"] = _sync_policy(server_side_apply, bool(ignore_differences))
     if ignore_differences:
@@ -228,20 +245,18 @@ PROJECT_PATH = f"apps/{REPOSITORIES_PHASE:02d}-project.yaml"
 def app_project(env: Environment) -> dict[str, Any]:
     """The stack's AppProject: only the Git repository and pinned charts as sources, only this
     cluster and the stack's namespaces as destinations."""
-    meta = metadata(env, env.argocd["project"], env.argocd["namespace"], REPOSITORIES_PHASE)
+    meta = metadata(env, project_name(env), env.argocd["namespace"], REPOSITORIES_PHASE)
     server = env.cluster["server"]
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "AppProject",
-        "metadata": meta,
-        "spec": {
-            "description": f"LiteLLM stack, environment {env.name} (rendered by litellm-gitops)",
-            "sourceRepos": chart_sources(env),
-            "destinations": [{"server": server, "namespace": ns} for ns in NAMESPACES],
-            "clusterResourceWhitelist": [{"group": g, "kind": k} for g, k in CLUSTER_RESOURCES],
-            "orphanedResources": {"warn": True},
-        },
+    spec: dict[str, Any] = {
+        "description": f"LiteLLM stack, environment {env.name} (rendered by litellm-gitops)",
+        "sourceRepos": chart_sources(env),
+        "destinations": [{"server": server, "namespace": ns} for ns in NAMESPACES],
+        "clusterResourceWhitelist": [{"group": g, "kind": k} for g, k in CLUSTER_RESOURCES],
+        "orphanedResources": {"warn": True},
     }
+    if hub(env):  # only the cluster Secret scoped to this project (generator.fleet) is a destination
+        spec["permitOnlyProjectScopedClusters"] = True
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject", "metadata": meta, "spec": spec}
 
 
 def bootstrap_project_name(env: Environment) -> str:

@@ -27,7 +27,9 @@ def _templates() -> jinja2.Environment:
 
 
 def render_docs(env: Environment, decisions: list[Decision], paths: list[str]) -> list[Artifact]:
+    """README.md, and bootstrap/README.md unless a hub manages the environment (nothing to apply by hand)."""
     rows = plan_rows(decisions)
+    hub = argocd.hub(env)
     context = {
         "env": env,
         "rows": rows,
@@ -36,8 +38,29 @@ def render_docs(env: Environment, decisions: list[Decision], paths: list[str]) -
         "database_url": env.secret_name("databaseUrl"),
         "paths": sorted(paths),
         "warnings": [d.warning for d in decisions if d.warning],
+        "hub": hub,
+        "project": argocd.project_name(env),
     }
-    return [
-        Artifact("README.md", _templates().get_template("environment-readme.md.j2").render(context)),
-        Artifact("bootstrap/README.md", _templates().get_template("bootstrap-readme.md.j2").render(context)),
-    ]
+    readme = Artifact("README.md", _templates().get_template("environment-readme.md.j2").render(context))
+    if hub:
+        return [readme]
+    return [readme, Artifact("bootstrap/README.md", _templates().get_template("bootstrap-readme.md.j2").render(context))]
+
+
+def render_fleet_readme(hub) -> Artifact:
+    """rendered/fleet/<hub>/README.md: what a person does once per hub (generator.fleet)."""
+    from generator import fleet
+
+    first = hub.first
+    context = {
+        "hub": hub,
+        "folder": f"rendered/{fleet.FOLDER}/{hub.name}",
+        "namespace": hub.namespace,
+        "role_arn": argocd.hub(first)["argocdRoleArn"],
+        "stages": fleet.STAGES,
+        "stage_label": fleet.STAGE_LABEL,
+        "appset": fleet.appset_name(hub.name),
+        "rows": [{"env": e, "stage": argocd.hub(e)["stage"], "role": fleet.hub_role_arn(e),
+                  "project": argocd.project_name(e)} for e in hub.environments],
+    }
+    return Artifact("README.md", _templates().get_template("fleet-readme.md.j2").render(context))

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import jsonschema
 
@@ -26,6 +26,7 @@ from generator.yamlio import contains, load_positioned, position, to_plain
 DEFAULTS_FILE = "defaults.yaml"
 ENVIRONMENT_FILE = "environment.yaml"
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+RESERVED_NAMES = {"fleet": "rendered/fleet/ holds the hubs' objects (generator.fleet)"}
 
 
 @dataclass(frozen=True)
@@ -117,9 +118,13 @@ def load_environment(root: Path, name: str) -> Environment:
             file=folder,
             hint="rename the folder: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters")
     _no_link(folder)
+    if name in RESERVED_NAMES:
+        raise InputError(f"environment name {name!r} is reserved: {RESERVED_NAMES[name]}", file=folder,
+                         hint="rename the folder")
     if not folder.is_dir():
         raise InputError(f"no environment named {name!r}", file=folder,
                          hint=f"create {folder / ENVIRONMENT_FILE}, or pick one of: {', '.join(environment_names(root)) or 'none yet'}")
+    # Parsed once, with positions (yamlio: linear in the file's size, bounded before the cost is paid).
     sources = _sources(folder / ENVIRONMENT_FILE)
     (env_path, env_tree), (_, defaults_tree) = sources
     for path, tree in sources:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generator import argocd, docs
+from generator import argocd, docs, fleet
 from generator.artifacts import Artifact
 from generator.components import render_component
 from generator.environment import Environment
@@ -28,7 +28,9 @@ class RenderedEnvironment:
 def render_environment(env: Environment) -> RenderedEnvironment:
     check_catalogue()
     decisions = decide(env)
-    artifacts: list[Artifact] = [
+    if argocd.hub(env):
+        fleet.check(env)
+    artifacts: list[Artifact] = [] if argocd.hub(env) else [  # a hub's folder holds these (generator.fleet)
         Artifact.yaml("bootstrap/project.yaml", argocd.bootstrap_project(env)),
         Artifact.yaml("bootstrap/root-app.yaml", argocd.root_application(env)),
         Artifact.yaml("bootstrap/argocd-cm.yaml", argocd.argocd_cm(env)),

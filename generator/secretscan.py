@@ -1,12 +1,15 @@
 """A scanner for credentials that must never reach Git: known token shapes (AWS access keys,
 `sk-` API keys, private keys, GitHub and Slack tokens, JWTs, passwords inside URLs) and long
-high-entropy strings that look like generated secrets.
+high-entropy strings that look like generated secrets. A base64 PEM certificate (a cluster's CA, as
+EKS reports it and Argo CD's cluster Secrets carry it) is public and is not reported, once it
+decodes to certificates and nothing else.
 
 Tests run it over rendered/ and environments/; it reports file, line and kind, never the value.
 """
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 from dataclasses import dataclass
@@ -30,6 +33,9 @@ PLACEHOLDER = re.compile(r"[A-Z_]+|<[^>]*>|\$[({][^)}]*[)}]|\*+")
 TOKEN = re.compile(r"[A-Za-z0-9+_-]{24,}")
 HEX = re.compile(r"[0-9A-Fa-f-]+")
 ENTROPY_THRESHOLD = 4.2  # bits per character; English-like identifiers stay well below
+# base64 of "-----BEGIN CERTIFICATE-----", then the rest of the base64 run.
+BASE64_CERTIFICATE = re.compile(r"LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t[A-Za-z0-9+/]*={0,2}")
+PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----[A-Za-z0-9+/=\s]+?-----END \1-----")
 
 
 @dataclass(frozen=True)
@@ -70,9 +76,22 @@ def credential_kinds(text: str) -> list[str]:
     return list(dict.fromkeys(kinds))
 
 
+def _only_certificates(match: re.Match[str]) -> str:
+    """"" for a base64 run that decodes to PEM certificates only; the run itself otherwise."""
+    try:
+        pem = base64.b64decode(match.group(0), validate=True).decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        return match.group(0)
+    blocks = PEM_BLOCK.findall(pem)
+    rest = PEM_BLOCK.sub("", pem).strip()
+    return "" if blocks and all(kind == "CERTIFICATE" for kind in blocks) and not rest else match.group(0)
+
+
 def scan_text(text: str, path: str) -> list[Finding]:
     findings = []
     for number, line in enumerate(text.splitlines(), start=1):
+        if "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t" in line:
+            line = BASE64_CERTIFICATE.sub(_only_certificates, line)
         kinds = [kind for kind, pattern in PATTERNS.items() if pattern.search(line)]
         if any(not PLACEHOLDER.fullmatch(m.group("password")) for m in URL_PASSWORD.finditer(line)):
             kinds.append("password in a URL")

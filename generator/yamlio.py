@@ -21,7 +21,9 @@ and a trailing newline.
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import stat
 from functools import lru_cache
 from pathlib import Path
@@ -258,29 +260,71 @@ class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[mi
     def ignore_aliases(self, data: Any) -> bool:
         return True
 
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        # The emitter asks, for every scalar, which tag its text would resolve to (regular
+        # expressions); the answer depends on nothing else (no path resolvers), so remember it.
+        if kind is not yaml.ScalarNode or len(value) > 256:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = _RESOLVED.get(key)
+        if tag is None:
+            tag = _RESOLVED[key] = super().resolve(kind, value, implicit)
+            if len(_RESOLVED) > 100_000:
+                _RESOLVED.clear()
+        return tag
 
-def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+
+_RESOLVED: dict[tuple[str, Any], str] = {}
+
+
+def _str_style(value: str) -> str | None:
     if "\n" in value:
         # Literal blocks cannot carry trailing spaces on a line; fall back to quoting then.
         if not any(line != line.rstrip() for line in value.splitlines()):
-            return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+            return "|"
+    return None
+
+
+def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=_str_style(value))
 
 
 _Dumper.add_representer(str, _str_representer)
 
+_STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_BOOL, _INT, _NULL = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:null"
+_OPTIONS = {"default_flow_style": False, "allow_unicode": True, "width": 4096, "indent": 2, "sort_keys": False}
+
+
+def _node(value: Any, dumper: _Dumper) -> yaml.Node:
+    """The node _Dumper's representer would build (block style, insertion order, no aliases), for
+    the plain types the generator renders, without its generic dispatch; anything else goes
+    through the representer itself."""
+    kind = type(value)
+    if kind is str:
+        return yaml.ScalarNode(_STR, value, style=_str_style(value))
+    if kind is dict:
+        return yaml.MappingNode(_MAP, [(_node(k, dumper), _node(v, dumper)) for k, v in value.items()], flow_style=False)
+    if kind is list:
+        return yaml.SequenceNode(_SEQ, [_node(v, dumper) for v in value], flow_style=False)
+    if kind is bool:
+        return yaml.ScalarNode(_BOOL, "true" if value else "false")
+    if kind is int:
+        return yaml.ScalarNode(_INT, str(value))
+    if value is None:
+        return yaml.ScalarNode(_NULL, "null")
+    return dumper.represent_data(value)
+
 
 def dump(document: Any) -> str:
-    """One YAML document, deterministic bytes."""
-    return yaml.dump(
-        document,
-        Dumper=_Dumper,
-        sort_keys=False,
-        default_flow_style=False,
-        allow_unicode=True,
-        width=4096,
-        indent=2,
-    )
+    """One YAML document, deterministic bytes: what yaml.dump(document, Dumper=_Dumper, **_OPTIONS)
+    writes (tests/test_yamlio_dump.py checks they agree), built faster."""
+    stream = io.StringIO()
+    dumper = _Dumper(stream, **_OPTIONS)
+    dumper.open()
+    dumper.serialize(_node(document, dumper))
+    dumper.close()
+    return stream.getvalue()
 
 
 def load_plain(text: str) -> Any:

@@ -43,6 +43,8 @@ class Discovery:
     oidc_provider_arn: str | None
     subnets: list[Subnet] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    endpoint: str | None = None  # the API server, as a hub's Argo CD reaches it (generator.fleet)
+    certificate_authority: str | None = None  # base64 PEM, public
 
     @property
     def chosen_subnets(self) -> list[str]:
@@ -138,6 +140,8 @@ def discover(aws: Aws, env: Environment) -> Discovery:
         oidc_issuer=issuer, authentication_mode=mode,
         oidc_provider_arn=find_oidc_provider(aws, issuer) if issuer else None,
         subnets=subnets,
+        endpoint=cluster.get("endpoint"),
+        certificate_authority=(cluster.get("certificateAuthority") or {}).get("data"),
     )
     if not issuer:
         found.warnings.append("the cluster reports no OIDC issuer; IRSA cannot work")
@@ -161,6 +165,7 @@ def report(found: Discovery) -> str:
         f"oidc issuer           {found.oidc_issuer or '-'}",
         f"oidc provider (IAM)   {found.oidc_provider_arn or 'MISSING'}",
         f"authentication mode   {found.authentication_mode}",
+        f"api endpoint          {found.endpoint or '-'}",
         f"vpc                   {found.vpc_id or '-'}",
         f"cluster sg            {found.cluster_security_group_id or '-'}",
         "subnets:",
@@ -185,6 +190,15 @@ def _yaml() -> YAML:
     return yaml
 
 
+def hub_updates(env: Environment, found: Discovery) -> tuple[dict[str, Any], dict[str, Any]]:
+    """For an environment managed from a hub: cluster.server (the API endpoint the hub reaches)
+    and hub.caData (the cluster's CA) to set; nothing for a standalone one."""
+    if not env.config.get("hub"):
+        return {}, {}
+    return ({"server": found.endpoint} if found.endpoint else {},
+            {"caData": found.certificate_authority} if found.certificate_authority else {})
+
+
 def updates(found: Discovery) -> dict[str, Any]:
     """cluster.* keys to set: the issuer, the authentication mode and the network (apply() leaves
     out the mode when the defaults already give it)."""
@@ -198,9 +212,9 @@ def updates(found: Discovery) -> dict[str, Any]:
     return result
 
 
-def apply(text: str, changes: dict[str, Any], keep_mode_if_same: str | None) -> str:
-    """The environment file's text with cluster.<key> set for every change; everything else is
-    left byte for byte as it was."""
+def apply(text: str, changes: dict[str, Any], keep_mode_if_same: str | None, hub_changes: dict[str, Any] | None = None) -> str:
+    """The environment file's text with cluster.<key> set for every change (and hub.<key> for
+    every hub change); everything else is left byte for byte as it was."""
     yaml = _yaml()
     doc = yaml.load(text)
     cluster = doc.get("cluster")
@@ -216,6 +230,10 @@ def apply(text: str, changes: dict[str, Any], keep_mode_if_same: str | None) -> 
                     current[sub_key] = _node(sub_value)
         elif current != value:
             _put(cluster, key, _node(value))
+    hub = doc.get("hub")
+    for key, value in (hub_changes or {}).items() if hub is not None else ():
+        if hub.get(key) != value:
+            _put(hub, key, value)
     out = io.StringIO()
     yaml.dump(doc, out)
     return out.getvalue()
@@ -251,7 +269,8 @@ def write(env: Environment, root: Path, found: Discovery) -> bool:
     path = env.source
     before = path.read_text(encoding="utf-8")
     mode_through_defaults = env.cluster.get("authenticationMode")
-    after = apply(before, updates(found), mode_through_defaults)
+    server, ca = hub_updates(env, found)
+    after = apply(before, updates(found) | server, mode_through_defaults, ca)
     if after == before:
         return False
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".environment.", suffix=".yaml")

@@ -5,7 +5,10 @@ Missing roles and secrets: preflight runs first, before the phase 3 and 4 stacks
 or secret that is missing while its component is enabled (this repository will create it) is a
 warning, unless its CloudFormation stack is already deployed (then it is drift: a failure). When
 the component is `external` it must already exist: missing is a failure. A role or secret that
-exists but is wrong (trust, scheduled deletion, no value) always fails.
+exists but is wrong (trust, scheduled deletion, no value) always fails. An environment managed
+from a hub (generator.fleet) also checks its endpoint and CA against EKS, and the role the hub
+assumes: trusted by hub.argocdRoleArn alone, no permission (moto has no EKS access entries, so the
+access entry is left to CloudFormation).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import urllib.parse
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
-from generator import naming
+from generator import fleet, naming
 from generator.aws import iam
 from generator.aws.client import Aws, AwsError
 from generator.aws.discover import find_oidc_provider
@@ -205,6 +208,44 @@ class Preflight:
             return FAIL, f"role {name}: {problem}"
         return PASS, f"role {name} trusts only {workload.namespace}/{workload.service_account}"
 
+    def hub_endpoint(self) -> tuple[str, str]:
+        """A hub reaches the cluster at cluster.server and trusts hub.caData: both must be the cluster's."""
+        if self.cluster is None:
+            return SKIP, "no cluster"
+        fix = f"; run `litellm-gitops discover --env {self.env.name} --write`"
+        if self.cluster.get("endpoint") != self.env.cluster["server"]:
+            return FAIL, f"the cluster's endpoint is {self.cluster.get('endpoint') or 'none'}, cluster.server says {self.env.cluster['server']}" + fix
+        if (self.cluster.get("certificateAuthority") or {}).get("data") != self.env.config["hub"]["caData"]:
+            return FAIL, "hub.caData is not the cluster's certificate authority" + fix
+        return PASS, f"{self.env.cluster['server']} with the cluster's CA"
+
+    def hub_role(self) -> tuple[str, str]:
+        """The role the hub assumes (generator.fleet): only hub.argocdRoleArn may assume it, and it
+        has no permission of its own."""
+        name = fleet.hub_role_name(self.env)
+        try:
+            role = self.call("iam", "get_role", RoleName=name)["Role"]
+        except AwsError as exc:
+            if exc.code != "NoSuchEntity":
+                raise
+            return self.missing(f"role {name}", "irsa-roles", "irsa-roles")
+        principal = self.env.config["hub"]["argocdRoleArn"]
+        statements = _as_list(_policy(role.get("AssumeRolePolicyDocument")).get("Statement", []))
+        allowed = [s for s in statements if s.get("Effect") == "Allow"]
+        for statement in allowed:
+            principals = statement.get("Principal", {})
+            if set(principals) != {"AWS"} or _as_list(principals["AWS"]) != [principal]:
+                return FAIL, f"role {name}: its trust policy allows a principal other than {principal}"
+            if _as_list(statement.get("Action", [])) != ["sts:AssumeRole"]:
+                return FAIL, f"role {name}: its trust policy allows {statement.get('Action')}, want sts:AssumeRole only"
+        if not allowed:
+            return FAIL, f"role {name}: its trust policy allows nobody"
+        inline = self.call("iam", "list_role_policies", RoleName=name).get("PolicyNames", [])
+        attached = self.call("iam", "list_attached_role_policies", RoleName=name).get("AttachedPolicies", [])
+        if inline or attached:
+            return FAIL, f"role {name} has permissions ({', '.join(inline + [a.get('PolicyName', '?') for a in attached])}); it needs none"
+        return PASS, f"role {name} trusts only {principal} and has no permission"
+
     def tool(self, tool: str) -> None:
         path = shutil.which(tool)
         if path:
@@ -234,6 +275,12 @@ class Preflight:
                 self.add(check, SKIP, "irsa-roles is disabled")
             else:
                 self.run_aws(check, lambda w=workload: self.role(w))
+        if fleet.hub_name(env):
+            self.run_aws("hub-endpoint", self.hub_endpoint)
+            if env.state("irsa-roles") == "disabled":
+                self.add("hub-role", SKIP, "irsa-roles is disabled")
+            else:
+                self.run_aws("hub-role", self.hub_role)
         for tool in TOOLS:
             self.tool(tool)
         return self.checks

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 
-from generator import naming
+from generator import fleet, naming
 from generator.artifacts import Artifact
 from generator.aws import cfn
 from generator.docs import _templates
@@ -65,7 +65,8 @@ def render_if_owner(env: Environment, component: str) -> list[Artifact]:
         "bastion_role": naming.bastion_role_name(env),
         "bastion_profile": naming.bastion_profile_name(env),
         "access_policy": bastion.get("accessPolicy", "AmazonEKSViewPolicy"),
-        "roles": [naming.role_name(env, w) for w in (naming.BEDROCK, naming.EXTERNAL_SECRETS)],
+        "roles": [naming.role_name(env, w) for w in (naming.BEDROCK, naming.EXTERNAL_SECRETS)]
+                 + ([fleet.hub_role_name(env)] if fleet.hub_name(env) else []),
     }
     text = _templates().get_template("cloudformation-readme.md.j2").render(context)
     return [Artifact(f"{cfn.FOLDER}/README.md", text), Artifact(f"{cfn.FOLDER}/deploy.json", deploy_manifest(env))]

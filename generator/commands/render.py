@@ -1,16 +1,25 @@
-"""`litellm-gitops render [--check]`: write rendered/<env>/ for every environment, or check it is fresh."""
+"""`litellm-gitops render [--check]`: write rendered/<env>/ for every environment (and
+rendered/fleet/<hub>/ for the hubs), or check it is fresh."""
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from generator.commands.common import add_repository_options, load_selected
-from generator.errors import EXIT_FAILED, EXIT_OK
-from generator.render import render_environment
-from generator.tree import describe, drift, leftovers, write_trees
+from generator import fleet
+from generator.commands.common import add_repository_options, selected_names
+from generator.environment import Environment, environment_names, load_environment
+from generator.errors import EXIT_FAILED, EXIT_OK, InputError
+from generator.render import RenderedEnvironment, render_environment
+from generator.tree import Drift, describe, drift, leftovers, write_trees
+
+PARALLEL_MIN = 32  # below this many environments forking workers costs more than it saves
+MAX_RENDERERS = 4
 
 NAME = "render"
 HELP = "render rendered/<env>/ from environments/ (or --check that it is fresh)"
@@ -24,6 +33,8 @@ back an interrupted one). Files no longer rendered disappear, and so does anythi
 that no environment renders (a removed environment's folder, a stray file) when rendering all
 environments. Symbolic links in rendered/ are never followed: --check reports them, render
 replaces them.
+Environments managed from a hub also render rendered/fleet/<hub>/ (with --env, the hubs of the
+named environments, from every environment of those hubs), swapped in the same way after them.
 
 examples:
   litellm-gitops render
@@ -45,19 +56,65 @@ def strays(out_root: Path, names: set[str]) -> list[Path]:
     return sorted(p for p in out_root.iterdir() if not p.name.startswith(".") and p.name not in names)
 
 
+@dataclass
+class _Rendered:
+    """One environment rendered; with --check its drift instead of its files (workers compare
+    against the tree on disk themselves, so file contents never cross a process boundary)."""
+
+    result: RenderedEnvironment
+    count: int
+    drift: Drift | None = None
+
+
+def _render_one(root: Path, name: str, check: bool) -> tuple[_Rendered | None, tuple | None]:
+    """Load and render one environment; an InputError comes back as its fields (it does not pickle)."""
+    try:
+        result = render_environment(load_environment(root / "environments", name))
+    except InputError as exc:
+        return None, (exc.message, exc.file, exc.line, exc.column, exc.hint)
+    if not check:
+        return _Rendered(result, len(result.files)), None
+    found = drift(root / "rendered" / name, result.files, f"rendered/{name}")
+    return _Rendered(replace(result, files={}), len(result.files), found), None
+
+
+def render_selected(args: argparse.Namespace) -> list[_Rendered]:
+    """Every selected environment, loaded and rendered in name order; the first bad one raises.
+
+    Many environments are rendered by forked workers, one per CPU: loading (ruamel.yaml) and
+    dumping YAML are CPU-bound Python, and environments are independent."""
+    names = selected_names(args)
+    workers = min(os.cpu_count() or 1, MAX_RENDERERS)
+    if len(names) < PARALLEL_MIN or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        outcomes = [_render_one(args.root, name, args.check) for name in names]
+    else:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            outcomes = list(pool.map(_render_one, [args.root] * len(names), names, [args.check] * len(names),
+                                     chunksize=max(1, len(names) // (workers * 8))))
+    for _, error in outcomes:
+        if error is not None:
+            raise InputError(*error)
+    return [rendered for rendered, _ in outcomes if rendered is not None]
+
+
 def run(args: argparse.Namespace) -> int:
-    environments = load_selected(args)
-    results = [render_environment(env) for env in environments]
+    rendered = render_selected(args)
+    results = [r.result for r in rendered]
+    environments = [r.env for r in results]
     for result in results:
         for warning in result.warnings:
             print(f"warning: {result.env.name}: {warning}", file=sys.stderr)
 
     out_root = args.root / "rendered"
-    stale = [] if args.env else strays(out_root, {r.env.name for r in results})
+    stale = [] if args.env else strays(out_root, {r.env.name for r in results} | {fleet.FOLDER})
+    hubs, gone_hubs = _fleets(args, environments, out_root / fleet.FOLDER)
+    fleet_root = out_root / fleet.FOLDER
 
     if args.check:
-        drifts = [drift(out_root / r.env.name, r.files, f"rendered/{r.env.name}") for r in results]
+        drifts = [r.drift for r in rendered if r.drift is not None]
         drifts += [drift(p, {}, f"rendered/{p.name}") for p in stale if p.is_dir() and not p.is_symlink()]
+        drifts += [drift(fleet_root / hub, files, f"rendered/{fleet.FOLDER}/{hub}") for hub, files in hubs.items()]
+        drifts += [drift(gone, {}, f"rendered/{fleet.FOLDER}/{gone.name}") for gone in gone_hubs]
         lines = [line for d in drifts for line in d.lines()]
         lines += [f"  would delete: rendered/{p.name} ({describe(p.lstat().st_mode)} no environment renders)"
                   for p in stale if not p.is_dir() or p.is_symlink()]
@@ -66,7 +123,8 @@ def run(args: argparse.Namespace) -> int:
             print("rendered/ is stale; run `litellm-gitops render` and commit the result:")
             print("\n".join(lines))
             return EXIT_FAILED
-        print(f"rendered/ is fresh ({sum(len(r.files) for r in results)} files, {len(results)} environment(s))")
+        count = sum(r.count for r in rendered) + sum(len(files) for files in hubs.values())
+        print(f"rendered/ is fresh ({count} files, {len(results)} environment(s), {len(hubs)} hub(s))")
         return EXIT_OK
 
     for result in results:  # what is in the way is replaced; say so
@@ -74,10 +132,42 @@ def run(args: argparse.Namespace) -> int:
         if os.path.lexists(target) and (target.is_symlink() or not target.is_dir()):
             print(f"replacing rendered/{result.env.name}: it was {describe(target.lstat().st_mode)}, not a folder",
                   file=sys.stderr)
+    # The environments in one transaction (all or nothing), then the hubs in a second one.
     for line in write_trees(out_root, {r.env.name: r.files for r in results}, [p.name for p in stale]):
         print(line, file=sys.stderr)
+    if hubs or gone_hubs:
+        for line in write_trees(fleet_root, hubs, [gone.name for gone in gone_hubs]):
+            print(line, file=sys.stderr)
     for result in results:
         print(f"rendered {result.env.name}: {len(result.files)} files")
+    for hub, files in hubs.items():
+        print(f"rendered {fleet.FOLDER}/{hub}: {len(files)} files")
     for path in stale:
         print(f"removed rendered/{path.name}: no environment renders it")
+    for gone in gone_hubs:
+        print(f"removed rendered/{fleet.FOLDER}/{gone.name}: no environment is on that hub any more")
+    if fleet_root.is_dir() and not fleet_root.is_symlink() and not any(fleet_root.iterdir()):
+        fleet_root.rmdir()
     return EXIT_OK
+
+
+def _fleets(args: argparse.Namespace, environments: list[Environment], fleet_root: Path) -> tuple[dict[str, dict[str, str]], list[Path]]:
+    """The hub folders to render (hub -> files) and those to remove.
+
+    Rendering every environment renders every hub. With --env, only the hubs the named
+    environments are on, or were on (their parameters file is still there), rendered from every
+    environment of the repository so each hub folder stays complete."""
+    on_disk = sorted(p for p in fleet_root.iterdir() if p.is_dir() and not p.name.startswith(".")) if fleet_root.is_dir() else []
+    if not args.env:
+        hubs = fleet.render_fleets(environments)
+        return hubs, [p for p in on_disk if p.name not in hubs]
+    touched = {fleet.hub_name(env) for env in environments} - {None}
+    touched |= {p.name for p in on_disk for env in environments
+                if (p / fleet.GENERATOR_FOLDER / f"{env.name}.json").is_file()}
+    if not touched:
+        return {}, []
+    selected = {env.name: env for env in environments}
+    everyone = [selected.get(name) or load_environment(args.root / "environments", name)
+                for name in environment_names(args.root / "environments")]
+    hubs = {hub: files for hub, files in fleet.render_fleets(everyone).items() if hub in touched}
+    return hubs, [p for p in on_disk if p.name in touched and p.name not in hubs]

@@ -3,7 +3,8 @@
 Two IAM roles, named and keyed by generator.naming: the LiteLLM role (Bedrock invoke on the
 configured models) and the External Secrets role (read the environment's Secrets Manager
 secrets). Each trusts the cluster's OIDC provider for exactly one service account, the one the
-Argo CD output annotates with the role's ARN. Also renders cloudformation/README.md when this is
+Argo CD output annotates with the role's ARN. On a hub, also the role the hub's Argo CD assumes
+and its EKS access entry (generator.fleet.hub_access_resources). Also renders cloudformation/README.md when this is
 the first enabled CloudFormation component (see generator.aws.readme).
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator import naming
+from generator import fleet, naming
 from generator.artifacts import Artifact
 from generator.aws import cfn, iam, readme
 from generator.environment import Environment
@@ -54,6 +55,9 @@ def template(env: Environment) -> dict[str, Any]:
         }
         for w in (bedrock, eso)
     }
+    hub_resources, hub_outputs = fleet.hub_access_resources(env)  # only when a hub manages the cluster
+    resources.update(hub_resources)
+    outputs.update(hub_outputs)
     return cfn.template(env, STEM, "IRSA roles for LiteLLM and External Secrets (phase 3)", {}, resources, outputs)
 
 

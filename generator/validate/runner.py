@@ -4,7 +4,8 @@ For each environment: load it (a bad environment is reported as a problem, and i
 files are not checked, since their Kubernetes version and charts come from it); read every file
 under rendered/<env>/apps, bootstrap, manifests (Kubernetes documents), values/ (Helm values) and
 cloudformation/ (templates); then the environment's applied state (every object its Applications
-apply, hydrated as Argo CD would: validate/hydrated.py). The parent process parses the YAML and compiles each schema once;
+apply, hydrated as Argo CD would: validate/hydrated.py); and the Kubernetes documents of
+rendered/fleet/<hub>/ (generator.fleet). The parent process parses the YAML and compiles each schema once;
 the files are then checked in parallel by forked workers that inherit the compiled validators
 (concurrent.futures.ProcessPoolExecutor), one task per file, CloudFormation first (slowest).
 """
@@ -20,7 +21,7 @@ from typing import Any, Callable
 
 import yaml
 
-from generator import chartlock
+from generator import chartlock, fleet
 from generator.applied import cache as render_cache
 from generator.applied.helm import find_helm
 from generator.applied.hydrate import Hydrator, hydrate_environment
@@ -141,26 +142,11 @@ def _links(root: Path, folder: Path, plan: _Plan) -> None:
                                              "kubernetes"))
 
 
-def _plan_environment(env: Environment, root: Path, lock: Lock, values_schemas: values.ValuesSchemas,
-                      locations: list[SchemaLocation], schemas_by_version: dict[str, tuple[CoreSchemas, CustomSchemas]],
-                      plan: _Plan, hydrator: Hydrator | None = None) -> None:
-    folder = root / "rendered" / env.name
-    if folder.is_symlink() or not folder.is_dir():
-        plan.problems.append(Problem(_rel(root, folder), None, "Environment", env.name, "-",
-                                     "not rendered: run `litellm-gitops render`", "environment"))
-        return
-    version = str(env.cluster["kubernetesVersion"])
-    if version not in schemas_by_version:  # one set per Kubernetes version, shared by its environments
-        try:
-            core_schemas = CoreSchemas(version)
-        except InputError as exc:  # name the line that sets the version, not a folder of kubernetes-validate
-            raise config_error(env, ["cluster", "kubernetesVersion"], exc.message, exc.hint or "") from None
-        schemas_by_version[version] = (core_schemas, CustomSchemas(locations, lock, version))
-    core, custom = schemas_by_version[version]
-    _links(root, folder, plan)
-
+def _plan_kubernetes(root: Path, folder: Path, folders: tuple[str, ...], core: CoreSchemas, custom: CustomSchemas,
+                     plan: _Plan) -> list[Any]:
+    """Plan the strict checks of every Kubernetes document under folder/<each of folders>; return the documents."""
     all_documents: list[Any] = []
-    for sub in KUBERNETES_FOLDERS:
+    for sub in folders:
         for file in sorted((folder / sub).rglob("*")) if (folder / sub).is_dir() else []:
             if file.is_symlink() or not file.is_file() or file.suffix not in YAML_SUFFIXES:
                 continue
@@ -190,6 +176,28 @@ def _plan_environment(env: Environment, root: Path, lock: Lock, values_schemas: 
                 checks.append((validator, document, number))
             if checks:
                 plan.tasks.append(_Task(len(checks), _check_kubernetes_file, (path, checks)))
+    return all_documents
+
+
+def _plan_environment(env: Environment, root: Path, lock: Lock, values_schemas: values.ValuesSchemas,
+                      locations: list[SchemaLocation], schemas_by_version: dict[str, tuple[CoreSchemas, CustomSchemas]],
+                      plan: _Plan, hydrator: Hydrator | None = None) -> None:
+    folder = root / "rendered" / env.name
+    if folder.is_symlink() or not folder.is_dir():
+        plan.problems.append(Problem(_rel(root, folder), None, "Environment", env.name, "-",
+                                     "not rendered: run `litellm-gitops render`", "environment"))
+        return
+    version = str(env.cluster["kubernetesVersion"])
+    if version not in schemas_by_version:  # one set per Kubernetes version, shared by its environments
+        try:
+            core_schemas = CoreSchemas(version)
+        except InputError as exc:  # name the line that sets the version, not a folder of kubernetes-validate
+            raise config_error(env, ["cluster", "kubernetesVersion"], exc.message, exc.hint or "") from None
+        schemas_by_version[version] = (core_schemas, CustomSchemas(locations, lock, version))
+    core, custom = schemas_by_version[version]
+    _links(root, folder, plan)
+
+    all_documents = _plan_kubernetes(root, folder, KUBERNETES_FOLDERS, core, custom, plan)
 
     value_charts = values.charts_from_applications(env.name, all_documents)
     values_folder = folder / "values"
@@ -245,6 +253,31 @@ def _plan_environment(env: Environment, root: Path, lock: Lock, values_schemas: 
                              + hydrated.wiring_check(state, storage.declared_classes(env.config)))
 
 
+def _plan_fleets(root: Path, versions: dict[str, str], every: bool, lock: Lock, locations: list[SchemaLocation],
+                 schemas_by_version: dict[str, tuple[CoreSchemas, CustomSchemas]], plan: _Plan) -> None:
+    """rendered/fleet/<hub>/ (generator.fleet): its Kubernetes documents, strictly, for the hubs of
+    the selected environments (`versions`: hub -> the Kubernetes version of its first environment,
+    since the hub's own is not configured anywhere), and every hub on disk when `every`."""
+    fleet_root = root / "rendered" / fleet.FOLDER
+    hubs = set(versions)
+    if every and fleet_root.is_dir():
+        hubs |= {p.name for p in fleet_root.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    fallback = next(iter(schemas_by_version), None)
+    for hub in sorted(hubs):
+        folder = fleet_root / hub
+        _links(root, folder, plan)
+        if folder.is_symlink() or not folder.is_dir():
+            plan.problems.append(Problem(_rel(root, folder), None, "Hub", hub, "-", "not rendered: run `litellm-gitops render`", "environment"))
+            continue
+        version = versions.get(hub) or fallback
+        if version is None:
+            continue
+        if version not in schemas_by_version:
+            schemas_by_version[version] = (CoreSchemas(version), CustomSchemas(locations, lock, version))
+        core, custom = schemas_by_version[version]
+        _plan_kubernetes(root, folder, fleet.KUBERNETES_FOLDERS, core, custom, plan)
+
+
 def _execute(tasks: list[_Task], jobs: int) -> list[Problem]:
     global _PLANNED
     order = sorted(range(len(tasks)), key=lambda i: -tasks[i].weight)
@@ -286,6 +319,7 @@ def validate(options: Options) -> Report:
     if hydrator is not None:
         hydrator.helm = find_helm()  # no helm is bad input (exit 2), not a problem of the tree
     schemas_by_version: dict[str, tuple[CoreSchemas, CustomSchemas]] = {}
+    hub_versions: dict[str, str] = {}
     values_schemas = values.ValuesSchemas(lock, cache)
     for name in names:
         plan.files += 1
@@ -299,6 +333,9 @@ def validate(options: Options) -> Report:
                                          name, "-", f"{exc.message}{where}{fix}", "environment"))
             continue
         _plan_environment(env, root, lock, values_schemas, locations, schemas_by_version, plan, hydrator)
+        if fleet.hub_name(env):
+            hub_versions.setdefault(fleet.hub_name(env), str(env.cluster["kubernetesVersion"]))
 
+    _plan_fleets(root, hub_versions, options.environments is None, lock, locations, schemas_by_version, plan)
     problems = plan.problems + _execute(plan.tasks, options.jobs)
     return Report(problems=problems, environments=names, files=plan.files, documents=plan.documents)
