@@ -42,18 +42,13 @@ FREE_FORM: dict[str, frozenset[str]] = {
         "envVars",  # name -> value
         "resources", "migrationJob.resources",  # ResourceRequirements
         "migrationJob.annotations",  # pod annotations
-        "deploymentAnnotations",  # annotations
         "securityContext",  # core/v1 SecurityContext
         "strategy",  # apps/v1 DeploymentStrategy
-    }),
-    "reloader": frozenset({
-        "reloader.deployment.resources",  # ResourceRequirements
-        "reloader.deployment.containerSecurityContext",  # core/v1 SecurityContext
     }),
     "open-webui": frozenset({
         "resources",  # ResourceRequirements
         "livenessProbe", "readinessProbe", "startupProbe",  # core/v1 Probe
-        "persistence.annotations", "annotations",  # annotations (the PVC's, the workload's)
+        "persistence.annotations",  # the claim's annotations
     }),
 }
 

@@ -86,10 +86,6 @@ COMPONENTS: tuple[Component, ...] = (
               notes="an encrypted gp3 StorageClass on the EBS CSI driver, or an existing class (external)"),
     Component("external-secrets", 7, Delivery.ARGOCD_APP, ("namespaces", "irsa-roles", "helm-repos"),
               critical=True, namespace="external-secrets", renderer="external_secrets"),
-    # Restarts LiteLLM and Open WebUI when their Secrets change (rotation); its own Application,
-    # in place before the Secrets of phase 8 and the workloads of phases 13 and 14.
-    Component("reloader", 7, Delivery.ARGOCD_APP, ("namespaces", "helm-repos"), namespace="litellm",
-              renderer="reloader", notes="Stakater Reloader: restarts workloads when their Secrets change"),
     Component("secret-store", 8, Delivery.ARGOCD_APP, ("external-secrets", "aws-secrets"),
               namespace="litellm", renderer="secret_store"),
     Component("kube-prometheus-stack", 9, Delivery.ARGOCD_APP, ("namespaces", "storage-class", "helm-repos"),

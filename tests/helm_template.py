@@ -32,17 +32,6 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
 
 
-# Chart archives the project pins but ../shared/charts does not hold yet (the lead adds them; see
-# charts/SOURCES.md). While one is missing, helm_components() leaves its component out and the tests
-# that render it are expected to fail (xfail, strict: they must pass once the archive is there).
-PENDING_ARCHIVES = {"reloader-2.2.16.tgz": "stakater/Reloader chart-v2.2.16, deployments/kubernetes/chart/reloader"}
-
-
-def pending(chart: str, version: str) -> bool:
-    name = f"{chart}-{version}.tgz"
-    return name in PENDING_ARCHIVES and not (SHARED / "charts" / name).is_file()
-
-
 def application(env: str, component: str) -> dict:
     [path] = (REPO / "rendered" / env / "apps").glob(f"[0-9][0-9]-{component}.yaml")
     return yaml.safe_load(path.read_text())
@@ -85,6 +74,6 @@ def helm_components(env: str) -> list[str]:
     for path in sorted((REPO / "rendered" / env / "apps").glob("[0-9][0-9]-*.yaml")):
         doc = yaml.safe_load(path.read_text())
         charts = [s for s in doc["spec"].get("sources", []) if s.get("chart")] if doc.get("kind") == "Application" else []
-        if charts and not pending(charts[0]["chart"], charts[0]["targetRevision"]):
+        if charts:
             result.append(path.stem[3:])
     return result

@@ -12,9 +12,19 @@ argoproj/argo-cd v3.5.1, `reposerver/repository/repository.go`:
   (contains `apiVersion:`, `kind:` and `metadata:`), otherwise ignored.
 - `GenerateManifests`: a `*List` with `items` is flattened into its items.
 
-What this reader refuses instead of guessing (InputError, exit 2): Jsonnet, symlinks, and
-`.argocd-source*.yaml` parameter overrides (`mergeSourceParameters`), all of which Argo CD would
-evaluate; duplicate mapping keys (Go's YAML decoder rejects them too).
+- Jsonnet (`*.jsonnet`): evaluated with go-jsonnet (`makeJsonnetVM`, `vm.EvaluateFile`): the
+  source's `directory.jsonnet` extVars and TLAs, their values expanded with Argo CD's build
+  environment (`newEnv`, `Env.Envsubst`: `$ARGOCD_APP_NAME`, `$ARGOCD_APP_REVISION`, ...; `$$` is a
+  `$`, an unknown name is empty), imports from the importing file's folder, then the source folder
+  and `libs` (go-jsonnet's FileImporter). The output is one object or an array of them. Here the
+  Python binding of the same go-jsonnet (gojsonnet) evaluates it. Offline there is no commit:
+  `ARGOCD_APP_REVISION` is the source's targetRevision (Argo CD passes the commit it resolved).
+  Imports are confined to the repository: one that leaves it, or goes through a link, is refused
+  (the repo-server would read its own file system).
+
+What this reader refuses instead of guessing (InputError, exit 2): symlinks, `.argocd-source*.yaml`
+parameter overrides (`mergeSourceParameters`), which Argo CD would merge into the source, and
+duplicate mapping keys (Go's YAML decoder rejects them too).
 """
 
 from __future__ import annotations
@@ -117,16 +127,59 @@ def flatten(doc: Any, where: str) -> list[dict[str, Any]]:
     return [doc]
 
 
+def envsubst(text: str, env: dict[str, str]) -> str:
+    """Argo CD's Env.Envsubst (Go's os.Expand): `$NAME` and `${NAME}`, `$$` is `$`, unknown names empty."""
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2) or ""
+        return "$" if match.group(0) == "$$" else env.get(name, "")
+
+    return re.sub(r"\$\{([^}]*)\}|\$([A-Za-z0-9_]+|\$)", value, text)
+
+
+def _jsonnet(root: Path, full: Path, rel: str, settings: dict[str, Any], env: dict[str, str]) -> list[Any]:
+    """The objects a .jsonnet file evaluates to (see the module docstring)."""
+    import _gojsonnet  # gojsonnet: the Go implementation Argo CD links, through its Python binding
+
+    top = root.resolve()
+    jpaths = [full.parent] + [top / str(lib) for lib in settings.get("libs") or []]
+
+    def importer(folder: str, name: str) -> tuple[str, bytes]:
+        for base in [Path(folder)] + jpaths:
+            candidate = Path(base, name)
+            if candidate.is_file():
+                resolved = candidate.resolve()
+                if candidate.is_symlink() or not resolved.is_relative_to(top):
+                    raise RuntimeError(f"import {name!r} leaves the repository or goes through a link")
+                return str(resolved), resolved.read_bytes()
+        raise RuntimeError(f"import {name!r} not found")
+
+    def entries(key: str) -> dict[str, str]:
+        return {str(e.get("name")): envsubst(str(e.get("value", "")), env)
+                for e in settings.get(key) or [] if isinstance(e, dict) and not e.get("code")}
+
+    def codes(key: str) -> dict[str, str]:
+        return {str(e.get("name")): envsubst(str(e.get("value", "")), env)
+                for e in settings.get(key) or [] if isinstance(e, dict) and e.get("code")}
+
+    try:
+        output = _gojsonnet.evaluate_file(str(full), ext_vars=entries("extVars"), ext_codes=codes("extVars"),
+                                          tla_vars=entries("tlas"), tla_codes=codes("tlas"), import_callback=importer)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "evaluation failed"
+        raise InputError(f"Jsonnet does not evaluate: {first}", file=rel,
+                         hint="fix the file; Argo CD would fail to sync it") from None
+    value = json.loads(output)
+    return value if isinstance(value, list) else [value]
+
+
 def read(root: Path, path: str, directory: dict[str, Any] | None,
-         cache_dir: Path | None = None) -> list[tuple[str, dict[str, Any]]]:
+         cache_dir: Path | None = None, env: dict[str, str] | None = None) -> list[tuple[str, dict[str, Any]]]:
     """(origin, object) for every object of the directory source at `root/path`, in Argo CD's order.
 
     `origin` is `<path relative to root>#<document index>` (plus `[i]` inside a List). With
-`cache_dir`, parsed files are cached by their bytes (generator/applied/cache.py)."""
+    `cache_dir`, parsed files are cached by their bytes (generator/applied/cache.py). `env` is Argo
+    CD's build environment for Jsonnet (ARGOCD_APP_*; see the module docstring)."""
     directory = directory or {}
-    for key in ("jsonnet",):
-        if directory.get(key):
-            raise InputError(f"directory.{key} is not supported by hydrate", file=path, hint="use plain manifests")
     top = (root / path).resolve()
     if not top.is_dir() or not top.is_relative_to(root.resolve()):
         raise InputError("Application source path is not a folder of the repository", file=path,
@@ -153,12 +206,12 @@ def read(root: Path, path: str, directory: dict[str, Any] | None,
                 continue
             if include and not glob_match(include, rel_to_source):
                 continue
-            if name.endswith(".jsonnet"):
-                raise InputError("Jsonnet is not supported by hydrate", file=rel, hint="render it to YAML")
             raw = full.read_bytes()
             if SKIP_MARKER in raw:
                 continue
-            for index, doc in _documents(full, rel, raw, cache_dir):
+            documents = (list(enumerate(_jsonnet(root, full, rel, directory.get("jsonnet") or {}, env or {})))
+                         if name.endswith(".jsonnet") else _documents(full, rel, raw, cache_dir))
+            for index, doc in documents:
                 items = flatten(doc, f"{rel}#{index}")
                 listed = len(items) != 1 or items[0] is not doc
                 for inner, item in enumerate(items):

@@ -159,7 +159,15 @@ def _directory(ctx: _Context, app: Application, source: dict[str, Any], index: i
     if _repo_url(str(source.get("repoURL", ""))) != ctx.repo_url:
         raise InputError(f"source {source.get('repoURL')!r} is not this repository ({ctx.repo_url})", file=where,
                          hint="hydrate reads directory sources from this repository only")
-    return directory.read(ctx.root, str(source["path"]), source.get("directory"), ctx.hydrator.cache_dir)
+    revision = str(source.get("targetRevision") or "HEAD")
+    build_env = {  # reposerver/repository/repository.go newEnv (offline: no resolved commit, see directory.py)
+        "ARGOCD_APP_NAME": app.name, "ARGOCD_APP_NAMESPACE": app.namespace or "",
+        "ARGOCD_APP_PROJECT_NAME": str(app.spec.get("project") or ""), "ARGOCD_APP_REVISION": revision,
+        "ARGOCD_APP_REVISION_SHORT": revision[:7], "ARGOCD_APP_REVISION_SHORT_8": revision[:8],
+        "ARGOCD_APP_SOURCE_REPO_URL": str(source.get("repoURL") or ""), "ARGOCD_APP_SOURCE_PATH": str(source["path"]),
+        "ARGOCD_APP_SOURCE_TARGET_REVISION": str(source.get("targetRevision") or ""),
+    }
+    return directory.read(ctx.root, str(source["path"]), source.get("directory"), ctx.hydrator.cache_dir, build_env)
 
 
 def _applications(objects: list[tuple[str, dict[str, Any]]], env: str, wave: bool) -> list[Application]:

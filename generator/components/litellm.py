@@ -24,7 +24,7 @@ from typing import Any
 from generator import endpoints, naming
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
-from generator.components import reloader, resources
+from generator.components import resources
 from generator.environment import Environment, config_error
 
 COMPONENT = "litellm"
@@ -148,8 +148,6 @@ def values(env: Environment) -> dict[str, Any]:
         "replicaCount": replicas,
         "image": {"repository": IMAGE, "tag": settings["imageTag"], "pullPolicy": "IfNotPresent"},
         "serviceAccount": {"create": False, "name": naming.BEDROCK.service_account},
-        # Restart on a new master key or database URL (the Secret's value is read at start only).
-        "deploymentAnnotations": reloader.reload_on(secret),
         "masterkeySecretName": secret,
         "masterkeySecretKey": naming.MASTER_KEY.env_var,
         "environmentSecrets": [secret],

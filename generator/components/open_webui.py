@@ -15,7 +15,7 @@ from typing import Any
 from generator import endpoints, naming
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
-from generator.components import reloader, resources, storage_class
+from generator.components import resources, storage_class
 from generator.components.secret_store import OPENWEBUI_API_KEY, WEBUI_SECRET_KEY
 from generator.environment import Environment
 
@@ -50,8 +50,6 @@ def values(env: Environment) -> dict[str, Any]:
             # Settings changed in the admin UI then last until the next restart: change them here.
             {"name": "ENABLE_PERSISTENT_CONFIG", "value": "False"},
         ],
-        # Restart when openwebui-secrets changes (a rotated master key).
-        "annotations": reloader.reload_on(secret),
         # The chart makes a standalone claim (not a volumeClaimTemplate), which Argo CD owns: the
         # annotation keeps it, and every user and chat on it, through a prune or the
         # Application's deletion (storage_class.KEEP).
