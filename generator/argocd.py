@@ -301,17 +301,19 @@ PIN_FILE = "pin-revision.jsonnet"
 REVISION_VAR = "revision"
 
 
-def pin_revision_jsonnet(env: Environment, app_files: list[str]) -> str:
+def pin_revision_jsonnet(env_name: str, repo_url: str, app_files: list[str]) -> str:
     """The root's jsonnet: every file of apps/ (names relative to apps/), with the Git repository's
-    sources of each Application pinned to the root's revision. Chart sources keep their version."""
+    sources of each Application pinned to the root's revision. Chart sources keep their version.
+    The guard recomputes it from a tree (generator.guard.synced): this exact text is the only
+    Jsonnet it accepts."""
     imports = "\n".join(f"  std.parseYaml(importstr '{name}')," for name in sorted(app_files))
-    return f"""// Rendered by litellm-gitops for environment {env.name}: do not edit (`litellm-gitops render`).
+    return f"""// Rendered by litellm-gitops for environment {env_name}: do not edit (`litellm-gitops render`).
 // The root Application evaluates this file instead of applying the YAML files beside it: each is
 // applied as it is, except that the sources reading this Git repository are pinned to the commit
 // the root is syncing (extVar {REVISION_VAR} = $ARGOCD_APP_REVISION). A child therefore moves to a
 // new commit only when the root applies it, in the child's sync wave.
 local revision = std.extVar('{REVISION_VAR}');
-local repo = {json.dumps(env.git["repoURL"])};
+local repo = {json.dumps(repo_url)};
 local pin(source) =
   if std.objectHas(source, 'repoURL') && source.repoURL == repo && !std.objectHas(source, 'chart')
   then source {{ targetRevision: revision }}

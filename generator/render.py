@@ -40,7 +40,7 @@ def render_environment(env: Environment) -> RenderedEnvironment:
         if decision.state == "enabled":
             artifacts.extend(render_component(env, decision.component))
     app_files = [a.path.removeprefix("apps/") for a in artifacts if a.path.startswith("apps/")]
-    artifacts.append(Artifact(f"apps/{argocd.PIN_FILE}", argocd.pin_revision_jsonnet(env, app_files)))
+    artifacts.append(Artifact(f"apps/{argocd.PIN_FILE}", argocd.pin_revision_jsonnet(env.name, env.git["repoURL"], app_files)))
     artifacts.extend(docs.render_docs(env, decisions, [a.path for a in artifacts]))
 
     files: dict[str, str] = {}

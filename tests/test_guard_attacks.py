@@ -235,7 +235,6 @@ def test_an_unchanged_unmodelled_file_is_allowed(real: Rendered, tmp_path: Path)
 UNMODELLED_SOURCES: dict[str, Callable[[Rendered], Any]] = {
     "plugin": lambda t: _set(_app(t, "grafana-dashboards")["spec"]["source"], "plugin", {"name": "envsubst"}),
     "kustomize": lambda t: _set(_app(t, "grafana-dashboards")["spec"]["source"], "kustomize", {"namePrefix": "x-"}),
-    "directory include": lambda t: _set(_app(t, "grafana-dashboards")["spec"]["source"]["directory"], "include", "*.yaml"),
     "directory jsonnet": lambda t: _set(_app(t, "grafana-dashboards")["spec"]["source"]["directory"], "jsonnet",
                                         {"extVars": [{"name": "a", "value": "b"}]}),
     "path outside the environment": lambda t: _set(_app(t, "grafana-dashboards")["spec"]["source"], "path", "environments/prod"),
@@ -245,6 +244,26 @@ UNMODELLED_SOURCES: dict[str, Callable[[Rendered], Any]] = {
         "$values/rendered/dev/values/jaeger.yaml"),
     "Helm chart from a Git path": lambda t: _set(_app(t, "grafana-dashboards")["spec"]["source"], "helm", {"releaseName": "x"}),
 }
+
+
+def test_a_directory_include_is_evaluated_not_skipped(real: Rendered, tmp_path: Path) -> None:
+    """include/exclude are globs the guard evaluates as Argo CD does: narrowing what an Application
+    applies is a source change (blocked here: the dashboards' folder delivers kinds that reach the
+    salt key's chain), never an unmodelled one, and the pin the generator writes is accepted."""
+    head = real.edit(lambda t: _set(_app(t, "grafana-dashboards")["spec"]["source"]["directory"], "include", "litellm*"))
+    code, report = guard(tmp_path, real, head)
+    assert code == 1 and categories(report) == {"salt-key-source"}, report
+
+
+def test_a_jsonnet_pin_the_generator_would_not_write_is_refused(real: Rendered, tmp_path: Path) -> None:
+    """The root's apps/pin-revision.jsonnet is accepted only as the generator's own text for head's
+    apps/ files: any other Jsonnet (here: the pin no longer pins) is unmodelled and blocked."""
+    def tamper(tree: Any) -> None:
+        files = tree.envs[ENV]
+        files["apps/pin-revision.jsonnet"] = files["apps/pin-revision.jsonnet"].replace(
+            "then source { targetRevision: revision }", "then source")
+    code, report = guard(tmp_path, real, real.edit(tamper))
+    assert code == 1 and UNMODELLED in categories(report), report
 
 
 @pytest.mark.parametrize("name", sorted(UNMODELLED_SOURCES))

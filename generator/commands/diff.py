@@ -6,12 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
-from generator import chartlock
-from generator.applied import Hydrator, hydrate
-from generator.applied import cache as render_cache
 from generator.commands.common import write_report
-from generator.commands.hydrate import add_hydrate_options
-from generator.errors import EXIT_OK, InputError
+from generator.commands.hydrate import add_hydrate_options, hydrate_pair
+from generator.errors import EXIT_OK
 from generator.guard import diff, tree
 
 NAME = "diff"
@@ -47,23 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-hydrate", action="store_true", help="compare the rendered files only")
 
 
-def checkout_root(directory: Path) -> Path:
-    """The repository a checkout or rendered/ folder belongs to (it needs environments/ for hydration)."""
-    root = directory.parent if directory.name == "rendered" and not (directory / "rendered").is_dir() else directory
-    if not (root / "environments").is_dir():
-        raise InputError("hydrating needs the checkout's environments/ (cluster.kubernetesVersion)", file=directory,
-                         hint="pass the repository root, or compare the rendered files only with --no-hydrate")
-    return root
-
-
 def run(args: argparse.Namespace) -> int:
     pair = tree.load_pair(args.base, args.head, diff.select)
     if not args.no_hydrate:
-        roots = {"base": checkout_root(args.base), "head": checkout_root(args.head)}
-        hydrator = Hydrator(charts=args.charts or chartlock.default_cache_dir(roots["head"]),
-                            cache_dir=args.hydrate_cache or render_cache.default_dir(roots["head"]))
-        for side, trees in (("base", pair.base), ("head", pair.head)):
-            for name, state in hydrate(roots[side], sorted(trees), hydrator).items():
+        for trees, states in zip((pair.base, pair.head), hydrate_pair(args, list(pair.base), list(pair.head))):
+            for name, state in states.items():
                 trees[name] = diff.with_applied(trees[name], state)
     result = diff.diff_trees(pair.base, pair.head, pair.names)
     if args.markdown:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from generator import deadline
 from generator.commands.common import write_report
+from generator.commands.hydrate import add_hydrate_options, hydrate_pair
 from generator.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, InputError
 from generator.guard import approvals, pr, report, rules, tree, verdict
 from generator.guard.github import GitHub
@@ -34,6 +35,14 @@ Compare the rendered trees of a pull request's base and head by meaning, in ever
                                 replace the instance (the resource schema's createOnlyProperties)
   everything else               allowed
 
+Both checkouts are hydrated (`litellm-gitops hydrate`: every chart rendered with the real helm as
+Argo CD would), and the data flow of LITELLM_SALT_KEY, LITELLM_MASTER_KEY and DATABASE_URL is
+traced through every LiteLLM container of the applied state to its Secrets Manager secret. A chart
+version bump is judged by that: two approvals, blocked when it changes a salt-key chain. A
+checkout that cannot be hydrated is bad input (refused). A bare rendered/ tree (no environments/)
+and --no-hydrate are judged on the rendered files only, which is stricter: LiteLLM's chains are
+then undetermined and a chart bump counts like any other source change.
+
 An approval counts when it is the reviewer's latest state-changing review, on the head commit,
 from someone other than the author who has write access to the repository (admin, maintain or
 write, from GitHub's collaborator permission API). Reviews are read from the GitHub REST API only
@@ -45,7 +54,8 @@ Exit codes: 0 allowed, 1 refused, 2 bad input.
 
 examples:
   litellm-gitops guard --base ../base --head .
-  litellm-gitops guard --base base --head head --markdown guard.md
+  litellm-gitops guard --base base --head head --markdown guard.md --charts "$RUNNER_TEMP/charts"
+  litellm-gitops guard --base base/rendered --head head/rendered --no-hydrate
   litellm-gitops guard --base base --head head --repo example-org/llm-gateway-gitops --pr 42 --json
 """
 
@@ -59,6 +69,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the verdict as JSON instead of text")
     parser.add_argument("--repo", metavar="OWNER/NAME", help="repository of the pull request (default: GITHUB_REPOSITORY)")
     parser.add_argument("--pr", type=int, metavar="N", help="pull request number (default: from GITHUB_EVENT_PATH)")
+    add_hydrate_options(parser)
+    parser.add_argument("--no-hydrate", action="store_true",
+                        help="judge the rendered files only: a chart's own objects are not traced, and a chart "
+                             "bump on an Application that reaches the salt key stays blocked")
     deadline.add_option(parser)
 
 
@@ -90,6 +104,13 @@ def _bad_input(args: argparse.Namespace, exc: InputError) -> int:
 
 def _judge(args: argparse.Namespace) -> int:
     pair = tree.load_pair(args.base, args.head, rules.select)  # checks each object's shape as it reads it
+    # What Argo CD will apply: a checkout that cannot be hydrated is bad input (refused). A side given
+    # as a bare rendered tree is judged on its rendered files, which is stricter, never looser: its
+    # LiteLLM chains are undetermined (a difference) and its chart bumps stay source changes.
+    if not args.no_hydrate:
+        for trees, states in zip((pair.base, pair.head), hydrate_pair(args, list(pair.base), list(pair.head), required=False)):
+            for name, state in states.items():
+                trees[name].applied = state
     findings = rules.evaluate(pair.base, pair.head)
 
     def read_approvals() -> tuple[pr.PullRequest | None, approvals.Approvals | None]:

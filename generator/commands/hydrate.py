@@ -8,10 +8,10 @@ from collections import Counter
 from pathlib import Path
 
 from generator import chartlock
-from generator.applied import Hydrator, hydrate, out
+from generator.applied import AppliedState, Hydrator, hydrate, out
 from generator.applied import cache as render_cache
 from generator.commands.common import add_repository_options, selected_names
-from generator.errors import EXIT_OK
+from generator.errors import EXIT_OK, InputError
 
 NAME = "hydrate"
 HELP = "render every Application as Argo CD will (helm template, directories) into the applied state"
@@ -40,6 +40,31 @@ def add_hydrate_options(parser: argparse.ArgumentParser) -> None:
                         help="folder of the locked chart archives (default: $LITELLM_GITOPS_CHARTS or .cache/charts)")
     parser.add_argument("--hydrate-cache", type=Path, metavar="DIR",
                         help="render cache (default: $LITELLM_GITOPS_HYDRATE_CACHE or .cache/hydrated)")
+
+
+def checkout_root(directory: Path, required: bool = True) -> Path | None:
+    """The repository a checkout or rendered/ folder belongs to (it needs environments/ for
+    hydration); None for a bare rendered tree when not `required`."""
+    root = directory.parent if directory.name == "rendered" and not (directory / "rendered").is_dir() else directory
+    if not (root / "environments").is_dir():
+        if not required:
+            return None
+        raise InputError("hydrating needs the checkout's environments/ (cluster.kubernetesVersion)", file=directory,
+                         hint="pass the repository root, or compare the rendered files only with --no-hydrate")
+    return root
+
+
+def hydrate_pair(args: argparse.Namespace, base: list[str], head: list[str],
+                 required: bool = True) -> tuple[dict[str, AppliedState], dict[str, AppliedState]]:
+    """The applied states of the named environments of --base and --head (guard and diff), each
+    checkout hydrated with its own chart lock, one Hydrator (and render cache) for both. Not
+    `required`: a side that is a bare rendered tree is not hydrated (empty)."""
+    roots = checkout_root(args.base, required), checkout_root(args.head, required)
+    anchor = roots[1] or roots[0] or Path(".")
+    hydrator = Hydrator(charts=args.charts or chartlock.default_cache_dir(anchor),
+                        cache_dir=args.hydrate_cache or render_cache.default_dir(anchor))
+    base_states = hydrate(roots[0], sorted(base), hydrator) if roots[0] else {}
+    return base_states, (hydrate(roots[1], sorted(head), hydrator) if roots[1] else {})
 
 
 def hydrator_for(args: argparse.Namespace) -> Hydrator:

@@ -679,10 +679,15 @@ def objects_of(env: EnvTree) -> list[dict[str, Any]]:
     """The Kubernetes objects the environment applies, as the data flow reads them (namespace
     defaulted to the delivering Application's destination).
 
-    Today: the rendered manifests the guard parsed (a Helm chart's objects are not among them, so
-    LiteLLM's own workloads appear only once hydrated). When Applications are hydrated (`helm
-    template` of every chart), this is the one function to point at the hydrated objects.
+    The hydrated applied state when the guard has it (`env.applied`: every object of every
+    Application, charts rendered by `helm template` as Argo CD does, generator.applied); otherwise
+    the rendered manifests the guard parsed, where a chart's own objects (LiteLLM's workloads) are
+    missing and their chains are undetermined.
     """
+    if env.applied is not None:
+        return [obj.doc if not obj.namespace or (obj.doc.get("metadata") or {}).get("namespace") == obj.namespace
+                else {**obj.doc, "metadata": {**obj.doc["metadata"], "namespace": obj.namespace}}
+                for obj in env.applied]
     objects = []
     for obj in env.objects.values():
         if not obj.key.startswith("k8s/") or not isinstance(obj.doc, dict) or obj.owner == "other":
@@ -749,7 +754,11 @@ def evaluate(base: Tree, head: Tree) -> list[Finding]:
             findings += compare(rule.category, name, old_overrides, new_overrides, only_sensitive=not (old_overrides or had))
         findings += chain_findings(name, old_env, new_env) + undeployed_findings(name, new_env)
         for change in sources.compare(name, old_env, new_env):
-            findings.append(Finding(SALT_SOURCE if change.reaches else SOURCE, name, change.object, change.field,
+            # A chart version bump, both sides hydrated, is judged by what it renders: its chains
+            # (above) say whether a guarded value changes; the bump itself needs two approvals.
+            bump_judged = change.chart_bump and old_env.applied is not None and new_env.applied is not None
+            category = SALT_SOURCE if change.reaches and not bump_judged else SOURCE
+            findings.append(Finding(category, name, change.object, change.field,
                                     change.before, change.after, change.file, change.sensitive))
         for item in synced.evaluate(name, old_env, new_env):
             where = f" (line {item.line})" if item.line else ""

@@ -7,9 +7,10 @@ configuration (`argocd.argoproj.io/secret-type`: repositories, credential templa
 and everything under bootstrap/ (the root Application, its AppProject, argocd-cm).
 
 A change to one of them that can reach the salt key's chain (REACH, below) is blocked; any other
-needs two approvals. A chart version bump is, for now, a source change like any other: once the
-guard reads the hydrated objects (what `helm template` renders for both versions) a bump will be
-judged by what it changes there instead.
+needs two approvals. A chart version bump (only a Helm source's `targetRevision` differs, same
+repository and chart) is marked `chart_bump`: when both sides are hydrated, the rules judge it by
+what `helm template` renders for each version (the data flow of the guarded variables) and it
+needs two approvals like any other source change; unhydrated, it counts like any other change.
 
 Only objects in files that differ between base and head are compared: a byte-identical file
 holds the same objects.
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator import naming
+from generator.applied.directory import glob_match
 from generator.argocd import WAVE
 from generator.guard.flatten import flatten
 from generator.guard.redact import MISSING
@@ -106,18 +108,30 @@ def readable_path(env: EnvTree, source: dict[str, Any]) -> str | None:
     return path[len(env_prefix(env)):] if path.startswith(env_prefix(env)) else None
 
 
-def _folder_files(env: EnvTree, folder: str, recurse: bool) -> list[str]:
+def source_files(env: EnvTree, folder: str, directory: Any) -> list[str]:
+    """The files of `folder` a directory source reads: sub-folders only with `recurse`, filtered by
+    `include`/`exclude` with Argo CD's globs (the one implementation hydrate uses too)."""
+    settings = directory if isinstance(directory, dict) else {}
+    recurse, include, exclude = bool(settings.get("recurse")), str(settings.get("include") or ""), str(settings.get("exclude") or "")
     folder = folder.rstrip("/")
     prefix = folder + "/" if folder else ""
-    return [rel for rel in env.files if rel.startswith(prefix) and (recurse or "/" not in rel[len(prefix):])]
+    found = []
+    for rel in env.files:
+        inner = rel[len(prefix):]
+        if not rel.startswith(prefix) or (not recurse and "/" in inner):
+            continue
+        if (exclude and glob_match(exclude, inner)) or (include and not glob_match(include, inner)):
+            continue
+        found.append(rel)
+    return found
 
 
 def _delivers_reaching_kind(env: EnvTree, source: dict[str, Any]) -> bool:
     folder = readable_path(env, source)
     if folder is None:
         return True  # content the guard cannot read: assume the worst
-    recurse = bool((source.get("directory") or {}).get("recurse")) if isinstance(source.get("directory"), dict) else False
-    return any(_KIND.search(env.files[rel]) or _DISGUISE.search(env.files[rel]) for rel in _folder_files(env, folder, recurse))
+    return any(_KIND.search(env.files[rel]) or _DISGUISE.search(env.files[rel])
+               for rel in source_files(env, folder, source.get("directory")))
 
 
 def _chart_name(source: dict[str, Any]) -> str:
@@ -190,6 +204,7 @@ class SourceChange:
     file: str
     reaches: bool
     sensitive: bool
+    chart_bump: bool = False
 
 
 def _guarded(env: EnvTree | None) -> dict[str, Obj]:
@@ -226,5 +241,24 @@ def compare(name: str, old: EnvTree | None, new: EnvTree | None) -> list[SourceC
             va, vb = flat_a.get(path, MISSING), flat_b.get(path, MISSING)
             if va != vb or type(va) is not type(vb):
                 changes.append(SourceChange(name, label, path or "(document)", va, vb, obj.file, reach,
-                                            sensitive_field(obj, path)))
+                                            sensitive_field(obj, path), _is_chart_bump(left, right, path)))
     return changes
+
+
+def _is_chart_bump(left: Any, right: Any, path: str) -> bool:
+    """`path` is the targetRevision of a Helm source whose repository and chart are the same on both sides."""
+    match = re.fullmatch(r"spec\.(source|sources\[(\d+)\])\.targetRevision", path)
+    if not match or not isinstance(left, dict) or not isinstance(right, dict):
+        return False
+
+    def source(doc: dict) -> Any:
+        spec = doc.get("spec") or {}
+        if match.group(2) is None:
+            return spec.get("source")
+        listed = spec.get("sources")
+        index = int(match.group(2))
+        return listed[index] if isinstance(listed, list) and index < len(listed) else None
+
+    a, b = source(left), source(right)
+    return (isinstance(a, dict) and isinstance(b, dict) and bool(a.get("chart")) and a.get("chart") == b.get("chart")
+            and a.get("repoURL") == b.get("repoURL"))

@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from generator import argocd
 from generator.guard import yamlcheck
 from generator.guard.sources import readable_path
 from generator.guard.tree import EnvTree, app_sources
@@ -39,8 +40,9 @@ SKIP_MARKER = b"+argocd:skip-file-rendering"  # repository.go: skipFileRendering
 # Objects that rewrite other objects at admission: what LiteLLM's pods finally run is not in git.
 MUTATING = re.compile(rb"""["']?kind["']?\s*:\s*["']?(MutatingWebhookConfiguration|MutatingAdmissionPolicy|MutatingAdmissionPolicyBinding)\b""")
 KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")  # util/kustomize: IsKustomization
-# Source fields that select a tool the guard does not run (or globs it does not evaluate).
-UNMODELLED_SOURCE_FIELDS = ("kustomize", "plugin", "directory.jsonnet", "directory.include", "directory.exclude")
+# Source fields that select a tool the guard does not run. (directory.include/exclude are globs
+# the guard evaluates as Argo CD does: generator.guard.sources.source_files.)
+UNMODELLED_SOURCE_FIELDS = ("kustomize", "plugin", "directory.jsonnet")
 # Files of rendered/<env>/ that Argo CD never reads (CloudFormation is deployed by a workflow).
 NOT_SYNCED = ("cloudformation/",)
 
@@ -54,7 +56,21 @@ class Unmodelled:
     line: int | None = None
 
 
-def file_problem(rel: str, raw: bytes, head: bool = True) -> tuple[str, int | None] | None:
+def expected_pin(env: EnvTree) -> bytes | None:
+    """apps/pin-revision.jsonnet as the generator writes it for this tree's apps/ files and root
+    repository (argocd.pin_revision_jsonnet, the guard's own trusted code): the one Jsonnet whose
+    meaning the guard knows (it applies apps/*.yaml with their Git sources pinned to the root's
+    revision). None without a root Application."""
+    roots = [o for o in env.objects.values() if o.kind == "Application" and o.file.startswith("bootstrap/")]
+    sources = app_sources(roots[0]) if len(roots) == 1 else []
+    if len(sources) != 1 or not isinstance(sources[0].get("repoURL"), str):
+        return None
+    files = [rel.removeprefix("apps/") for rel in env.files
+             if rel.startswith("apps/") and "/" not in rel[5:] and rel.endswith(".yaml")]
+    return argocd.pin_revision_jsonnet(env.name, sources[0]["repoURL"], files).encode()
+
+
+def file_problem(rel: str, raw: bytes, head: bool = True, pin: bytes | None = None) -> tuple[str, int | None] | None:
     """Why the guard cannot read `rel` as Argo CD does, or None. The base side's YAML is not
     checked: once head reads the same everywhere, what base held does not matter."""
     name = rel.rsplit("/", 1)[-1]
@@ -62,8 +78,8 @@ def file_problem(rel: str, raw: bytes, head: bool = True) -> tuple[str, int | No
         if name.startswith(".argocd-source"):
             return "source parameter override (.argocd-source*.yaml is merged into the Application's source)", None
         return "hidden file (Argo CD's directory source reads hidden files)", None
-    if name.endswith((".jsonnet", ".libsonnet")):
-        return "jsonnet (Argo CD evaluates it; the guard does not)", None
+    if name.endswith((".jsonnet", ".libsonnet")) and raw != pin:
+        return "jsonnet (Argo CD evaluates it; the guard accepts only the root's revision pin the generator writes)", None
     if name.endswith("Chart.yaml") or name in KUSTOMIZATIONS:
         return f"{name} turns the folder into a Helm or Kustomize source", None
     if SKIP_MARKER in raw:
@@ -117,11 +133,14 @@ def evaluate(name: str, old: EnvTree | None, new: EnvTree | None) -> list[Unmode
         return []
     found = []
     before = old.files if old is not None else {}
+    pins = {True: expected_pin(new) if f"apps/{argocd.PIN_FILE}" in new.files else None,
+            False: expected_pin(old) if old is not None and f"apps/{argocd.PIN_FILE}" in old.files else None}
     for rel in sorted(set(new.files) | set(before)):
         if not new.touched(rel) or before.get(rel) == new.files.get(rel):
             continue
         for raw, head in ((new.files.get(rel), True), (before.get(rel), False)):
-            problem = file_problem(rel, raw, head) if raw is not None else None
+            pin = pins[head] if rel == f"apps/{argocd.PIN_FILE}" else None
+            problem = file_problem(rel, raw, head, pin) if raw is not None else None
             if problem:
                 found.append(Unmodelled(name, f"file {rel}", problem[0], rel, problem[1]))
                 break

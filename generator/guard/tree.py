@@ -76,6 +76,7 @@ class EnvTree:
     objects: dict[str, Obj] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)  # every file's content, parsed or not
     changed: set[str] | None = None  # files that differ from the other side (None: not compared)
+    applied: Any = None  # generator.applied.AppliedState once hydrated: what its Applications apply
 
     def touched(self, rel: str) -> bool:
         return self.changed is None or rel in self.changed
