@@ -330,6 +330,13 @@ local pinned(doc) =
 """
 
 
+def root_directory() -> dict[str, Any]:
+    """How a root Application reads apps/: only the revision pin, evaluated with the commit it syncs
+    (standalone roots and the roots a hub's ApplicationSet generates alike)."""
+    return {"recurse": False, "include": PIN_FILE,
+            "jsonnet": {"extVars": [{"name": REVISION_VAR, "value": "$ARGOCD_APP_REVISION"}]}}
+
+
 def root_application(env: Environment) -> dict[str, Any]:
     meta = metadata(env, root_name(env), env.argocd["namespace"], None)
     meta["finalizers"] = [FINALIZER]
@@ -343,8 +350,7 @@ def root_application(env: Environment) -> dict[str, Any]:
                 "repoURL": env.git["repoURL"],
                 "targetRevision": env.git["targetRevision"],
                 "path": f"rendered/{env.name}/apps",
-                "directory": {"recurse": False, "include": PIN_FILE,
-                              "jsonnet": {"extVars": [{"name": REVISION_VAR, "value": "$ARGOCD_APP_REVISION"}]}},
+                "directory": root_directory(),
             },
             "destination": {"server": env.cluster["server"], "namespace": env.argocd["namespace"]},
             "syncPolicy": {

@@ -320,7 +320,7 @@ def application_set(hub: Hub) -> dict[str, Any]:
                 "repoURL": hub.git["repoURL"],
                 "targetRevision": "{{.targetRevision}}",
                 "path": "rendered/{{.environment}}/apps",
-                "directory": {"recurse": False},
+                "directory": argocd.root_directory(),
             },
             "destination": {"server": IN_CLUSTER, "namespace": hub.namespace},
             "syncPolicy": {
