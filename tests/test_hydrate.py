@@ -193,3 +193,33 @@ def test_helm_output_is_split_with_its_template_as_origin():
     output = "---\n# Source: c/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\n# Source: c/templates/empty.yaml\n---\n"
     assert split_helm_output(output, "chart c 1") == [
         ("chart c 1: c/templates/a.yaml", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}})]
+
+
+def test_jsonnet_is_evaluated_with_argo_cds_build_environment():
+    """go-jsonnet (as Argo CD links it) evaluates the file: extVars expanded from the build
+    environment, imports relative to the file, one object or a list."""
+    settings = {"jsonnet": {"extVars": [{"name": "revision", "value": "$ARGOCD_APP_REVISION"},
+                                        {"name": "app", "value": "${ARGOCD_APP_NAME}-x $$literal"}]}}
+    found = directory.read(DATA, "jsonnet", {**settings, "include": "*.jsonnet"},
+                           env={"ARGOCD_APP_REVISION": "0123abc", "ARGOCD_APP_NAME": "dev-root"})
+    [(origin, child)] = found
+    assert origin == "jsonnet/pin.jsonnet#0"
+    assert [s["targetRevision"] for s in child["spec"]["sources"]] == ["1.2.3", "0123abc"]
+    assert child["metadata"]["labels"] == {"app": "dev-root-x $literal"}
+
+
+def test_jsonnet_cannot_read_outside_the_repository():
+    with pytest.raises(InputError, match="Jsonnet does not evaluate: .*leaves the repository"):
+        directory.read(DATA, "jsonnet-escape", None)
+
+
+def test_the_roots_pin_moves_every_child_git_source_to_the_roots_revision(hydrated):
+    """rendered/<env>/apps/pin-revision.jsonnet, evaluated: each child's Git sources read the root's
+    revision (offline: its targetRevision), chart sources keep their version."""
+    state = hydrated["dev"]
+    root_revision = state.applications["dev-root"].sources[0]["targetRevision"]
+    litellm = state.applications["dev-litellm"]
+    assert {s.get("chart") or s.get("ref"): s["targetRevision"] for s in litellm.sources} == {
+        "litellm-helm": "1.83.10", "values": root_revision}
+    assert state.get("argoproj.io", "Application", "argocd", "dev-litellm").origin.startswith(
+        "rendered/dev/apps/pin-revision.jsonnet#")
