@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import yaml
 
 from conftest import REPO
@@ -33,3 +34,14 @@ def test_review_hydrates_both_sides_with_the_same_helm():
     runs = "\n".join(s.get("run", "") for s in workflow["jobs"]["review"]["steps"])
     assert "charts sync --root base" in runs and "charts sync --root head" in runs
     assert 'diff --base base --head head --markdown diff.md --charts "$RUNNER_TEMP/charts"' in runs
+
+
+@pytest.mark.parametrize("workflow_file, job", [("review.yml", "review"), ("guard.yml", "guard")])
+def test_the_guard_hydrates_both_sides_with_the_pinned_helm(workflow_file, job):
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / workflow_file).read_text(encoding="utf-8"))
+    assert workflow["env"]["HELM_VERSION"] == _pinned("HELM_VERSION")
+    assert workflow["env"]["HELM_BINARY_SHA256"] == _pinned("HELM_SHA256")
+    runs = "\n".join(s.get("run", "") for s in workflow["jobs"][job]["steps"])
+    assert "charts sync --root base" in runs and "charts sync --root head" in runs
+    assert 'guard --base base --head head --markdown guard.md --charts "$RUNNER_TEMP/charts"' in runs
+    assert "--no-hydrate" not in runs
