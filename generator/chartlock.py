@@ -28,7 +28,7 @@ import yaml
 
 from generator.errors import InputError
 from generator.projectfiles import project_file
-from generator.schemacache import SHA256, URL_TIMEOUT_SECONDS, _write_all, sha256_hex
+from generator.schemacache import SHA256, URL_TIMEOUT_SECONDS, sha256_hex, write_all
 
 CHARTS_LOCK = "schemas/charts.lock.json"
 CACHE_ENV = "LITELLM_GITOPS_CHARTS"
@@ -195,7 +195,7 @@ def collect(lock: ChartLock, fetch: Fetch, offline: bool) -> Synced:
 def write(cache: Path, synced: Synced) -> list[str]:
     if synced.refused:
         raise ValueError("refusing to write a collection with refused archives")
-    _write_all(cache, synced.contents)
+    write_all(cache, synced.contents)
     return sorted(synced.contents)
 
 

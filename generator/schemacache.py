@@ -274,18 +274,22 @@ def collect(lock: Lock, fetch: Fetch, catalog: Path | None = None) -> Collected:
 # --- writing -------------------------------------------------------------------------------------
 
 
-def _write_all(root: Path, contents: dict[str, bytes]) -> None:
+def write_atomically(target: Path, data: bytes) -> None:
+    """Write one file of a cache: beside it first, then renamed over it, so a reader never sees half."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_all(root: Path, contents: dict[str, bytes]) -> None:
     for rel, data in contents.items():
-        target = root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(root / rel, data)
 
 
 def write_cache(lock: Lock, cache: Path, collected: Collected) -> list[str]:
@@ -293,7 +297,7 @@ def write_cache(lock: Lock, cache: Path, collected: Collected) -> list[str]:
     if collected.refused:
         raise ValueError("refusing to write a collection with refused files")
     contents = {locked.path: collected.contents[locked.reference] for locked in lock.files}
-    _write_all(cache, contents)
+    write_all(cache, contents)
     return sorted(contents)
 
 
@@ -303,7 +307,7 @@ def write_reference(lock: Lock, folder: Path, collected: Collected) -> list[str]
     if collected.refused or missing:
         raise ValueError(f"refusing to write an incomplete reference folder (missing {missing})")
     names = [locked.reference for locked in lock.files] + [crd.reference for crd in lock.crds]
-    _write_all(folder, {name: collected.contents[name] for name in names})
+    write_all(folder, {name: collected.contents[name] for name in names})
     return sorted(names)
 
 

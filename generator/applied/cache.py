@@ -19,9 +19,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from generator.schemacache import write_atomically
 
 FORMAT = 2
 DEFAULT_DIR = Path(".cache") / "hydrated"
@@ -44,17 +45,8 @@ def _path(root: Path, part: str, digest: str) -> Path:
 
 
 def _write(path: Path, data: bytes) -> None:
-    if path.exists():
-        return  # content-addressed: already there, same bytes
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    if not path.exists():  # content-addressed: when there, it holds these very bytes
+        write_atomically(path, data)
 
 
 def _load(root: Path, digest: str) -> Any:
