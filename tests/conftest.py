@@ -79,19 +79,24 @@ def charts_dir(shared_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def hydrated(tmp_path_factory: pytest.TempPathFactory, charts_dir: Path):
+def hydrated(charts_dir: Path, _shared_hydrate_cache: Path):
     """The applied state of every environment of this repository, hydrated once per session with
-    the real helm and the real charts (a render cache of its own)."""
+    the real helm and the real charts (through the run's shared render cache)."""
     from generator.applied import Hydrator, hydrate
     from generator.environment import environment_names
 
-    hydrator = Hydrator(charts=charts_dir, cache_dir=tmp_path_factory.mktemp("hydrate-cache"))
+    hydrator = Hydrator(charts=charts_dir, cache_dir=_shared_hydrate_cache)
     return hydrate(REPO, environment_names(REPO / "environments"), hydrator)
 
 
 @pytest.fixture(scope="session")
-def _shared_hydrate_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("hydrate-cache-cli")
+def _shared_hydrate_cache(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """One render cache for the whole run, every xdist worker included: it is content-addressed and
+    written atomically, so workers share renders safely and each chart renders once per run."""
+    base = tmp_path_factory.getbasetemp()
+    cache = (base.parent if worker_id != "master" else base) / "hydrate-cache"
+    cache.mkdir(exist_ok=True)
+    return cache
 
 
 @pytest.fixture(autouse=True)
