@@ -59,6 +59,12 @@ BREAKS = [
                  "serviceMonitor:\n  enabled: true\n  namespaceSelector:\n    matchNames:\n    - open-webui\n",
                  "hydrated/dev/dev-litellm: ServiceMonitor/litellm: spec.selector: selects no Service in the applied state",
                  id="selector"),
+    pytest.param("open-webui.yaml", "  storageClass: gp3-encrypted\n", "  storageClass: ''\n",
+                 "hydrated/dev/dev-open-webui: PersistentVolumeClaim/open-webui: spec.storageClassName: "
+                 "names no storage class (declared: gp3-encrypted)", id="claim-without-the-declared-class"),
+    pytest.param("redis-ha.yaml", "  storageClass: gp3-encrypted\n", "  storageClass: gp2\n",
+                 "hydrated/dev/dev-redis-ha: StatefulSet/redis-ha-server: spec.volumeClaimTemplates[0].spec.storageClassName: "
+                 "storage class 'gp2' is not declared by the environment", id="claim-with-another-class"),
 ]
 
 

@@ -1,10 +1,10 @@
 """Every PersistentVolumeClaim names a storage class the environment declares.
 
-Data-driven: `RULES` says, per setting of the environment, whether a claim without
-`storageClassName` is a problem. Today no environment declares storage classes, so a claim that
-names none is accepted (the cluster's default class applies); once the environment config has
-`storage.classes` (another branch adds it), `check(state, declared)` reports claims naming no class
-or a class that is not declared. Claims are PersistentVolumeClaim objects and every StatefulSet's
+Data-driven: `RULES` says whether a claim without `storageClassName` is a problem. The environment
+declares its class in `components.storage-class.name` (generator.components.storage_class: rendered
+by the project in phase 6, or an existing one when `external`); `check(state, declared)` reports
+claims naming no class (EKS clusters created at 1.30 or later have no default class: such a claim
+stays Pending) or another class. Claims are PersistentVolumeClaim objects and every StatefulSet's
 `volumeClaimTemplates`.
 """
 
@@ -46,7 +46,8 @@ def check(state: AppliedState, declared: list[str] | None) -> list[Finding]:
 
 
 def declared_classes(config: dict[str, Any]) -> list[str] | None:
-    """The storage class names an environment declares (`storage.classes[].name`), or None."""
-    classes = (config.get("storage") or {}).get("classes") if isinstance(config.get("storage"), dict) else None
-    names = [str(c.get("name")) for c in classes or [] if isinstance(c, dict) and c.get("name")]
-    return names or None
+    """The storage class an environment declares (`components.storage-class.name`), or None."""
+    component = (config.get("components") or {}).get("storage-class")
+    if not isinstance(component, dict) or component.get("state") == "disabled" or not component.get("name"):
+        return None
+    return [str(component["name"])]
