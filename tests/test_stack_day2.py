@@ -1,12 +1,12 @@
-"""The smaller day-2 findings of issue 12, each read from what Argo CD applies (the real `helm
-template` over the pinned charts, tests/helm_template.py) or from the rendered manifests."""
+"""The smaller day-2 findings of issue 12, each read from what Argo CD applies (the applied state: the real `helm
+template` over the pinned charts, tests/applied_objects.py) or from the rendered manifests."""
 
 from __future__ import annotations
 
 import pytest
 import yaml
 
-import helm_template
+import applied_objects
 from conftest import REPO
 
 ENVIRONMENTS = ("dev", "prod")
@@ -27,7 +27,7 @@ def test_external_secrets_monitors_sync_after_the_monitor_crd_and_select_the_cha
     """The chart syncs in wave 7, the ServiceMonitor CRD in wave 9: the chart renders no monitor (it
     would be skipped on a first install), wave 10 holds them, and each selects a Service of the chart
     with a `metrics` port in the chart's namespace."""
-    chart = helm_template.objects(env, "external-secrets")
+    chart = applied_objects.objects(env, "external-secrets")
     assert not by_kind(chart, "ServiceMonitor")
     services = [s for s in chart if s.get("kind") == "Service"]
     folder = REPO / "rendered" / env / "manifests" / "grafana-dashboards"
@@ -51,14 +51,14 @@ def _anti_affinity(statefulset: dict) -> dict:
 
 
 def test_dev_redis_prefers_separate_nodes_and_prod_requires_them():
-    dev = by_kind(helm_template.objects("dev", "redis-ha"), "StatefulSet")
-    prod = by_kind(helm_template.objects("prod", "redis-ha"), "StatefulSet")
+    dev = by_kind(applied_objects.objects("dev", "redis-ha"), "StatefulSet")
+    prod = by_kind(applied_objects.objects("prod", "redis-ha"), "StatefulSet")
     [dev_redis] = [s for name, s in dev.items() if name.endswith("server")]
     [prod_redis] = [s for name, s in prod.items() if name.endswith("server")]
     assert dev_redis["spec"]["replicas"] == 3
     assert set(_anti_affinity(dev_redis)) == {"preferredDuringSchedulingIgnoredDuringExecution"}
     assert set(_anti_affinity(prod_redis)) == {"requiredDuringSchedulingIgnoredDuringExecution"}
-    for name, deployment in by_kind(helm_template.objects("dev", "redis-ha"), "Deployment").items():
+    for name, deployment in by_kind(applied_objects.objects("dev", "redis-ha"), "Deployment").items():
         affinity = deployment["spec"]["template"]["spec"].get("affinity", {}).get("podAntiAffinity", {})
         assert "requiredDuringSchedulingIgnoredDuringExecution" not in affinity, name
 
@@ -75,7 +75,7 @@ def _container_env(container: dict) -> dict[str, str]:
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_only_the_presync_job_migrates_the_database(env):
-    objects = helm_template.objects(env, "litellm")
+    objects = applied_objects.objects(env, "litellm")
     [deployment] = by_kind(objects, "Deployment").values()
     [job] = by_kind(objects, "Job").values()
     assert job["metadata"]["annotations"]["argocd.argoproj.io/hook"] == "PreSync"
@@ -89,7 +89,7 @@ def test_only_the_presync_job_migrates_the_database(env):
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_the_migration_job_gets_no_bedrock_role(env):
-    objects = helm_template.objects(env, "litellm")
+    objects = applied_objects.objects(env, "litellm")
     [job] = by_kind(objects, "Job").values()
     pod = job["spec"]["template"]
     skipped = set(pod["metadata"]["annotations"]["eks.amazonaws.com/skip-containers"].split(","))
@@ -117,7 +117,7 @@ def test_the_bastion_readme_does_not_suggest_helm_list():
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_open_webui_takes_its_settings_from_the_environment_not_its_database(env):
-    [workload] = by_kind(helm_template.objects(env, "open-webui"), "StatefulSet").values()
+    [workload] = by_kind(applied_objects.objects(env, "open-webui"), "StatefulSet").values()
     [container] = [c for c in workload["spec"]["template"]["spec"]["containers"] if c["name"] == "open-webui"]
     assert _container_env(container)["ENABLE_PERSISTENT_CONFIG"] == "False"
 

@@ -1,5 +1,5 @@
-"""Storage and data (issue 12, items 1 and 2), read from what Argo CD applies (the real `helm
-template` over the pinned charts, tests/helm_template.py) and from the rendered manifests:
+"""Storage and data (issue 12, items 1 and 2), read from what Argo CD applies (the applied state: the real `helm
+template` over the pinned charts, tests/applied_objects.py) and from the rendered manifests:
 
 - every claim of every chart names the environment's StorageClass (no cluster default is assumed:
   EKS 1.30+ clusters have none);
@@ -17,7 +17,7 @@ import dataclasses
 import pytest
 import yaml
 
-import helm_template
+import applied_objects
 from conftest import REPO
 from generator.components import storage_class
 from generator.environment import deep_merge, load_environment
@@ -54,8 +54,8 @@ def sync_options(obj: dict) -> set[str]:
 
 def applied_claims(env_name: str) -> list[tuple[str, str, dict, dict, bool]]:
     result = []
-    for component in helm_template.helm_components(env_name):
-        for obj in helm_template.objects(env_name, component):
+    for component in applied_objects.helm_components(env_name):
+        for obj in applied_objects.objects(env_name, component):
             for where, spec, standalone in claims(obj):
                 result.append((component, where, spec, obj, standalone))
     return result
