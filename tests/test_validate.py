@@ -335,7 +335,7 @@ def test_the_real_rendered_tree_is_valid(schema_cache):
     assert report.documents["hydrated"] > 400  # the applied state was checked too
 
 
-# --- an empty schema cache fills itself (generator/validate/autosync.py) --------------------------
+# --- an empty schema cache fills itself (generator/autosync.py) --------------------------
 
 def test_an_empty_cache_is_filled_from_the_reference_folder(repo, shared_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("LITELLM_GITOPS_SHARED", str(shared_dir))
@@ -351,7 +351,7 @@ def test_an_empty_cache_is_filled_from_the_reference_folder(repo, shared_dir, tm
 
 
 def test_offline_without_a_reference_folder_names_the_command(repo, tmp_path, monkeypatch):
-    from generator.validate import autosync
+    from generator import autosync
 
     monkeypatch.setenv("LITELLM_GITOPS_SHARED", str(tmp_path / "nowhere"))
     monkeypatch.setattr(autosync, "url_fetcher", lambda: lambda pinned: f"download from {pinned.url} failed: offline")
@@ -364,7 +364,7 @@ def test_offline_without_a_reference_folder_names_the_command(repo, tmp_path, mo
 
 
 def test_a_reference_folder_that_does_not_match_the_lock_is_not_trusted(repo, shared_dir, tmp_path, monkeypatch):
-    from generator.validate import autosync
+    from generator import autosync
 
     forged = tmp_path / "shared"
     shutil.copytree(shared_dir / "crds", forged / "crds")
@@ -376,3 +376,32 @@ def test_a_reference_folder_that_does_not_match_the_lock_is_not_trusted(repo, sh
     with pytest.raises(InputError):
         run(repo, tmp_path / "cache")
     assert not (tmp_path / "cache").exists()
+
+
+def test_an_empty_chart_cache_is_filled_from_the_reference_folder(scratch_repo, shared_dir, tmp_path, monkeypatch, capsys):
+    from generator import autosync, chartlock
+
+    monkeypatch.setenv("LITELLM_GITOPS_SHARED", str(shared_dir))
+    monkeypatch.setenv("LITELLM_GITOPS_CHARTS", str(tmp_path / "charts"))
+    folder = autosync.chart_folder(scratch_repo, None)
+    said = capsys.readouterr().err
+    assert folder == tmp_path / "charts" and said.startswith(f"chart cache was empty: filled {folder} with ")
+    for locked in chartlock.load(scratch_repo).charts:
+        chartlock.archive(locked, folder)  # there, and its sha256 pinned
+    assert autosync.chart_folder(scratch_repo, None) == folder and capsys.readouterr().err == ""
+    given = tmp_path / "elsewhere"
+    assert autosync.chart_folder(scratch_repo, given) == given and not given.exists()  # --charts is taken as it is
+
+
+def test_a_tampered_reference_chart_fills_nothing(scratch_repo, shared_dir, tmp_path, monkeypatch):
+    from generator import autosync
+
+    forged = tmp_path / "shared" / "charts"
+    shutil.copytree(shared_dir / "charts", forged)
+    archive = next(forged.glob("redis-ha-*.tgz"))
+    archive.write_bytes(archive.read_bytes() + b"\0")
+    monkeypatch.setenv("LITELLM_GITOPS_SHARED", str(tmp_path / "shared"))
+    monkeypatch.setenv("LITELLM_GITOPS_CHARTS", str(tmp_path / "charts"))
+    with pytest.raises(InputError, match="chart cache is empty and could not be filled"):
+        autosync.chart_folder(scratch_repo, None)
+    assert not (tmp_path / "charts").exists()

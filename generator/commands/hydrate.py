@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from generator import chartlock
+from generator import autosync
 from generator.applied import AppliedState, Hydrator, hydrate, out
 from generator.applied import cache as render_cache
 from generator.commands.common import add_repository_options, selected_names
@@ -61,7 +61,7 @@ def hydrate_pair(args: argparse.Namespace, base: list[str], head: list[str],
     `required`: a side that is a bare rendered tree is not hydrated (empty)."""
     roots = checkout_root(args.base, required), checkout_root(args.head, required)
     anchor = roots[1] or roots[0] or Path(".")
-    hydrator = Hydrator(charts=args.charts or chartlock.default_cache_dir(anchor),
+    hydrator = Hydrator(charts=autosync.chart_folder(anchor, args.charts),
                         cache_dir=args.hydrate_cache or render_cache.default_dir(anchor))
     base_states = hydrate(roots[0], sorted(base), hydrator) if roots[0] else {}
     return base_states, (hydrate(roots[1], sorted(head), hydrator) if roots[1] else {})
@@ -69,7 +69,7 @@ def hydrate_pair(args: argparse.Namespace, base: list[str], head: list[str],
 
 def hydrator_for(args: argparse.Namespace) -> Hydrator:
     root: Path = args.root
-    return Hydrator(charts=args.charts or chartlock.default_cache_dir(root),
+    return Hydrator(charts=autosync.chart_folder(root, args.charts),
                     cache_dir=args.hydrate_cache or render_cache.default_dir(root))
 
 

@@ -21,14 +21,15 @@ from typing import Any, Callable
 
 import yaml
 
-from generator import chartlock, fleet
+from generator import fleet
 from generator.applied import cache as render_cache
 from generator.applied.helm import find_helm
 from generator.applied.hydrate import Hydrator, hydrate_environment
 from generator.environment import Environment, config_error, environment_names, load_environment
 from generator.errors import InputError
 from generator.schemacache import Lock, default_cache_dir, load_lock
-from generator.validate import autosync, cfn, dashboards, hydrated, values
+from generator import autosync
+from generator.validate import cfn, dashboards, hydrated, values
 from generator.validate.wiring import storage
 from generator.validate.kubernetes import (CoreSchemas, CustomSchemas, SchemaLocation, check_document, default_location,
                                            shape_problem)
@@ -314,7 +315,7 @@ def validate(options: Options) -> Report:
                              hint=f"pick one of: {', '.join(environment_names(root / 'environments')) or 'none yet'}")
 
     plan = _Plan()
-    hydrator = Hydrator(charts=options.charts or chartlock.default_cache_dir(root),
+    hydrator = Hydrator(charts=autosync.chart_folder(root, options.charts),
                         cache_dir=options.hydrate_cache or render_cache.default_dir(root)) if options.hydrate else None
     if hydrator is not None:
         hydrator.helm = find_helm()  # no helm is bad input (exit 2), not a problem of the tree

@@ -1,4 +1,5 @@
-"""A newcomer's `validate` just works: an empty schema cache is filled the way `schemas sync` fills it.
+"""A newcomer's `validate` just works: an empty schema cache is filled the way `schemas sync` fills
+it, and an empty chart cache (what hydration reads) the way `charts sync` does.
 
 Where from, in order:
 1. the reference folder: `$LITELLM_GITOPS_SHARED`, else `../shared` beside the repository, when it
@@ -8,6 +9,10 @@ Where from, in order:
 Every file is sha256-checked against schemas/upstream.lock.json by the same code as `schemas sync`,
 and nothing is written unless everything matches. One line on stderr says what happened. Offline
 with no reference folder, `validate` stops (exit 2) with the exact command to run.
+
+Charts (`chart_folder`): from the reference folder's `charts/` (checked against `offlineSha256`),
+otherwise from the chart repositories (checked against the published `sha256`), only when no
+`--charts` folder was given and the default one holds none of the locked archives.
 
 A cache that holds any locked file is left alone: a partial or edited cache is reported by the
 checks that read it (see `schemacache.verified_schema`), never silently refilled.
@@ -19,6 +24,7 @@ import os
 import sys
 from pathlib import Path
 
+from generator import chartlock
 from generator.errors import InputError
 from generator.schemacache import (CHART_VALUES, CRDS, SCHEMAS, Collected, Lock, collect, collect_from_folder,
                                    url_fetcher, write_cache)
@@ -61,3 +67,27 @@ def fill_if_empty(lock: Lock, cache: Path, root: Path) -> None:
     written = write_cache(lock, cache, collected)
     print(f"schema cache was empty: filled {cache} with {len(written)} file(s) from {origin} "
           f"(every sha256 matches {lock.source.name})", file=sys.stderr)
+
+
+def chart_folder(root: Path, given: Path | None) -> Path:
+    """The chart folder hydration reads: `given` as it is, else the default cache, filled first
+    when it holds none of the locked archives (see the module docstring)."""
+    if given is not None:
+        return given
+    folder = chartlock.default_cache_dir(root)
+    lock = chartlock.load(root)
+    if any((folder / locked.file).is_file() for locked in lock.charts):
+        return folder
+    reference = reference_folder(root)
+    if reference is not None and (reference / "charts").is_dir():
+        synced, origin = chartlock.collect(lock, chartlock.folder_fetcher(reference / "charts"), offline=True), str(reference / "charts")
+    else:
+        synced, origin = chartlock.collect(lock, chartlock.repository_fetcher(), offline=False), "the chart repositories"
+    if synced.refused:
+        raise InputError(f"the chart cache is empty and could not be filled from {origin} ({synced.refused[0]})", file=folder,
+                         hint="run `litellm-gitops charts sync --from DIR` with DIR a folder of the locked archives "
+                              "(e.g. ../shared/charts), or pass --charts DIR")
+    written = chartlock.write(folder, synced)
+    print(f"chart cache was empty: filled {folder} with {len(written)} archive(s) from {origin} "
+          f"(every sha256 matches {chartlock.CHARTS_LOCK})", file=sys.stderr)
+    return folder
