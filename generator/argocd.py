@@ -8,11 +8,13 @@ finalizer, and multi-source Helm with a `$values` reference to the values file i
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.artifacts import GENERATED_HEADER, Artifact
-from generator.environment import Environment
 from generator.phases import BY_NAME, COMPONENTS, NAMESPACES
+
+if TYPE_CHECKING:  # type hints only: the guard imports argocd's names without loading environments
+    from generator.environment import Environment
 
 WAVE = "argocd.argoproj.io/sync-wave"
 FINALIZER = "resources-finalizer.argocd.argoproj.io"

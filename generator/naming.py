@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generator.environment import Environment
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # type hints only: the guard imports names without loading environments
+    from generator.environment import Environment
 
 
 @dataclass(frozen=True)

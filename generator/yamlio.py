@@ -21,6 +21,7 @@ and a trailing newline.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import re
@@ -170,12 +171,19 @@ def _parse(path: Path, text: str) -> Any:
 
 def read_limited(path: Path | str, limit: int, what: str = "file") -> bytes:
     """A regular file's bytes, refusing a symbolic link, anything that is not a regular file, and
-    anything larger than `limit`, before reading it."""
+    anything larger than `limit`, before reading it. One open (never following a link, never
+    blocking on a FIFO), then the checks on what was opened: nothing can be swapped in between."""
     try:
-        info = os.lstat(path)
-        if stat.S_ISLNK(info.st_mode):
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise InputError("file not found", file=path, hint="create it, or check the environment name") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or os.path.islink(path):
             raise InputError(f"the {what} is a symbolic link; links are refused, never followed", file=path,
-                             hint="replace the link with the file itself")
+                             hint="replace the link with the file itself") from None
+        raise os_error(exc) from None
+    try:
+        info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
             raise InputError(f"a folder stands where the {what} belongs", file=path, hint="move the folder away")
         if not stat.S_ISREG(info.st_mode):
@@ -183,12 +191,12 @@ def read_limited(path: Path | str, limit: int, what: str = "file") -> bytes:
         if info.st_size > limit:
             raise InputError(f"the {what} is {info.st_size:,} bytes, more than the limit of {limit:,}", file=path,
                              hint="a file this large is not what this project writes or reads; check what it is")
-        with open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NOFOLLOW)) as handle:
+        with os.fdopen(fd, "rb", closefd=False) as handle:
             raw = handle.read(limit + 1)
-    except FileNotFoundError:
-        raise InputError("file not found", file=path, hint="create it, or check the environment name") from None
     except OSError as exc:
         raise os_error(exc) from None
+    finally:
+        os.close(fd)
     if len(raw) > limit:
         raise InputError(f"the {what} grew past the limit of {limit:,} bytes while being read", file=path)
     return raw

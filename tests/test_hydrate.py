@@ -13,7 +13,7 @@ import pytest
 
 from generator.applied import Hydrator, hydrate, out
 from generator.applied import directory
-from generator.applied.hydrate import split_helm_output
+from generator.applied.build import split_helm_output
 from generator.errors import InputError
 
 DATA = Path(__file__).parent / "testdata" / "applied" / "directory"

@@ -34,20 +34,35 @@ read the same unstructured objects). Public API (everything else in the package 
 
 Modules: model (the dataclasses, waves, hooks), directory (Argo CD's directory source),
 helm (Argo CD's `helm template` call), apiversions (what `--api-versions` gets), cache (the
-render cache), hydrate (an environment, end to end), out (files for people).
+render cache), build (an environment, end to end), out (files for people).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from generator.applied.hydrate import Hydrator, hydrate_environment, kubernetes_version_of
 from generator.applied.model import BOOTSTRAP, AppliedObject, AppliedState, Application, object_key
 
+if TYPE_CHECKING:
+    from generator.applied.build import Hydrator
+
 __all__ = ["BOOTSTRAP", "AppliedObject", "AppliedState", "Application", "Hydrator", "hydrate", "object_key"]
+
+
+def __getattr__(name: str) -> Any:
+    """`Hydrator` on first use: building the state imports helm's runner and kubernetes-validate,
+    which readers of the model (diff, the guard) do not need."""
+    if name == "Hydrator":
+        from generator.applied.build import Hydrator
+
+        return Hydrator
+    raise AttributeError(name)
 
 
 def hydrate(root: Path, environments: list[str], hydrator: Hydrator) -> dict[str, AppliedState]:
     """The applied state of each named environment of the checkout `root` (a repository with
     environments/ and rendered/), each with the Kubernetes version its environment declares."""
+    from generator.applied.build import hydrate_environment, kubernetes_version_of
+
     return {env: hydrate_environment(root, env, kubernetes_version_of(root, env), hydrator) for env in environments}

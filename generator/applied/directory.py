@@ -29,7 +29,6 @@ duplicate mapping keys (Go's YAML decoder rejects them too).
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
 import re
@@ -39,6 +38,7 @@ from typing import Any
 import yaml
 
 from generator import yamlio
+from generator.argoglob import glob_match
 from generator.applied import cache
 from generator.errors import InputError
 
@@ -64,18 +64,6 @@ _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
 # Timestamps and a bare `=` stay strings, as sigs.k8s.io/yaml (YAML -> JSON) leaves them.
 _Loader.yaml_implicit_resolvers = {first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value")]
                                    for first, resolvers in _Loader.yaml_implicit_resolvers.items()}
-
-
-def _braces(pattern: str) -> list[str]:
-    match = re.search(r"\{([^{}]*)\}", pattern)
-    if not match:
-        return [pattern]
-    return [e for alt in match.group(1).split(",") for e in _braces(pattern[:match.start()] + alt + pattern[match.end():])]
-
-
-def glob_match(pattern: str, path: str) -> bool:
-    """gobwas/glob without separators (Argo CD's util/glob): `*` spans `/`, `{a,b}` alternatives."""
-    return any(fnmatch.fnmatchcase(path, p) for p in _braces(pattern))
 
 
 def parse_yaml(text: str, where: str) -> list[Any]:

@@ -6,8 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from generator.commands.common import write_report
-from generator.commands.hydrate import add_hydrate_options, hydrate_pair
+from generator.commands.common import add_hydrate_options, write_report
 from generator.errors import EXIT_OK
 from generator.guard import diff, tree
 
@@ -47,6 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     pair = tree.load_pair(args.base, args.head, diff.select)
     if not args.no_hydrate:
+        from generator.commands.hydrate import hydrate_pair  # helm and the charts: imported only to hydrate
+
         for trees, states in zip((pair.base, pair.head), hydrate_pair(args, list(pair.base), list(pair.head))):
             for name, state in states.items():
                 trees[name] = diff.with_applied(trees[name], state)

@@ -9,8 +9,7 @@ from urllib.parse import quote
 from pathlib import Path
 
 from generator import deadline
-from generator.commands.common import write_report
-from generator.commands.hydrate import add_hydrate_options, hydrate_pair
+from generator.commands.common import add_hydrate_options, write_report
 from generator.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, InputError
 from generator.guard import approvals, pr, report, rules, tree, verdict
 from generator.guard.github import GitHub
@@ -108,6 +107,8 @@ def _judge(args: argparse.Namespace) -> int:
     # as a bare rendered tree is judged on its rendered files, which is stricter, never looser: its
     # LiteLLM chains are undetermined (a difference) and its chart bumps stay source changes.
     if not args.no_hydrate:
+        from generator.commands.hydrate import hydrate_pair  # helm and the charts: imported only to hydrate
+
         for trees, states in zip((pair.base, pair.head), hydrate_pair(args, list(pair.base), list(pair.head), required=False)):
             for name, state in states.items():
                 trees[name].applied = state

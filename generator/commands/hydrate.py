@@ -10,7 +10,7 @@ from pathlib import Path
 from generator import autosync
 from generator.applied import AppliedState, Hydrator, hydrate, out
 from generator.applied import cache as render_cache
-from generator.commands.common import add_repository_options, selected_names
+from generator.commands.common import add_hydrate_options, add_repository_options, selected_names
 from generator.errors import EXIT_OK, InputError
 
 NAME = "hydrate"
@@ -32,14 +32,6 @@ examples:
   litellm-gitops hydrate --env dev --out /tmp/hydrated        # one YAML file per object
   litellm-gitops hydrate --charts ../shared/charts --json
 """
-
-
-def add_hydrate_options(parser: argparse.ArgumentParser) -> None:
-    """--charts DIR and --hydrate-cache DIR, shared by validate and diff."""
-    parser.add_argument("--charts", type=Path, metavar="DIR",
-                        help="folder of the locked chart archives (default: $LITELLM_GITOPS_CHARTS or .cache/charts)")
-    parser.add_argument("--hydrate-cache", type=Path, metavar="DIR",
-                        help="render cache (default: $LITELLM_GITOPS_HYDRATE_CACHE or .cache/hydrated)")
 
 
 def checkout_root(directory: Path, required: bool = True) -> Path | None:

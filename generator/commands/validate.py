@@ -8,7 +8,7 @@ from pathlib import Path
 
 from generator.commands.common import add_repository_options
 from generator.errors import EXIT_FAILED, EXIT_OK
-from generator.commands.hydrate import add_hydrate_options
+from generator.commands.common import add_hydrate_options
 from generator.validate.runner import Options, validate
 
 NAME = "validate"

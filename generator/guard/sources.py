@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator import naming
-from generator.applied.directory import glob_match
+from generator.argoglob import glob_match
 from generator.argocd import WAVE
 from generator.guard.flatten import flatten
 from generator.guard.redact import MISSING

@@ -24,7 +24,7 @@ import yaml
 from generator import fleet
 from generator.applied import cache as render_cache
 from generator.applied.helm import find_helm
-from generator.applied.hydrate import Hydrator, hydrate_environment
+from generator.applied.build import Hydrator, hydrate_environment
 from generator.environment import Environment, config_error, environment_names, load_environment
 from generator.errors import InputError
 from generator.schemacache import Lock, default_cache_dir, load_lock
