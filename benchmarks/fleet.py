@@ -111,7 +111,8 @@ def main() -> int:
         cache = Path(tmp) / "schemas"
         subprocess.run([sys.executable, "-m", "generator", "schemas", "sync", "--from", str(REPO.parent / "shared" / "crds"),
                         "--cache", str(cache)], cwd=REPO, capture_output=True, check=False)
-        seconds, code, peak, out = timed(["validate", "--env", changed, "--root", str(head), "--cache", str(cache)], REPO)
+        seconds, code, peak, out = timed(["validate", "--env", changed, "--root", str(head), "--cache", str(cache),
+                                          "--charts", str(REPO.parent / "shared" / "charts")], REPO)
         result["pr_one_environment"]["validate_env_s"] = round(seconds, 2)
         result["pr_one_environment"]["validate_exit"] = code
     result["targets"] = {"render_ms_per_env": 50, "check_ms_per_env": 20, "guard_plus_diff_s": 2, "validate_s": 10}
