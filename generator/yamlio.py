@@ -68,15 +68,21 @@ def _refuse(path: Path, event: Any, message: str, hint: str) -> InputError:
     return InputError(message, file=path, line=line, column=column, hint=hint)
 
 
+@lru_cache(maxsize=4096)
+def _resolve(value: str, implicit: tuple[bool, bool]) -> str:
+    """The YAML 1.2 tag of an untagged scalar (ruamel's resolver: the slow part, hence the cache)."""
+    return str(_ROUND_TRIP.resolver.resolve(ScalarNode, value, implicit))
+
+
 def _scalar(path: Path, event: Any) -> Any:
     tag = event.tag
     if tag in (None, "!"):
-        tag = _ROUND_TRIP.resolver.resolve(ScalarNode, event.value, event.implicit)
+        tag = _resolve(event.value, event.implicit)
     elif tag not in _CORE_TAGS:
         raise _refuse(path, event, f"tag {tag!r} is not allowed in an environment file",
                       "remove the tag; write the value plainly (quote it to make it a string)")
-    if tag in ("tag:yaml.org,2002:value", "tag:yaml.org,2002:merge"):
-        return event.value  # '=' and '<<' as plain values are text
+    if tag in ("tag:yaml.org,2002:str", "tag:yaml.org,2002:value", "tag:yaml.org,2002:merge"):
+        return event.value  # text ('=' and '<<' as plain values too), the common case: no constructor needed
     node = ScalarNode(tag, event.value, style=event.style)
     constructor = _ROUND_TRIP.constructor
     try:

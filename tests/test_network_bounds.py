@@ -119,12 +119,15 @@ def test_the_deadline_comes_from_the_environment_variable(aws_env, monkeypatch, 
     assert code == 1 and took < 2 + SLACK and server.url in err
 
 
-@pytest.mark.parametrize("value", ["not a url", "ftp://example.com", "https://"])
-def test_an_endpoint_that_is_not_a_url_is_bad_input(value, aws_env, monkeypatch, repo_root) -> None:
+@pytest.mark.parametrize("value, message", [("not a url", "is not an http(s) URL"), ("ftp://example.com", "is not an http(s) URL"),
+                                            ("https://", "is not an http(s) URL"),
+                                            ("https://key:s3cr3t@localhost:4566", "carries user information (a credential)")])
+def test_an_endpoint_that_is_not_a_url_is_bad_input(value, message, aws_env, monkeypatch, repo_root) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", value)
     code, out, err, _ = run(["preflight", "--env", "dev", "--root", str(repo_root), "--json"])
     assert code == 2
-    assert err.startswith("error: AWS_ENDPOINT_URL is not an http(s) URL\n  fix: ")
+    assert err.startswith(f"error: AWS_ENDPOINT_URL {message}\n  fix: ")
+    assert "s3cr3t" not in out + err
     assert json.loads(out)["exit"] == 2
 
 

@@ -103,6 +103,9 @@ def check_endpoint(name: str, value: str | None) -> None:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InputError(f"{name} is not an http(s) URL", hint=f"set {name} like https://host[:port], or unset it")
+    if parts.username is not None:  # it would be printed in messages that name the endpoint
+        raise InputError(f"{name} carries user information (a credential)",
+                         hint=f"set {name} like https://host[:port]; credentials come from AWS_PROFILE or the usual variables")
 
 
 def error_code(exc: BaseException) -> str:
