@@ -197,14 +197,14 @@ def read_limited(path: Path | str, limit: int, what: str = "file") -> bytes:
         if info.st_size > limit:
             raise InputError(f"the {what} is {info.st_size:,} bytes, more than the limit of {limit:,}", file=path,
                              hint="a file this large is not what this project writes or reads; check what it is")
-        chunks, size = [], 0
-        while size <= limit:  # sized to the file, not to the limit: most files are a few KB
-            chunk = os.read(fd, max(info.st_size - size, 0) + 1 if size <= info.st_size else limit + 1 - size)
+        # Sized to the file, not to the limit (most files are a few KB). A regular file reads short
+        # only at its end, so one read does; a file that grew while being read is read on to the limit.
+        raw = os.read(fd, info.st_size + 1)
+        while info.st_size < len(raw) <= limit:
+            chunk = os.read(fd, limit + 1 - len(raw))
             if not chunk:
                 break
-            chunks.append(chunk)
-            size += len(chunk)
-        raw = b"".join(chunks)
+            raw += chunk
     except OSError as exc:
         raise os_error(exc) from None
     finally:
