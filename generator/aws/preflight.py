@@ -195,13 +195,19 @@ class Preflight:
                           f"{name} --secret-string file://... (see cloudformation/README.md)")
         return PASS, f"{name} exists and has a current value"
 
-    def role(self, workload: naming.Workload) -> tuple[str, str]:
-        name = naming.role_name(self.env, workload)
+    def _role(self, name: str) -> dict | None:
+        """The IAM role, or None when it does not exist (yet: see `missing`)."""
         try:
-            role = self.call("iam", "get_role", RoleName=name)["Role"]
+            return self.call("iam", "get_role", RoleName=name)["Role"]
         except AwsError as exc:
             if exc.code != "NoSuchEntity":
                 raise
+            return None
+
+    def role(self, workload: naming.Workload) -> tuple[str, str]:
+        name = naming.role_name(self.env, workload)
+        role = self._role(name)
+        if role is None:
             return self.missing(f"role {name}", "irsa-roles", "irsa-roles")
         problem = trust_problem(self.env, workload, role.get("AssumeRolePolicyDocument"), self.provider_arn)
         if problem:
@@ -223,11 +229,8 @@ class Preflight:
         """The role the hub assumes (generator.fleet): only hub.argocdRoleArn may assume it, and it
         has no permission of its own."""
         name = fleet.hub_role_name(self.env)
-        try:
-            role = self.call("iam", "get_role", RoleName=name)["Role"]
-        except AwsError as exc:
-            if exc.code != "NoSuchEntity":
-                raise
+        role = self._role(name)
+        if role is None:
             return self.missing(f"role {name}", "irsa-roles", "irsa-roles")
         principal = self.env.config["hub"]["argocdRoleArn"]
         statements = _as_list(_policy(role.get("AssumeRolePolicyDocument")).get("Statement", []))
