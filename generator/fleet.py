@@ -71,7 +71,6 @@ GENERATOR_FOLDER = "environments"  # rendered/fleet/<hub>/environments/<env>.jso
 SYNCED_FOLDER = "hub"  # what the hub's root Application syncs
 KUBERNETES_FOLDERS = ("bootstrap", SYNCED_FOLDER)  # where a hub's folder holds Kubernetes documents
 IN_CLUSTER = "https://kubernetes.default.svc"
-ACCESS_MODES = ("API", "API_AND_CONFIG_MAP")
 # The stack installs CRDs, ClusterRoles and webhooks: only cluster admin covers them.
 ACCESS_POLICY = "AmazonEKSClusterAdminPolicy"
 HUB_ROLE_SUFFIX = "argocd-hub-role"
@@ -118,13 +117,7 @@ def check(env: Environment) -> None:
             f"environment {env.name} is managed from hub {hub_name(env)} but cluster.server is the in-cluster address",
             "set cluster.server to the cluster's API endpoint (aws eks describe-cluster --query cluster.endpoint): "
             "the hub's Argo CD reaches the cluster from outside")
-    mode = env.cluster.get("authenticationMode", "CONFIG_MAP")
-    if mode not in ACCESS_MODES:
-        raise config_error(
-            env, ["cluster", "authenticationMode"],
-            f"the hub reaches cluster {env.cluster['name']} through an EKS access entry, but its authentication mode is {mode}",
-            "switch the cluster to API_AND_CONFIG_MAP (aws eks update-cluster-config --access-config "
-            "authenticationMode=API_AND_CONFIG_MAP), then run discover --write")
+    cfn.require_access_entries(env, f"the hub reaches cluster {env.cluster['name']}")
 
 
 # --- the environment's side: CloudFormation (rendered into its irsa-roles stack) -----------------

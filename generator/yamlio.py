@@ -24,7 +24,6 @@ from __future__ import annotations
 import errno
 import io
 import os
-import re
 import stat
 from functools import lru_cache
 from pathlib import Path
@@ -43,6 +42,26 @@ MAX_DEPTH = 64  # an environment nests 6 deep
 MAX_RENDERED_DEPTH = 200
 MAX_NODES = 1_000_000  # per rendered document, aliases expanded
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class StrictLoader(_LOADER):  # type: ignore[misc, valid-type]
+    """Safe loading of untrusted Kubernetes YAML with duplicate keys refused, as Go's decoders refuse
+    them (YAML libraries disagree on which one wins). Hydrate (applied/directory.py) and the guard
+    (guard/tree.py) subclass it for what each reads besides."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                key = (key_node.tag, key_node.value)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key_node.value!r}",
+                                                            key_node.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+StrictLoader.add_constructor("tag:yaml.org,2002:map", StrictLoader.construct_yaml_map)
 _CORE_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null")}
 _ROUND_TRIP = YAML(typ="rt")  # its resolver and constructor: YAML 1.2 scalars, as discover --write reads them
 

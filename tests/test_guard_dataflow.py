@@ -17,7 +17,7 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from generator.guard import dataflow, rules
+from generator.guard import dataflow
 from generator.guard.tree import _Loader
 from guard_build import ENV, Rendered
 from test_guard import SECRET_LITERAL, categories, guard, run_cli

@@ -4,7 +4,6 @@ failure in one environment leaves every environment as it was."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -116,17 +115,22 @@ def test_killed_at_every_step_each_tree_is_old_or_new_and_the_next_run_repairs(m
     assert outcomes == {"old", "new"}  # kills fell both before and after the commit point
 
 
-def test_a_failure_in_one_environment_leaves_every_environment_as_it_was(tmp_path: Path, monkeypatch) -> None:
-    root = tmp_path / "rendered"
-    seed(root)
+def fail_swapping(monkeypatch, name: str) -> None:
+    """Swapping rendered/<name> in fails as an immutable folder would (EPERM); the others swap."""
     real = tree.exchange
 
     def failing(a: Path, b: Path) -> bool:
-        if Path(a).name == "e3":
+        if Path(a).name == name:
             raise PermissionError(1, "Operation not permitted", str(a))
         return real(a, b)
 
     monkeypatch.setattr(tree, "exchange", failing)
+
+
+def test_a_failure_in_one_environment_leaves_every_environment_as_it_was(tmp_path: Path, monkeypatch) -> None:
+    root = tmp_path / "rendered"
+    seed(root)
+    fail_swapping(monkeypatch, "e3")
     with pytest.raises(InputError) as raised:
         tree.write_trees(root, NEW, ["removed"])
     assert str(raised.value).startswith(f"{root / 'e3'}: error: cannot write: operation not permitted; no environment was changed")
@@ -140,14 +144,7 @@ def test_a_render_command_that_fails_writing_says_where_and_writes_nothing(scrat
     path.write_text(path.read_text() + "\ngit:\n  targetRevision: release-1\n")
     path = scratch_repo / "environments/prod/environment.yaml"
     path.write_text(path.read_text().replace("  targetRevision: main", "  targetRevision: release-1"))
-    real = tree.exchange
-
-    def failing(a: Path, b: Path) -> bool:
-        if Path(a).name == "prod":
-            raise PermissionError(1, "Operation not permitted", str(a))
-        return real(a, b)
-
-    monkeypatch.setattr(tree, "exchange", failing)
+    fail_swapping(monkeypatch, "prod")
     assert main(["render", "--root", str(scratch_repo)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"{scratch_repo}/rendered/prod: error: cannot write: operation not permitted; no environment "

@@ -117,30 +117,18 @@ def litellm_pods():
     """A loopback stand-in for LiteLLM's Service: /health/readiness answers like LiteLLM does
     (litellm/proxy/health_endpoints/_health_endpoints.py), each request from the next "pod" in turn."""
     import itertools
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from loopback import serve
 
     pods: list[str] = []
     turn = itertools.count()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server's name)
-            version = pods[next(turn) % len(pods)]
-            body = json.dumps({"status": "healthy", "db": "connected", "cache": None,
-                               "litellm_version": version, "success_callbacks": []}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(path: str) -> tuple[int, bytes]:
+        return 200, json.dumps({"status": "healthy", "db": "connected", "cache": None,
+                                "litellm_version": pods[next(turn) % len(pods)], "success_callbacks": []}).encode()
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/health/readiness", pods
-    server.shutdown()
-    server.server_close()
+    with serve(answer) as url:
+        yield f"{url}/health/readiness", pods
 
 
 def run_version_check(url: str, want: str):

@@ -3,34 +3,19 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from generator.cli import main
+from loopback import serve
 
 
 @pytest.fixture
 def health_server():
     """Answers 200 on the paths in `healthy`, 503 elsewhere; tests edit the set."""
     healthy: set[str] = set()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server's name)
-            self.send_response(200 if self.path in healthy else 503)
-            self.end_headers()
-            self.wfile.write(b"{}")
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", healthy
-    server.shutdown()
-    server.server_close()
+    with serve(lambda path: (200 if path in healthy else 503, b"{}")) as url:
+        yield url, healthy
 
 
 def test_all_healthy(health_server, capsys):
@@ -63,21 +48,8 @@ def test_malformed_url_is_bad_input(capsys):
 def readiness_server():
     """LiteLLM's readiness answer, with the release in `reported[0]`."""
     reported = ["1.83.10"]
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server's name)
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(json.dumps({"status": "healthy", "litellm_version": reported[0]}).encode())
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", reported
-    server.shutdown()
-    server.server_close()
+    with serve(lambda path: (200, json.dumps({"status": "healthy", "litellm_version": reported[0]}).encode())) as url:
+        yield url, reported
 
 
 def test_release_must_be_the_rendered_one(readiness_server, capsys):

@@ -47,20 +47,10 @@ SKIP_MARKER = b"+argocd:skip-file-rendering"
 SOURCE_OVERRIDES = re.compile(r"^\.argocd-source(-.*)?\.yaml$")
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+class _Loader(yamlio.StrictLoader):
     """Safe YAML 1.1 (as Go's sigs.k8s.io/yaml) with duplicate keys refused."""
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen = set()
-        for key_node, _ in node.value:
-            key = (key_node.tag, key_node.value) if isinstance(key_node, yaml.ScalarNode) else None
-            if key is not None and key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key_node.value!r}", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
 
-
-_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
 # Timestamps and a bare `=` stay strings, as sigs.k8s.io/yaml (YAML -> JSON) leaves them.
 _Loader.yaml_implicit_resolvers = {first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value")]
                                    for first, resolvers in _Loader.yaml_implicit_resolvers.items()}

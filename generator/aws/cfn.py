@@ -13,7 +13,7 @@ from typing import Any
 
 from generator import naming
 from generator.artifacts import GENERATED_HEADER, Artifact
-from generator.environment import Environment
+from generator.environment import Environment, config_error
 from generator.errors import InputError
 
 FOLDER = "cloudformation"
@@ -80,3 +80,18 @@ def artifacts(env: Environment, stem: str, document: dict[str, Any], values: dic
     ]
 
 
+
+
+ACCESS_MODES = ("API", "API_AND_CONFIG_MAP")  # cluster authentication modes that accept EKS access entries
+
+
+def require_access_entries(env: Environment, who: str, alternative: str = "") -> None:
+    """`who` reaches the cluster through an EKS access entry: the cluster's authentication mode must
+    allow access entries, or the error names the line that sets the mode and the command to change it."""
+    mode = env.cluster.get("authenticationMode", "CONFIG_MAP")
+    if mode not in ACCESS_MODES:
+        raise config_error(
+            env, ["cluster", "authenticationMode"],
+            f"{who} through an EKS access entry, but the cluster's authentication mode is {mode}",
+            "switch the cluster to API_AND_CONFIG_MAP (aws eks update-cluster-config --access-config "
+            f"authenticationMode=API_AND_CONFIG_MAP), run discover --write{alternative}")

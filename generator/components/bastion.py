@@ -38,7 +38,6 @@ AMI_PARAMETERS = {
     "x86_64": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
     "arm64": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
 }
-ACCESS_MODES = ("API", "API_AND_CONFIG_MAP")
 NETWORK_KEYS = ("vpcId", "subnetIds", "clusterSecurityGroupId")
 # Graviton families carry a 'g' among the letters after the generation digit: t4g, m7gd, c6gn, g5g.
 GRAVITON = re.compile(r"^[a-z]+[0-9]+[a-z]*g[a-z]*\.")
@@ -69,13 +68,7 @@ def network(env: Environment) -> dict[str, Any]:
 
 
 def check(env: Environment, chosen: dict[str, Any]) -> None:
-    mode = env.cluster.get("authenticationMode", "CONFIG_MAP")
-    if mode not in ACCESS_MODES:
-        raise config_error(
-            env, ["cluster", "authenticationMode"],
-            f"the bastion gets cluster access through an EKS access entry, but the cluster's authentication mode is {mode}",
-            "switch the cluster to API_AND_CONFIG_MAP (aws eks update-cluster-config --access-config "
-            "authenticationMode=API_AND_CONFIG_MAP), run discover --write, or disable the bastion")
+    cfn.require_access_entries(env, "the bastion gets cluster access", ", or disable the bastion")
     cluster_minor = int(env.cluster["kubernetesVersion"].split(".")[1])
     kubectl_minor = int(str(chosen["kubectlVersion"]).split(".")[1])
     if abs(kubectl_minor - cluster_minor) > 1:

@@ -21,7 +21,7 @@ import yaml
 from generator.argocd import WAVE
 from generator.errors import InputError
 from generator.guard import cfn, shapes
-from generator.yamlio import MAX_RENDERED_BYTES, decode, load_all_bounded, read_limited
+from generator.yamlio import MAX_RENDERED_BYTES, StrictLoader, decode, load_all_bounded, read_limited
 
 ENV_MARKERS = ("apps", "manifests", "values", "bootstrap", "cloudformation")
 CLUSTER_SCOPED = frozenset({
@@ -32,23 +32,11 @@ CLUSTER_SCOPED = frozenset({
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """Safe loading, CloudFormation short tags, duplicate keys refused (tools disagree on them)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        keys = set()
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                key = (key_node.tag, key_node.value)
-                if key in keys:
-                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key_node.value!r}",
-                                                            key_node.start_mark)
-                keys.add(key)
-        return super().construct_mapping(node, deep=deep)
+class _Loader(StrictLoader):
+    """Safe loading (duplicate keys refused: yamlio.StrictLoader) and CloudFormation short tags."""
 
 
 cfn.register_tags(_Loader)
-_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
 
 
 @dataclass
