@@ -34,6 +34,8 @@ from typing import Any
 
 import yaml
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the same YAML 1.1 reading, in C
+
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 GO_ACTION = re.compile(r"{{-?\s*(.*?)\s*-?}}")
 GO_FIELD = re.compile(r"^(\.[A-Za-z_][A-Za-z0-9_]*)+$")
@@ -96,7 +98,7 @@ def git_files_parameters(generator: dict[str, Any], files: dict[str, bytes], go_
     chosen = sorted(p for p in files if any(r.match(p) for r in include) and not any(r.match(p) for r in exclude))
     result: list[dict[str, Any]] = []
     for file_path in chosen:
-        content = yaml.safe_load(files[file_path]) if files[file_path].strip() else {}
+        content = yaml.load(files[file_path], Loader=_LOADER) if files[file_path].strip() else {}
         objects = content if isinstance(content, list) else [content or {}]
         for found in objects:
             if not isinstance(found, dict):

@@ -540,3 +540,46 @@ def test_an_alias_bomb_is_bad_input_not_a_hang(tmp_path: Path) -> None:
     head.envs[ENV]["values/litellm.yaml"] = "\n".join(lines + ["envVars: {LITELLM_SALT_KEY: *a8}"]) + "\n"
     code, out, err = run_cli("guard", "--base", base.write(tmp_path / "b"), "--head", head.write(tmp_path / "h"), "--json")
     assert code == 2 and "alias" in err and "values/litellm.yaml:2" in err, err
+
+
+# --- caches the pull request could commit ------------------------------------------------------
+
+def _poison_litellm(cache: Path) -> int:
+    """Rewrite every cached LiteLLM Deployment to read the salt key from a literal (what an attacker
+    would do the other way round: make a dangerous render look harmless). The number rewritten."""
+    count = 0
+    for path in (cache / "objects").rglob("*.json"):
+        obj = json.loads(path.read_text())
+        if obj.get("kind") == "Deployment" and obj["metadata"].get("name") == "litellm":
+            obj["spec"]["template"]["spec"]["containers"][0].setdefault("env", []).append(
+                {"name": "LITELLM_SALT_KEY", "value": "poisoned"})
+            path.write_text(json.dumps(obj))
+            count += 1
+    return count
+
+
+def test_a_render_cache_committed_in_the_head_is_never_read(scratch_repo: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The head commits .cache/hydrated/ holding objects helm never rendered, under the very keys its
+    own (harmless) change hydrates to. The guard renders the head itself; naming that folder is refused."""
+    import shutil
+
+    from generator.applied import cache as render_cache
+
+    base, head = tmp_path / "base", tmp_path / "head"
+    shutil.copytree(scratch_repo, base)
+    shutil.copytree(scratch_repo, head)
+    values = head / "rendered" / "dev" / "values" / "litellm.yaml"
+    values.write_text(values.read_text().replace("replicaCount: 1\n", "replicaCount: 2\n", 1))
+    monkeypatch.delenv("LITELLM_GITOPS_HYDRATE_CACHE")
+    planted = head / ".cache" / "hydrated"
+    assert run_cli("hydrate", "--root", head, "--env", "dev", "--hydrate-cache", planted)[0] == 0
+    assert _poison_litellm(planted) >= 1
+    monkeypatch.setattr(render_cache, "_MEMO", {})  # what the hydrate run above parsed: a new process would not have it
+    code, out, err = run_cli("guard", "--base", base, "--head", head, "--json")
+    assert code == 0, out + err
+    code, _, err = run_cli("guard", "--base", base, "--head", head, "--hydrate-cache", planted)
+    assert code == 2 and "inside the head checkout" in err, err
+    monkeypatch.setenv("LITELLM_GITOPS_HYDRATE_CACHE", str(planted))
+    code, _, err = run_cli("diff", "--base", base, "--head", head)
+    assert code == 2 and "inside the head checkout" in err, err

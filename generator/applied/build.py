@@ -11,7 +11,10 @@ an InputError, never skipped.
 
 API versions depend on the CRDs the environment installs, which come out of the charts: every Helm
 source is rendered with Kubernetes' and Argo CD's own API versions first, then, if the CRDs found
-add any, again with those (both renders are cached, so a warm run renders nothing).
+add any, again with those, until they add none (a fixed point; every render is cached, so a warm
+run renders nothing). Environments with the same starting API versions start, within one process,
+from the fixed point the previous one reached: a hint that saves the first round, never trusted,
+since the round it starts is checked to be a fixed point like any other.
 
 Namespaces: a namespaced object without one gets its Application's destination namespace, as
 gitops-engine does at sync time; cluster-scoped are Kubernetes' own (model.CLUSTER_SCOPED) and
@@ -22,6 +25,8 @@ Not modelled: Argo CD's tracking annotation (`argocd.argoproj.io/tracking-id`), 
 
 from __future__ import annotations
 
+import copy
+import os
 import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -51,10 +56,12 @@ class Hydrator:
     cache_dir: Path | None = None
     helm: helmrun.Helm | None = None
     locks: dict[Path, chartlock.ChartLock] = field(default_factory=dict)  # each checkout's own chart lock
-    workers: int = 2
+    workers: int = field(default_factory=lambda: min(8, os.cpu_count() or 2))  # helm runs at once
     renders: int = 0
+    api_hints: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = field(default_factory=dict)
     _memory: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
     _archives: dict[chartlock.LockedChart, tuple[Path, str]] = field(default_factory=dict)
+    _outputs: dict[tuple[str, str], tuple[list[tuple[str, dict[str, Any]]], list[list[str]] | None]] = field(default_factory=dict)
 
     def archive(self, locked: chartlock.LockedChart) -> tuple[Path, str]:
         """The locked chart's archive and sha256, checked once per process."""
@@ -81,10 +88,22 @@ class Hydrator:
             with tempfile.TemporaryDirectory(prefix="hydrate-") as tmp:
                 output = helmrun.template(helm, request, Path(tmp))
             self.renders += 1
-            found = split_helm_output(output, label)
-            if self.cache_dir:
-                cache.write(self.cache_dir, digest, found)
+            found = self._parsed(output, label, digest)
         self._memory[digest] = found
+        return found
+
+    def _parsed(self, output: str, label: str, digest: str) -> list[tuple[str, dict[str, Any]]]:
+        """helm's output as objects, parsed and stored once per distinct output: most charts print
+        the same whatever the API versions, so the second round of a render costs helm only."""
+        printed = (label, chartlock.sha256_hex(output.encode()))
+        if printed in self._outputs:
+            found, index = self._outputs[printed]
+            if self.cache_dir and index is not None:
+                cache.write_index(self.cache_dir, digest, index)
+            return found
+        found = split_helm_output(output, label)
+        index = cache.write(self.cache_dir, digest, found) if self.cache_dir else None
+        self._outputs[printed] = (found, index)
         return found
 
 
@@ -193,27 +212,43 @@ def _scope_namespaces(state: AppliedState, objects: list[AppliedObject], crd_doc
 def _hub_root(root: Path, env: str) -> list[tuple[str, dict[str, Any]]]:
     """A hub-managed environment's root Application: what the hub's ApplicationSet generates for it
     (generator.appset evaluates it as Argo CD's controller does, over the hub folder's files)."""
-    from generator import appset, fleet
+    from generator import fleet
 
     folder = root / "rendered" / fleet.FOLDER
     for hub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink()) if folder.is_dir() else []:
         prefix = f"rendered/{fleet.FOLDER}/{hub.name}/"
         files = {prefix + p.relative_to(hub).as_posix(): p.read_bytes() for p in sorted(hub.rglob("*")) if p.is_file()}
-        for rel, raw in files.items():
-            if not rel.endswith((".yaml", ".yml")) or b"ApplicationSet" not in raw:
-                continue
-            for doc in directory.parse_yaml(raw.decode("utf-8"), rel):
-                if not isinstance(doc, dict) or doc.get("kind") != "ApplicationSet":
-                    continue
-                try:
-                    generated = appset.generate(doc, files)
-                except (appset.Unsupported, appset.TemplateError, KeyError, TypeError) as exc:
-                    raise InputError(f"ApplicationSet cannot be evaluated: {exc}", file=rel,
-                                     hint="re-run `litellm-gitops render`") from None
-                mine = [a for a in generated if ((a["metadata"].get("labels") or {}).get("litellm-gitops/environment")) == env]
-                if mine:
-                    return [(f"{rel}#generated", mine[0])]
+        for rel, app in _generated_roots(files):
+            if ((app["metadata"].get("labels") or {}).get("litellm-gitops/environment")) == env:
+                return [(f"{rel}#generated", copy.deepcopy(app))]
     return []
+
+
+_GENERATED: dict[str, list[tuple[str, dict[str, Any]]]] = {}  # a hub folder's generated roots, by its content
+
+
+def _generated_roots(files: dict[str, bytes]) -> list[tuple[str, dict[str, Any]]]:
+    """(file, Application) for every Application the ApplicationSets among `files` generate,
+    evaluated once per distinct hub folder content (every environment of a hub asks)."""
+    from generator import appset
+
+    digest = cache.key({"files": [[rel, chartlock.sha256_hex(raw)] for rel, raw in files.items()]})
+    if digest in _GENERATED:
+        return _GENERATED[digest]
+    found = []
+    for rel, raw in files.items():
+        if not rel.endswith((".yaml", ".yml")) or b"ApplicationSet" not in raw:
+            continue
+        for doc in directory.parse_yaml(raw.decode("utf-8"), rel):
+            if not isinstance(doc, dict) or doc.get("kind") != "ApplicationSet":
+                continue
+            try:
+                found += [(rel, app) for app in appset.generate(doc, files)]
+            except (appset.Unsupported, appset.TemplateError, KeyError, TypeError) as exc:
+                raise InputError(f"ApplicationSet cannot be evaluated: {exc}", file=rel,
+                                 hint="re-run `litellm-gitops render`") from None
+    _GENERATED[digest] = found
+    return found
 
 
 def hydrate_environment(root: Path, env: str, kubernetes_version: str, hydrator: Hydrator) -> AppliedState:
@@ -252,7 +287,8 @@ def hydrate_environment(root: Path, env: str, kubernetes_version: str, hydrator:
             elif not source.get("ref"):
                 raise InputError("source has neither chart, path nor ref", file=f"rendered/{env}/{app.file}")
     crds = [d for _, d, _, _ in raw if d.get("kind") == "CustomResourceDefinition"]
-    api = apiversions.api_versions(kubernetes_version, crds)
+    start = (kubernetes_version, apiversions.api_versions(kubernetes_version, crds))
+    api = hydrator.api_hints.get(start, start[1])
     for _ in range(3):  # until the charts' CRDs add no API version (once, in practice)
         requests = [(app, *_helm_request(ctx, app, source, index, api)) for app, source, index in helm_sources]
         with ThreadPoolExecutor(max_workers=max(1, hydrator.workers)) as pool:
@@ -260,6 +296,7 @@ def hydrate_environment(root: Path, env: str, kubernetes_version: str, hydrator:
         chart_crds = [d for objs in rendered for _, d in objs if d.get("kind") == "CustomResourceDefinition"]
         wider = apiversions.api_versions(kubernetes_version, crds + chart_crds)
         if wider == api:
+            hydrator.api_hints[start] = api
             break
         api = wider
     else:

@@ -68,7 +68,8 @@ def read(root: Path, digest: str) -> list[tuple[str, dict[str, Any]]] | None:
         return None
 
 
-def write(root: Path, digest: str, objects: list[tuple[str, dict[str, Any]]]) -> None:
+def write(root: Path, digest: str, objects: list[tuple[str, dict[str, Any]]]) -> list[list[str]]:
+    """Store a render; its index ([origin, object digest] in order), for `write_index`."""
     index = []
     for origin, doc in objects:
         data = json.dumps(doc, separators=(",", ":")).encode()
@@ -76,6 +77,12 @@ def write(root: Path, digest: str, objects: list[tuple[str, dict[str, Any]]]) ->
         _write(_path(root, "objects", obj_digest), data)
         _MEMO.setdefault(obj_digest, doc)
         index.append([origin, obj_digest])
+    write_index(root, digest, index)
+    return index
+
+
+def write_index(root: Path, digest: str, index: list[list[str]]) -> None:
+    """Store a render whose objects are stored already (helm printed the same as for another key)."""
     _write(_path(root, "renders", digest), json.dumps(index).encode())
 
 

@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from generator import autosync
+from generator import autosync, chartlock
 from generator.applied import AppliedState, Hydrator, hydrate, out
 from generator.applied import cache as render_cache
 from generator.commands.common import add_hydrate_options, add_repository_options, selected_names
@@ -50,13 +50,29 @@ def hydrate_pair(args: argparse.Namespace, base: list[str], head: list[str],
                  required: bool = True) -> tuple[dict[str, AppliedState], dict[str, AppliedState]]:
     """The applied states of the named environments of --base and --head (guard and diff), each
     checkout hydrated with its own chart lock, one Hydrator (and render cache) for both. Not
-    `required`: a side that is a bare rendered tree is not hydrated (empty)."""
+    `required`: a side that is a bare rendered tree is not hydrated (empty).
+
+    The head is the pull request's: nothing under it is read as a cache. A committed
+    .cache/hydrated/ would hand over objects helm never rendered (its keys are computable), a
+    committed .cache/charts/ archives its own lock vouches for. So the render cache and the chart
+    folder default to the base checkout's (or the current directory's), and one inside the head
+    checkout, given or defaulted, is refused."""
     roots = checkout_root(args.base, required), checkout_root(args.head, required)
-    anchor = roots[1] or roots[0] or Path(".")
-    hydrator = Hydrator(charts=autosync.chart_folder(anchor, args.charts),
-                        cache_dir=args.hydrate_cache or render_cache.default_dir(anchor))
+    anchor = roots[0] or Path(".")
+    _outside_head(args.charts or chartlock.default_cache_dir(anchor), args.head, "chart folder")
+    cache_dir = _outside_head(args.hydrate_cache or render_cache.default_dir(anchor), args.head, "render cache")
+    hydrator = Hydrator(charts=autosync.chart_folder(anchor, args.charts), cache_dir=cache_dir)
     base_states = hydrate(roots[0], sorted(base), hydrator) if roots[0] else {}
     return base_states, (hydrate(roots[1], sorted(head), hydrator) if roots[1] else {})
+
+
+def _outside_head(folder: Path, head: Path, what: str) -> Path:
+    """`folder`, unless it is inside the head checkout (the pull request's content)."""
+    if folder.resolve().is_relative_to(head.resolve()):
+        raise InputError(f"the {what} {folder} is inside the head checkout, which the pull request controls",
+                         file=folder, hint="use a folder outside it (--charts, --hydrate-cache, $LITELLM_GITOPS_CHARTS, "
+                                           "$LITELLM_GITOPS_HYDRATE_CACHE), as the workflows do with $RUNNER_TEMP")
+    return folder
 
 
 def hydrator_for(args: argparse.Namespace) -> Hydrator:

@@ -20,7 +20,7 @@ import yaml
 
 from generator.argocd import WAVE
 from generator.errors import InputError
-from generator.guard import cfn, shapes
+from generator.guard import cfn, gitsnap, shapes
 from generator.yamlio import MAX_RENDERED_BYTES, StrictLoader, decode, load_all_bounded, read_limited
 
 ENV_MARKERS = ("apps", "manifests", "values", "bootstrap", "cloudformation")
@@ -413,14 +413,19 @@ class Pair:
 def load_pair(base_dir: Path, head_dir: Path, select: Select | None = None) -> Pair:
     """Both trees, reading only what a comparison needs.
 
-    An environment whose files are byte-identical on both sides is skipped. In the others,
+    An environment whose files are byte-identical on both sides is skipped: by its git tree id
+    when git vouches for both checkouts (guard.gitsnap: unchanged environments cost a hash, no
+    read), otherwise by reading its files. In the others,
     `select(files, changed)` names, per side, the unchanged files to parse (None: every file); both
     sides parse the union of the two choices, so an unchanged file is read on both or neither. Files that
     differ between the sides are always parsed. A file identical on both sides is parsed once.
     """
     base_envs, head_envs = _env_dirs(base_dir), _env_dirs(head_dir)
     pair = Pair({}, {}, sorted(set(base_envs) | set(head_envs)))
+    base_ids, head_ids = gitsnap.fingerprints(Path(base_dir), Path(head_dir))
     for name in pair.names:
+        if base_ids and head_ids and base_ids.get(name, "base") == head_ids.get(name, "head"):
+            continue
         old = _files(base_envs[name]) if name in base_envs else {}
         new = _files(head_envs[name]) if name in head_envs else {}
         old_raw, new_raw = {k: v[1] for k, v in old.items()}, {k: v[1] for k, v in new.items()}

@@ -1,0 +1,106 @@
+"""Each rendered environment of a checkout named by one hash, when git can vouch for it.
+
+Argo CD reads a commit as `git checkout --force <revision>` then `git clean -ffdx` produce it
+(argo-cd v3.5.1 util/git/client.go, nativeGitClient.Checkout). When a checkout's rendered/ is
+exactly its HEAD commit, git's tree id of rendered/<env> (and of rendered/fleet/<hub>) stands for
+every byte Argo CD reads there, so two checkouts compare an unchanged environment by one id,
+without reading a file of it (guard.tree.load_pair).
+
+Git vouches only when all of this holds, on each side; otherwise there is no fingerprint and every
+file is read, as before:
+- the folder is the work tree's top level (`rev-parse --show-toplevel`), with a HEAD commit;
+- `git status` reports nothing under rendered/: no modified, staged, untracked or ignored file;
+- no symbolic link and no submodule anywhere under rendered/ in HEAD (a link in an unchanged
+  environment could read a changed one; submodules are other repositories);
+- no attributes that could rewrite content on checkout outside the hashed trees: no
+  .gitattributes at the top level, in rendered/ or in rendered/fleet/, in HEAD or in the work
+  tree, and none in the repository's info/attributes (one inside an environment is part of its
+  tree id).
+
+Git runs with none of the caller's GIT_* variables (GIT_DIR would point it at another
+repository), no optional locks (it never writes the index), no fsmonitor, and no prompt. The
+checkouts' own configuration is the runner's (a pull request cannot commit .git/).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+RENDERED = "rendered"
+FLEET = "fleet"
+ATTRIBUTE_FOLDERS = ("", RENDERED, f"{RENDERED}/{FLEET}")
+UNSAFE_MODES = (b"120000", b"160000")  # symbolic link, submodule (gitlink)
+TREE_MODE = "040000"
+
+
+def _environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0", LC_ALL="C")
+    return env
+
+
+def _start(checkout: Path, *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(["git", "-c", "core.fsmonitor=false", "-C", str(checkout), *args], env=_environment(),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+
+def _commands(checkout: Path) -> dict[str, list[str]]:
+    return {
+        "toplevel": ["rev-parse", "--show-toplevel", "--git-path", "info/attributes"],
+        "status": ["status", "--porcelain", "-z", "--ignored=matching", "--untracked-files=all", "--", RENDERED],
+        "modes": ["ls-tree", "-r", "-z", "--format=%(objectmode)", "HEAD", "--", RENDERED],
+        "trees": ["ls-tree", "-z", "HEAD", "--", ".gitattributes", f"{RENDERED}/", f"{RENDERED}/{FLEET}/"],
+    }
+
+
+def fingerprints(*checkouts: Path) -> list[dict[str, str] | None]:
+    """Per checkout, {environment: git tree id} ("<env>", "fleet/<hub>"), or None when git
+    cannot vouch that its rendered/ is exactly HEAD's. The checkouts' git commands run at once."""
+    started: list[dict[str, subprocess.Popen[bytes]] | None] = []
+    for checkout in checkouts:
+        usable = (checkout / ".git").exists() and (checkout / RENDERED).is_dir() and not (checkout / RENDERED).is_symlink()
+        try:
+            started.append({name: _start(checkout, *args) for name, args in _commands(checkout).items()} if usable else None)
+        except OSError:  # no git on PATH: read every file
+            started.append(None)
+    results = []
+    for checkout, processes in zip(checkouts, started):
+        outputs = {name: (p.communicate()[0], p.returncode) for name, p in processes.items()} if processes else None
+        results.append(_vouched(checkout, outputs) if outputs else None)
+    return results
+
+
+def _vouched(checkout: Path, outputs: dict[str, tuple[bytes, int]]) -> dict[str, str] | None:
+    if any(code != 0 for _, code in outputs.values()):
+        return None
+    lines = outputs["toplevel"][0].decode("utf-8", "surrogateescape").splitlines()
+    if len(lines) != 2 or Path(lines[0]).resolve() != checkout.resolve():
+        return None
+    info_attributes = Path(lines[1]) if os.path.isabs(lines[1]) else checkout / lines[1]
+    if info_attributes.exists() or any((checkout / folder / ".gitattributes").exists() for folder in ATTRIBUTE_FOLDERS):
+        return None
+    if outputs["status"][0]:
+        return None
+    modes = outputs["modes"][0]
+    if any(modes.startswith(mode + b"\0") or b"\0" + mode + b"\0" in modes for mode in UNSAFE_MODES):
+        return None
+    return _tree_ids(outputs["trees"][0])
+
+
+def _tree_ids(listing: bytes) -> dict[str, str] | None:
+    """{"<env>" or "fleet/<hub>": tree id} from `ls-tree -z HEAD -- .gitattributes rendered/
+    rendered/fleet/`; None when HEAD has attributes there."""
+    found = {}
+    for record in listing.split(b"\0"):
+        if not record:
+            continue
+        meta, _, path = record.decode("utf-8", "surrogateescape").partition("\t")
+        mode, kind, oid = meta.split(" ")
+        if path.rsplit("/", 1)[-1] == ".gitattributes":
+            return None
+        name = path[len(RENDERED) + 1:]
+        if mode == TREE_MODE and kind == "tree" and name != FLEET:
+            found[name] = f"{kind} {oid}"
+    return found
