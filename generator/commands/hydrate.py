@@ -58,6 +58,8 @@ def hydrate_pair(args: argparse.Namespace, base: list[str], head: list[str],
     folder default to the base checkout's (or the current directory's), and one inside the head
     checkout, given or defaulted, is refused."""
     roots = checkout_root(args.base, required), checkout_root(args.head, required)
+    if roots == (None, None):
+        return {}, {}
     anchor = roots[0] or Path(".")
     _outside_head(args.charts or chartlock.default_cache_dir(anchor), args.head, "chart folder")
     cache_dir = _outside_head(args.hydrate_cache or render_cache.default_dir(anchor), args.head, "render cache")
