@@ -105,3 +105,12 @@ def charts_for_validate(monkeypatch: pytest.MonkeyPatch, _shared_hydrate_cache: 
     shares one render cache (tests that need another set these variables themselves)."""
     monkeypatch.setenv("LITELLM_GITOPS_CHARTS", str(SHARED / "charts"))
     monkeypatch.setenv("LITELLM_GITOPS_HYDRATE_CACHE", str(_shared_hydrate_cache))
+
+
+@pytest.fixture(autouse=True)
+def validation_records(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Each test has validation records of its own (generator/validate/record.py): a record one test
+    writes (of this checkout, say) never spares another test's checks."""
+    folder = tmp_path / "validation-records"
+    monkeypatch.setenv("LITELLM_GITOPS_VALIDATE_CACHE", str(folder))
+    return folder

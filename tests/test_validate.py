@@ -318,16 +318,15 @@ def test_the_command_prints_one_line_per_problem_and_exits_1(repo, schema_cache,
 
 
 def test_the_command_exits_0_when_clean_and_2_on_bad_input(repo, schema_cache, tmp_path, capsys, monkeypatch):
+    from generator import autosync
+
     base = ["validate", "--root", str(repo), "--cache", str(schema_cache), "--no-hydrate"]
     assert main(base + ["--env", "dev"]) == 0
     assert main(base + ["--env", "nosuchenv"]) == 2
     assert "no environment named 'nosuchenv'" in capsys.readouterr().err
-    # An empty cache with nowhere to fill it from: no reference folder, and offline.
-    from generator import autosync, schemacache
-
-    monkeypatch.setenv(autosync.SHARED_ENV, str(tmp_path / "no-reference"))
-    offline = schemacache.url_fetcher(opener=lambda url, timeout: (_ for _ in ()).throw(OSError("network is unreachable")))
-    monkeypatch.setattr(autosync, "url_fetcher", lambda: offline)
+    # A cache never synced, with nothing to fill it from (else it fills itself: autosync).
+    monkeypatch.setenv("LITELLM_GITOPS_SHARED", str(tmp_path / "nowhere"))
+    monkeypatch.setattr(autosync, "url_fetcher", lambda: lambda pinned: f"download from {pinned.url} failed: offline")
     assert main(["validate", "--root", str(repo), "--env", "dev", "--cache", str(tmp_path / "never-synced"), "--no-hydrate"]) == 2
     assert "schemas sync" in capsys.readouterr().err
 

@@ -61,6 +61,7 @@ class Hydrator:
     api_hints: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = field(default_factory=dict)
     _memory: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
     _archives: dict[chartlock.LockedChart, tuple[Path, str]] = field(default_factory=dict)
+    _hubs: dict[Path, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
     _outputs: dict[tuple[str, str], tuple[list[tuple[str, dict[str, Any]]], list[list[str]] | None]] = field(default_factory=dict)
 
     def archive(self, locked: chartlock.LockedChart) -> tuple[Path, str]:
@@ -68,6 +69,14 @@ class Hydrator:
         if locked not in self._archives:
             self._archives[locked] = chartlock.archive(locked, self.charts)
         return self._archives[locked]
+
+    def hub_roots(self, hub: Path, prefix: str) -> list[tuple[str, dict[str, Any]]]:
+        """The root Applications a hub folder's ApplicationSets generate, its files read once per
+        run (a Hydrator lives one command; every environment of the hub asks)."""
+        if hub not in self._hubs:
+            files = {prefix + p.relative_to(hub).as_posix(): p.read_bytes() for p in sorted(hub.rglob("*")) if p.is_file()}
+            self._hubs[hub] = _generated_roots(files)
+        return self._hubs[hub]
 
     def _helm(self) -> helmrun.Helm:
         if self.helm is None:
@@ -89,7 +98,7 @@ class Hydrator:
                 output = helmrun.template(helm, request, Path(tmp))
             self.renders += 1
             found = self._parsed(output, label, digest)
-        self._memory[digest] = found
+        _remember(self._memory, digest, found)
         return found
 
     def _parsed(self, output: str, label: str, digest: str) -> list[tuple[str, dict[str, Any]]]:
@@ -103,8 +112,20 @@ class Hydrator:
             return found
         found = split_helm_output(output, label)
         index = cache.write(self.cache_dir, digest, found) if self.cache_dir else None
-        self._outputs[printed] = (found, index)
+        _remember(self._outputs, printed, (found, index))
         return found
+
+
+MEMORY_RENDERS = 48  # renders kept in memory: a few environments' worth (a big chart is tens of MB parsed)
+
+
+def _remember(memory: dict[Any, Any], key: Any, value: Any) -> None:
+    """Keep `value` for the rest of this environment and the next few; forget the oldest half
+    beyond MEMORY_RENDERS, so validating a fleet holds a bounded number of renders."""
+    if len(memory) >= MEMORY_RENDERS:
+        for old in list(memory)[:MEMORY_RENDERS // 2]:
+            del memory[old]
+    memory[key] = value
 
 
 def split_helm_output(output: str, label: str) -> list[tuple[str, dict[str, Any]]]:
@@ -130,6 +151,7 @@ class _Context:
     repo_url: str  # the repository this checkout is (the root Application's source)
     kubernetes_version: str
     hydrator: Hydrator
+    inputs: list[str] = field(default_factory=list)  # what of the checkout was read (AppliedState.inputs)
 
 
 def _helm_request(ctx: _Context, app: Application, source: dict[str, Any], index: int,
@@ -154,6 +176,7 @@ def _helm_request(ctx: _Context, app: Application, source: dict[str, Any], index
             raise InputError(f"value file {value_file!r} comes from another repository", file=where,
                              hint="hydrate reads value files from this repository only")
         path = (ctx.root / rel).resolve()
+        ctx.inputs.append(directory.repo_path(path, ctx.root.resolve()))
         if not path.is_relative_to(ctx.root.resolve()) or not path.is_file():
             if spec.get("ignoreMissingValueFiles") and path.is_relative_to(ctx.root.resolve()):
                 continue
@@ -186,7 +209,8 @@ def _directory(ctx: _Context, app: Application, source: dict[str, Any], index: i
         "ARGOCD_APP_SOURCE_REPO_URL": str(source.get("repoURL") or ""), "ARGOCD_APP_SOURCE_PATH": str(source["path"]),
         "ARGOCD_APP_SOURCE_TARGET_REVISION": str(source.get("targetRevision") or ""),
     }
-    return directory.read(ctx.root, str(source["path"]), source.get("directory"), ctx.hydrator.cache_dir, build_env)
+    return directory.read(ctx.root, str(source["path"]), source.get("directory"), ctx.hydrator.cache_dir, build_env,
+                          ctx.inputs)
 
 
 def _applications(objects: list[tuple[str, dict[str, Any]]], env: str, wave: bool) -> list[Application]:
@@ -209,32 +233,25 @@ def _scope_namespaces(state: AppliedState, objects: list[AppliedObject], crd_doc
         obj.namespace = "" if obj.kind in cluster else (ns or (app.namespace if app else ""))
 
 
-def _hub_root(root: Path, env: str) -> list[tuple[str, dict[str, Any]]]:
+def _hub_root(root: Path, env: str, inputs: list[str], hydrator: Hydrator) -> list[tuple[str, dict[str, Any]]]:
     """A hub-managed environment's root Application: what the hub's ApplicationSet generates for it
-    (generator.appset evaluates it as Argo CD's controller does, over the hub folder's files)."""
+    (generator.appset evaluates it as Argo CD's controller does, over the hub folder's files). Every
+    hub's files are read: `inputs` gets rendered/fleet."""
     from generator import fleet
 
     folder = root / "rendered" / fleet.FOLDER
+    inputs.append(f"rendered/{fleet.FOLDER}")
     for hub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink()) if folder.is_dir() else []:
-        prefix = f"rendered/{fleet.FOLDER}/{hub.name}/"
-        files = {prefix + p.relative_to(hub).as_posix(): p.read_bytes() for p in sorted(hub.rglob("*")) if p.is_file()}
-        for rel, app in _generated_roots(files):
+        for rel, app in hydrator.hub_roots(hub, f"rendered/{fleet.FOLDER}/{hub.name}/"):
             if ((app["metadata"].get("labels") or {}).get("litellm-gitops/environment")) == env:
                 return [(f"{rel}#generated", copy.deepcopy(app))]
     return []
 
 
-_GENERATED: dict[str, list[tuple[str, dict[str, Any]]]] = {}  # a hub folder's generated roots, by its content
-
-
 def _generated_roots(files: dict[str, bytes]) -> list[tuple[str, dict[str, Any]]]:
-    """(file, Application) for every Application the ApplicationSets among `files` generate,
-    evaluated once per distinct hub folder content (every environment of a hub asks)."""
+    """(file, Application) for every Application the ApplicationSets among `files` generate."""
     from generator import appset
 
-    digest = cache.key({"files": [[rel, chartlock.sha256_hex(raw)] for rel, raw in files.items()]})
-    if digest in _GENERATED:
-        return _GENERATED[digest]
     found = []
     for rel, raw in files.items():
         if not rel.endswith((".yaml", ".yml")) or b"ApplicationSet" not in raw:
@@ -247,7 +264,6 @@ def _generated_roots(files: dict[str, bytes]) -> list[tuple[str, dict[str, Any]]
             except (appset.Unsupported, appset.TemplateError, KeyError, TypeError) as exc:
                 raise InputError(f"ApplicationSet cannot be evaluated: {exc}", file=rel,
                                  hint="re-run `litellm-gitops render`") from None
-    _GENERATED[digest] = found
     return found
 
 
@@ -255,10 +271,11 @@ def hydrate_environment(root: Path, env: str, kubernetes_version: str, hydrator:
     """The applied state of `rendered/<env>/` in the checkout `root`. Its root Application is in
     `bootstrap/` (applied by a person), or generated by its hub's ApplicationSet (generator.fleet)."""
     base = root / "rendered" / env
+    inputs: list[str] = []
     if (base / "bootstrap").is_dir():
-        bootstrap = directory.read(root, f"rendered/{env}/bootstrap", None, hydrator.cache_dir)
+        bootstrap = directory.read(root, f"rendered/{env}/bootstrap", None, hydrator.cache_dir, reads=inputs)
     else:
-        bootstrap = _hub_root(root, env)
+        bootstrap = _hub_root(root, env, inputs, hydrator)
         if not bootstrap:
             raise InputError("no bootstrap/ folder with the root Application, and no hub generates one", file=base,
                              hint="run `litellm-gitops render`")
@@ -266,10 +283,10 @@ def hydrate_environment(root: Path, env: str, kubernetes_version: str, hydrator:
     if len(roots) != 1:
         raise InputError(f"bootstrap/ holds {len(roots)} Applications; expected exactly one root", file=base / "bootstrap")
     root_app = roots[0]
-    state = AppliedState(env, {root_app.name: root_app})
+    state = AppliedState(env, {root_app.name: root_app}, inputs=inputs)
     raw: list[tuple[str, dict[str, Any], str, int | None]] = [(o, d, BOOTSTRAP, None) for o, d in bootstrap]
     repo_url = _repo_url(str((root_app.sources[0] if root_app.sources else {}).get("repoURL", "")))
-    ctx = _Context(root, env, repo_url, kubernetes_version, hydrator)
+    ctx = _Context(root, env, repo_url, kubernetes_version, hydrator, inputs)
     children_objects: list[tuple[str, dict[str, Any]]] = []
     for index, source in enumerate(root_app.sources):
         if source.get("chart") or not source.get("path"):

@@ -114,8 +114,15 @@ def envsubst(text: str, env: dict[str, str]) -> str:
     return re.sub(r"\$\{([^}]*)\}|\$([A-Za-z0-9_]+|\$)", value, text)
 
 
-def _jsonnet(root: Path, full: Path, rel: str, settings: dict[str, Any], env: dict[str, str]) -> list[Any]:
-    """The objects a .jsonnet file evaluates to (see the module docstring)."""
+def repo_path(path: Path, top: Path) -> str:
+    """`path` (resolved) relative to `top`, POSIX; absolute when it lies outside."""
+    return path.relative_to(top).as_posix() if path.is_relative_to(top) else path.as_posix()
+
+
+def _jsonnet(root: Path, full: Path, rel: str, settings: dict[str, Any], env: dict[str, str],
+             reads: list[str] | None = None) -> list[Any]:
+    """The objects a .jsonnet file evaluates to (see the module docstring); every place an import
+    was looked for is added to `reads` (relative to root)."""
     import _gojsonnet  # gojsonnet: the Go implementation Argo CD links, through its Python binding
 
     top = root.resolve()
@@ -124,6 +131,8 @@ def _jsonnet(root: Path, full: Path, rel: str, settings: dict[str, Any], env: di
     def importer(folder: str, name: str) -> tuple[str, bytes]:
         for base in [Path(folder)] + jpaths:
             candidate = Path(base, name)
+            if reads is not None:  # every place looked at: a file appearing there would be imported instead
+                reads.append(repo_path(candidate.resolve(), top))
             if candidate.is_file():
                 resolved = candidate.resolve()
                 if candidate.is_symlink() or not resolved.is_relative_to(top):
@@ -150,15 +159,19 @@ def _jsonnet(root: Path, full: Path, rel: str, settings: dict[str, Any], env: di
     return value if isinstance(value, list) else [value]
 
 
-def read(root: Path, path: str, directory: dict[str, Any] | None,
-         cache_dir: Path | None = None, env: dict[str, str] | None = None) -> list[tuple[str, dict[str, Any]]]:
+def read(root: Path, path: str, directory: dict[str, Any] | None, cache_dir: Path | None = None,
+         env: dict[str, str] | None = None, reads: list[str] | None = None) -> list[tuple[str, dict[str, Any]]]:
     """(origin, object) for every object of the directory source at `root/path`, in Argo CD's order.
 
     `origin` is `<path relative to root>#<document index>` (plus `[i]` inside a List). With
     `cache_dir`, parsed files are cached by their bytes (generator/applied/cache.py). `env` is Argo
-    CD's build environment for Jsonnet (ARGOCD_APP_*; see the module docstring)."""
+    CD's build environment for Jsonnet (ARGOCD_APP_*; see the module docstring). `reads`, when
+    given, collects what of the checkout this read: the source folder and every file a Jsonnet file
+    imports (relative to root, links resolved)."""
     directory = directory or {}
     top = (root / path).resolve()
+    if reads is not None:
+        reads.append(repo_path(top, root.resolve()))
     if not top.is_dir() or not top.is_relative_to(root.resolve()):
         raise InputError("Application source path is not a folder of the repository", file=path,
                          hint="render again, or point the source at an existing folder")
@@ -187,7 +200,7 @@ def read(root: Path, path: str, directory: dict[str, Any] | None,
             raw = full.read_bytes()
             if SKIP_MARKER in raw:
                 continue
-            documents = (list(enumerate(_jsonnet(root, full, rel, directory.get("jsonnet") or {}, env or {})))
+            documents = (list(enumerate(_jsonnet(root, full, rel, directory.get("jsonnet") or {}, env or {}, reads)))
                          if name.endswith(".jsonnet") else _documents(full, rel, raw, cache_dir))
             for index, doc in documents:
                 items = flatten(doc, f"{rel}#{index}")

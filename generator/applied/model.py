@@ -164,13 +164,16 @@ class AppliedState:
     """One environment: its Applications (root and children, by name) and every object they apply.
 
     `objects` is keyed by `AppliedObject.key`; an identity applied twice (two Applications, or one
-    twice) keeps the first under its key and lists the rest in `duplicates`.
+    twice) keeps the first under its key and lists the rest in `duplicates`. `inputs` names what of
+    the checkout it was read from (folders and files, relative to the checkout, links resolved),
+    besides the chart archives: validate records a result only when its key covers all of them.
     """
 
     environment: str
     applications: dict[str, Application] = field(default_factory=dict)
     objects: dict[str, AppliedObject] = field(default_factory=dict)
     duplicates: list[AppliedObject] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[AppliedObject]:
         return iter(self.objects.values())

@@ -34,6 +34,15 @@ Check, for every environment (or those named with --env):
     declared storage class (when the environment declares any). Problems name
     `hydrated/<env>/<application>`, the object, the field and the chart template.
 
+Records: an environment (or hub folder) whose inputs are byte-identical to a run that found it
+clean is not checked again. Its record's key covers the validator itself (the generator's code,
+the libraries' versions, the locks, the schema cache, Helm and the chart archives when hydrating),
+hydrate on or off, and every file of environments/defaults.yaml, environments/<env>/ and
+rendered/<env>/ (of rendered/fleet/ too when a hub generates the environment's root). The report
+prints the same problems and counts as a full run, and says how many came from records. Records
+are small files in .cache/validated/ ($LITELLM_GITOPS_VALIDATE_CACHE, --record DIR); with
+--schema-location none are read or written; --revalidate reads none.
+
 Each problem prints as `path[:document]: kind/name: field.path: message`, then a summary.
 Exit 0 clean, 1 problems found, 2 bad input (unknown --env, a --schema-location that does not exist,
 a schema cache never synced or edited since, a Kubernetes version kubernetes-validate has no schemas for).
@@ -41,6 +50,7 @@ a schema cache never synced or edited since, a Kubernetes version kubernetes-val
 examples:
   litellm-gitops schemas sync --from ../shared/schemas-upstream && litellm-gitops validate
   litellm-gitops validate --env prod --json
+  litellm-gitops validate --revalidate
   litellm-gitops validate --schema-location ../shared/schemas-upstream
   litellm-gitops validate --schema-location 'schemas/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json'
 """
@@ -58,11 +68,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-hydrate", action="store_true",
                         help="check the rendered files only, not the objects the Applications will apply")
     parser.add_argument("--jobs", type=int, default=0, metavar="N", help="parallel workers (default: one per CPU)")
+    parser.add_argument("--record", type=Path, metavar="DIR",
+                        help="validation records (default: $LITELLM_GITOPS_VALIDATE_CACHE or .cache/validated under --root)")
+    parser.add_argument("--revalidate", action="store_true",
+                        help="check every environment again, whatever the records say (new records are still written)")
 
 
 def run(args: argparse.Namespace) -> int:
     report = validate(Options(root=args.root, environments=args.env, schema_locations=args.schema_location,
                               cache=args.cache, jobs=args.jobs, hydrate=not args.no_hydrate,
-                              charts=args.charts, hydrate_cache=args.hydrate_cache))
+                              charts=args.charts, hydrate_cache=args.hydrate_cache, record=args.record,
+                              revalidate=args.revalidate))
     sys.stdout.write(report.as_json() if args.json else report.text())
     return EXIT_OK if report.ok else EXIT_FAILED

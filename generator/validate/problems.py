@@ -1,6 +1,7 @@
 """What one validation problem is, and how a list of them prints (text or JSON).
 
-Text: `path[:document]: kind/name: field.path: message`, one per line, then a summary line.
+Text: `path[:document]: kind/name: field.path: message`, one per line, then a summary line, which
+ends by saying how many environments (and hub folders) came from validation records, if any.
 `document` is the 1-based position of the YAML document in a multi-document file. A problem of
 severity "note" is reported (prefixed `note: `) but does not fail the run.
 """
@@ -48,6 +49,8 @@ class Report:
     environments: list[str] = field(default_factory=list)
     files: int = 0
     documents: dict[str, int] = field(default_factory=dict)  # check -> documents checked
+    reused: list[str] = field(default_factory=list)  # environments whose record matched (validate/record.py)
+    reused_hubs: list[str] = field(default_factory=list)  # hub folders whose record matched
 
     @property
     def ok(self) -> bool:
@@ -60,7 +63,14 @@ class Report:
         notes = len(self.problems) - failing
         verdict += f", {notes} note(s)" if notes else ""
         envs = ", ".join(self.environments) or "none"
-        return f"validated {self.files} file(s) ({checked}) for environment(s) {envs}: {verdict}"
+        return f"validated {self.files} file(s) ({checked}) for environment(s) {envs}: {verdict}{self._reused()}"
+
+    def _reused(self) -> str:
+        """The one fact a run that reused records adds: how much came from them (counted above as checked)."""
+        if not self.reused and not self.reused_hubs:
+            return ""
+        hubs = f" and {len(self.reused_hubs)} hub folder(s)" if self.reused_hubs else ""
+        return f" ({len(self.reused)} environment(s){hubs} unchanged since validated, not checked again)"
 
     def text(self) -> str:
         return "".join(p.line() + "\n" for p in sorted(self.problems, key=Problem.sort_key)) + self.summary() + "\n"
@@ -72,6 +82,8 @@ class Report:
             "files": self.files,
             "documents": dict(sorted(self.documents.items())),
             "problems": [asdict(p) for p in sorted(self.problems, key=Problem.sort_key)],
+            "reused": self.reused,
+            "reused_hubs": self.reused_hubs,
             "summary": self.summary(),
         }
         return json.dumps(data, indent=2) + "\n"

@@ -8,6 +8,12 @@ apply, hydrated as Argo CD would: validate/hydrated.py); and the Kubernetes docu
 rendered/fleet/<hub>/ (generator.fleet). The parent process parses the YAML and compiles each schema once;
 the files are then checked in parallel by forked workers that inherit the compiled validators
 (concurrent.futures.ProcessPoolExecutor), one task per file, CloudFormation first (slowest).
+
+Each environment and hub folder is a part of the run: an environment (or hub folder) whose
+validation record matches (validate/record.py: the key covers everything that decides its result)
+is neither loaded, planned nor checked, and its recorded counts and notes stand in. Parts are
+checked a batch at a time (BATCH_WEIGHT of planned work), and each part checked clean is recorded
+once its batch has run.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from generator.environment import Environment, config_error, environment_names, 
 from generator.errors import InputError
 from generator.schemacache import Lock, default_cache_dir, load_lock
 from generator import autosync
-from generator.validate import cfn, dashboards, hydrated, values
+from generator.validate import cfn, dashboards, hydrated, record, values
 from generator.validate.wiring import storage
 from generator.validate.kubernetes import (CoreSchemas, CustomSchemas, SchemaLocation, check_document, default_location,
                                            shape_problem)
@@ -42,6 +48,9 @@ YAML_SUFFIXES = (".yaml", ".yml")
 # Below this much work (a document weighs 1, a CloudFormation template 100) forking workers costs
 # more than it saves, unless --jobs asks for them explicitly.
 PARALLEL_MIN_WEIGHT = 400
+# Planned work checked at once (about a dozen environments): the documents of a batch are held in
+# memory until its checks have run, so a fleet's validate stays within a few hundred MB.
+BATCH_WEIGHT = 20_000
 
 
 @dataclass
@@ -54,6 +63,8 @@ class Options:
     hydrate: bool = True  # also check the applied state (generator/applied/, validate/hydrated.py)
     charts: Path | None = None  # None: $LITELLM_GITOPS_CHARTS or <root>/.cache/charts
     hydrate_cache: Path | None = None  # None: $LITELLM_GITOPS_HYDRATE_CACHE or <root>/.cache/hydrated
+    record: Path | None = None  # None: $LITELLM_GITOPS_VALIDATE_CACHE or <root>/.cache/validated (validate/record.py)
+    revalidate: bool = False  # read no record (still write new ones)
 
 
 @dataclass
@@ -71,9 +82,29 @@ class _Plan:
     problems: list[Problem] = field(default_factory=list)
     files: int = 0
     documents: dict[str, int] = field(default_factory=dict)
+    inputs: list[str] = field(default_factory=list)  # what hydration read (AppliedState.inputs)
 
     def count(self, check: str, n: int = 1) -> None:
         self.documents[check] = self.documents.get(check, 0) + n
+
+
+@dataclass
+class _Part:
+    """What one environment or hub folder contributes to the report: its plan (then its problems
+    too), its record key, and what the hubs' planning needs from it."""
+
+    kind: str  # environment | hub
+    name: str
+    plan: _Plan
+    key: record.Key | None = None  # None: not recordable (no records, or an input that gives no key)
+    reused: bool = False  # from a record: nothing planned or checked
+    hub: str | None = None  # an environment's hub
+    kubernetes_version: str | None = None  # an environment's, or what a hub folder is checked with
+
+    @classmethod
+    def from_record(cls, kind: str, name: str, key: record.Key, found: record.Record) -> _Part:
+        plan = _Plan(problems=list(found.notes), files=found.files, documents=dict(found.documents))
+        return cls(kind, name, plan, key, True, found.hub, found.kubernetes_version)
 
 
 _PLANNED: list[_Task] = []  # set in the parent before forking; workers read it by index
@@ -249,53 +280,133 @@ def _plan_environment(env: Environment, root: Path, lock: Lock, values_schemas: 
             plan.problems.append(Problem(f"hydrated/{env.name}", None, "Environment", env.name, "-",
                                          f"{exc.file}: {exc.message}{fix}" if exc.file else f"{exc.message}{fix}", "hydrated"))
             return
+        plan.inputs = state.inputs
         plan.count("hydrated", len(state.objects) + len(state.duplicates))
         plan.problems.extend(hydrated.schema_check(state, core, custom)
                              + hydrated.wiring_check(state, storage.declared_classes(env.config)))
 
 
-def _plan_fleets(root: Path, versions: dict[str, str], every: bool, lock: Lock, locations: list[SchemaLocation],
-                 schemas_by_version: dict[str, tuple[CoreSchemas, CustomSchemas]], plan: _Plan) -> None:
+def _plan_fleets(root: Path, versions: dict[str, str], every: bool, fallback: str | None, lock: Lock,
+                 locations: list[SchemaLocation], schemas_by_version: dict[str, tuple[CoreSchemas, CustomSchemas]],
+                 records: record.Records | None) -> list[_Part]:
     """rendered/fleet/<hub>/ (generator.fleet): its Kubernetes documents, strictly, for the hubs of
     the selected environments (`versions`: hub -> the Kubernetes version of its first environment,
-    since the hub's own is not configured anywhere), and every hub on disk when `every`."""
+    since the hub's own is not configured anywhere; else `fallback`, the first environment's), and
+    every hub on disk when `every`. A hub folder whose record matches is not checked again."""
     fleet_root = root / "rendered" / fleet.FOLDER
     hubs = set(versions)
     if every and fleet_root.is_dir():
         hubs |= {p.name for p in fleet_root.iterdir() if p.is_dir() and not p.name.startswith(".")}
-    fallback = next(iter(schemas_by_version), None)
+    parts = []
     for hub in sorted(hubs):
-        folder = fleet_root / hub
-        _links(root, folder, plan)
-        if folder.is_symlink() or not folder.is_dir():
-            plan.problems.append(Problem(_rel(root, folder), None, "Hub", hub, "-", "not rendered: run `litellm-gitops render`", "environment"))
-            continue
         version = versions.get(hub) or fallback
+        key = records.hub_key(hub, version) if records is not None and version is not None else None
+        found = records.read(key) if key is not None else None
+        if found is not None:
+            parts.append(_Part.from_record("hub", hub, key, found))
+            continue
+        part = _Part("hub", hub, _Plan(), key, kubernetes_version=version)
+        parts.append(part)
+        folder = fleet_root / hub
+        _links(root, folder, part.plan)
+        if folder.is_symlink() or not folder.is_dir():
+            part.plan.problems.append(Problem(_rel(root, folder), None, "Hub", hub, "-", "not rendered: run `litellm-gitops render`",
+                                              "environment"))
+            continue
         if version is None:
             continue
         if version not in schemas_by_version:
             schemas_by_version[version] = (CoreSchemas(version), CustomSchemas(locations, lock, version))
         core, custom = schemas_by_version[version]
-        _plan_kubernetes(root, folder, fleet.KUBERNETES_FOLDERS, core, custom, plan)
+        _plan_kubernetes(root, folder, fleet.KUBERNETES_FOLDERS, core, custom, part.plan)
+    return parts
 
 
-def _execute(tasks: list[_Task], jobs: int) -> list[Problem]:
+def _execute(tasks: list[_Task], jobs: int) -> list[list[Problem]]:
+    """Each task's problems, in the order of `tasks` (run heaviest first, in forked workers when worth it)."""
     global _PLANNED
     order = sorted(range(len(tasks)), key=lambda i: -tasks[i].weight)
     workers = min(jobs or os.cpu_count() or 1, len(tasks))
     small = not jobs and sum(t.weight for t in tasks) < PARALLEL_MIN_WEIGHT
     if workers <= 1 or small or "fork" not in multiprocessing.get_all_start_methods():
-        return [p for i in order for p in tasks[i].run(*tasks[i].args)]
-    for region in sorted({t.args[2] for t in tasks if t.run is cfn.check_template}):
-        cfn.runner_for(region)  # load cfn-lint's rules once, in the parent: forked workers inherit them
-    _PLANNED = tasks
+        results = [tasks[i].run(*tasks[i].args) for i in order]
+    else:
+        for region in sorted({t.args[2] for t in tasks if t.run is cfn.check_template}):
+            cfn.runner_for(region)  # load cfn-lint's rules once, in the parent: forked workers inherit them
+        _PLANNED = tasks
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                # Few, large chunks: most files take a millisecond, so per-task IPC would dominate.
+                results = list(pool.map(_run_planned, order, chunksize=max(1, len(order) // (workers * 4))))
+        finally:
+            _PLANNED = []
+    by_task: list[list[Problem]] = [[] for _ in tasks]
+    for index, problems in zip(order, results):
+        by_task[index] = problems
+    return by_task
+
+
+def _run_parts(parts: list[_Part], jobs: int) -> None:
+    """Run the planned checks of every part together; each part gets its tasks' problems."""
+    owned = [(part, task) for part in parts for task in part.plan.tasks]
+    for (part, _), problems in zip(owned, _execute([task for _, task in owned], jobs)):
+        part.plan.problems.extend(problems)
+
+
+def _environment_part(root: Path, name: str, records: record.Records | None, lock: Lock, values_schemas: values.ValuesSchemas,
+                      locations: list[SchemaLocation], schemas_by_version: dict[str, tuple[CoreSchemas, CustomSchemas]],
+                      hydrator: Hydrator | None) -> _Part:
+    """One environment: from its record when one matches its key, else loaded (a bad environment
+    is a problem) and planned."""
+    key = records.environment_key(name) if records is not None else None
+    found = records.read(key) if key is not None else None
+    if found is not None:
+        return _Part.from_record("environment", name, key, found)
+    part = _Part("environment", name, _Plan(), key)
+    part.plan.files += 1
+    part.plan.count("environment")
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            # Few, large chunks: most files take a millisecond, so per-task IPC would dominate.
-            results = list(pool.map(_run_planned, order, chunksize=max(1, len(order) // (workers * 4))))
-    finally:
-        _PLANNED = []
-    return [p for result in results for p in result]
+        env = load_environment(root / "environments", name)
+    except InputError as exc:
+        where = f" (line {exc.line}, column {exc.column})" if exc.line else ""
+        fix = f"; fix: {exc.hint}" if exc.hint else ""
+        part.plan.problems.append(Problem(_rel(root, Path(exc.file or root / "environments" / name)), None, "Environment",
+                                          name, "-", f"{exc.message}{where}{fix}", "environment"))
+        return part
+    part.hub, part.kubernetes_version = fleet.hub_name(env), str(env.cluster["kubernetesVersion"])
+    _plan_environment(env, root, lock, values_schemas, locations, schemas_by_version, part.plan, hydrator)
+    return part
+
+
+def _open_records(options: Options, lock: Lock, cache: Path, hydrator: Hydrator | None) -> record.Records | None:
+    """The run's validation records (generator/validate/record.py); none with --schema-location,
+    whose folders the lock does not pin."""
+    if options.schema_locations:
+        return None
+    folder = options.record or record.default_dir(options.root)
+    return record.Records.open(options.root, folder, lock, cache, hydrator, options.revalidate)
+
+
+def _record(records: record.Records, parts: list[_Part]) -> None:
+    """Record each part checked in this run that is clean, whose key covers everything hydration
+    read, and whose content still hashes to its key."""
+    for part in parts:
+        if part.key is None or part.reused or any(p.fails for p in part.plan.problems):
+            continue
+        if part.key.holds(part.plan.inputs) and records.still(part.key):
+            records.write(part.key, record.Record(part.plan.files, dict(part.plan.documents), list(part.plan.problems),
+                                                  part.hub, part.kubernetes_version))
+
+
+def _report(names: list[str], parts: list[_Part]) -> Report:
+    documents: dict[str, int] = {}
+    for part in parts:
+        for check, n in part.plan.documents.items():
+            documents[check] = documents.get(check, 0) + n
+    return Report(problems=[p for part in parts for p in part.plan.problems], environments=names,
+                  files=sum(part.plan.files for part in parts), documents=documents,
+                  reused=[p.name for p in parts if p.reused and p.kind == "environment"],
+                  reused_hubs=[p.name for p in parts if p.reused and p.kind == "hub"])
 
 
 def validate(options: Options) -> Report:
@@ -314,29 +425,43 @@ def validate(options: Options) -> Report:
             raise InputError(f"no environment named {name!r}", file=root / "environments",
                              hint=f"pick one of: {', '.join(environment_names(root / 'environments')) or 'none yet'}")
 
-    plan = _Plan()
     hydrator = Hydrator(charts=autosync.chart_folder(root, options.charts),
                         cache_dir=options.hydrate_cache or render_cache.default_dir(root)) if options.hydrate else None
     if hydrator is not None:
         hydrator.helm = find_helm()  # no helm is bad input (exit 2), not a problem of the tree
+    records = _open_records(options, lock, cache, hydrator)
     schemas_by_version: dict[str, tuple[CoreSchemas, CustomSchemas]] = {}
     hub_versions: dict[str, str] = {}
+    fallback: str | None = None  # the Kubernetes version of the first environment checked (or recorded)
     values_schemas = values.ValuesSchemas(lock, cache)
+    parts: list[_Part] = []
+    pending: list[_Part] = []
+    weight = 0
     for name in names:
-        plan.files += 1
-        plan.count("environment")
-        try:
-            env = load_environment(root / "environments", name)
-        except InputError as exc:
-            where = f" (line {exc.line}, column {exc.column})" if exc.line else ""
-            fix = f"; fix: {exc.hint}" if exc.hint else ""
-            plan.problems.append(Problem(_rel(root, Path(exc.file or root / "environments" / name)), None, "Environment",
-                                         name, "-", f"{exc.message}{where}{fix}", "environment"))
-            continue
-        _plan_environment(env, root, lock, values_schemas, locations, schemas_by_version, plan, hydrator)
-        if fleet.hub_name(env):
-            hub_versions.setdefault(fleet.hub_name(env), str(env.cluster["kubernetesVersion"]))
+        part = _environment_part(root, name, records, lock, values_schemas, locations, schemas_by_version, hydrator)
+        parts.append(part)
+        pending.append(part)
+        weight += sum(task.weight for task in part.plan.tasks)
+        if part.hub and part.kubernetes_version:
+            hub_versions.setdefault(part.hub, part.kubernetes_version)
+        if fallback is None:
+            fallback = part.kubernetes_version if part.reused else next(iter(schemas_by_version), None)
+        if weight >= BATCH_WEIGHT:
+            _finish(pending, options.jobs, records)
+            pending, weight = [], 0
 
-    _plan_fleets(root, hub_versions, options.environments is None, lock, locations, schemas_by_version, plan)
-    problems = plan.problems + _execute(plan.tasks, options.jobs)
-    return Report(problems=problems, environments=names, files=plan.files, documents=plan.documents)
+    hubs = _plan_fleets(root, hub_versions, options.environments is None, fallback, lock, locations, schemas_by_version, records)
+    parts += hubs
+    _finish(pending + hubs, options.jobs, records)
+    return _report(names, parts)
+
+
+def _finish(parts: list[_Part], jobs: int, records: record.Records | None) -> None:
+    """Run the planned checks of `parts`, record the clean ones, and let their documents go: a
+    fleet is validated a batch at a time, in bounded memory."""
+    _run_parts(parts, jobs)
+    if records is not None:
+        records.rehash()
+        _record(records, parts)
+    for part in parts:
+        part.plan.tasks.clear()
