@@ -60,7 +60,7 @@ from generator.schemacache import Lock, sha256_hex, write_atomically
 from generator.validate.problems import Problem
 from generator.yamlio import MAX_RENDERED_BYTES, read_limited
 
-FORMAT = 1
+FORMAT = 2
 DEFAULT_DIR = Path(".cache") / "validated"
 CACHE_ENV = "LITELLM_GITOPS_VALIDATE_CACHE"
 MAX_RECORD_BYTES = 1 << 20
@@ -193,7 +193,7 @@ class Records:
         self.checks = checks  # digest of _checks
         self.hydration = hydration  # digest of _hydration; None: not hydrating
         self.reading = read
-        self._trees: dict[str, list[tuple[str, str]] | None] = {}
+        self._trees: dict[str, str | None] = {}
         self._fresh = False  # _trees hashed again since the checks ran (`still`)
         self._write_failed = False
 
@@ -212,16 +212,20 @@ class Records:
             return None
         return cls(root, folder, checks, hydration, read=not revalidate)
 
-    def _covered(self, rel: str) -> list[tuple[str, str]] | None:
+    def _covered(self, rel: str) -> str | None:
+        """The digest of `rel`'s tree (every path and file sha256 under it), hashed once per run:
+        a folder many keys cover (rendered/fleet, defaults.yaml) is read and encoded once."""
         if rel not in self._trees:
-            self._trees[rel] = _tree(self.root, rel)
+            tree = _tree(self.root, rel)
+            self._trees[rel] = None if tree is None else _digest(tree)
         return self._trees[rel]
 
     def _key(self, kind: str, name: str, version: str | None, covers: list[str], fingerprint: list[str | None]) -> Key | None:
         trees = [self._covered(rel) for rel in covers]
         if any(tree is None for tree in trees):
             return None
-        digest = _digest({"fingerprint": fingerprint, "kind": kind, "name": name, "kubernetesVersion": version, "content": trees})
+        content = [[rel, tree] for rel, tree in zip(covers, trees)]
+        digest = _digest({"fingerprint": fingerprint, "kind": kind, "name": name, "kubernetesVersion": version, "content": content})
         return Key(digest, kind, name, version, tuple(covers))
 
     def environment_key(self, name: str) -> Key | None:
