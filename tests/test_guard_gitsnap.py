@@ -5,6 +5,7 @@ whenever git cannot vouch, every file is read and the verdict is the one a full 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -14,8 +15,6 @@ import pytest
 from generator.guard import gitsnap, tree
 from guard_build import Rendered
 from test_guard import TWO_APPROVAL_CHANGES, categories, run_cli
-
-import json
 
 ENVS = ("dev", "prod")
 
