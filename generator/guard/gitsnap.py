@@ -61,10 +61,15 @@ def fingerprints(*checkouts: Path) -> list[dict[str, str] | None]:
     started: list[dict[str, subprocess.Popen[bytes]] | None] = []
     for checkout in checkouts:
         usable = (checkout / ".git").exists() and (checkout / RENDERED).is_dir() and not (checkout / RENDERED).is_symlink()
+        processes: dict[str, subprocess.Popen[bytes]] = {}
         try:
-            started.append({name: _start(checkout, *args) for name, args in _commands(checkout).items()} if usable else None)
-        except OSError:  # no git on PATH: read every file
-            started.append(None)
+            for name, args in _commands(checkout).items() if usable else ():
+                processes[name] = _start(checkout, *args)
+        except OSError:  # no git on PATH: read every file (and reap what did start)
+            for process in processes.values():
+                process.communicate()
+            processes = {}
+        started.append(processes or None)
     results = []
     for checkout, processes in zip(checkouts, started):
         outputs = {name: (p.communicate()[0], p.returncode) for name, p in processes.items()} if processes else None
