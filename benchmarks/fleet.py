@@ -40,8 +40,8 @@ from render import make_repository  # noqa: E402
 
 HUBS = 4
 STAGES = ("dev", "staging", "prod")
-# A throwaway self-signed certificate, as tests/testdata/fleet/ carries.
-CA = (REPO / "tests" / "testdata" / "fleet" / "eu-dev" / "environment.yaml").read_text().split("caData: ", 1)[1].split()[0]
+# A throwaway self-signed certificate, as examples/hub-fleet/ carries.
+CA = (REPO / "examples" / "hub-fleet" / "eu-dev" / "environment.yaml").read_text().split("caData: ", 1)[1].split()[0]
 
 PEAK = ("import resource, runpy, sys; sys.argv = ['litellm-gitops'] + sys.argv[1:]\n"
         "try:\n    runpy.run_module('generator', run_name='__main__')\n"

@@ -1,5 +1,5 @@
 """Hub mode (generator.fleet): a scratch repository with the three hub environments of
-tests/testdata/fleet/ beside the standalone dev and prod, rendered with the real command.
+examples/hub-fleet/ beside the standalone dev and prod, rendered with the real command.
 
 Checked: standalone environments render exactly as committed; the ApplicationSet validates
 against Argo CD's CRD schema and generates, as Argo CD's generator would (generator.appset,
@@ -33,7 +33,7 @@ from generator.secretscan import scan_text, scan_tree
 from generator.validate.runner import Options, validate
 
 REPO = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "testdata" / "fleet"
+FIXTURES = Path(__file__).resolve().parent.parent / "examples" / "hub-fleet"
 HUB_ENVS = ("eu-dev", "eu-prod", "eu-staging")
 HUB_ROLE = "arn:aws:iam::999988887777:role/argocd-hub-management"
 

@@ -256,7 +256,7 @@ def test_a_folder_another_environment_owns_is_never_vouched_for(scratch_repo, sc
 def test_hub_environments_and_folders_are_recorded_and_follow_rendered_fleet(scratch_repo, schema_cache):
     """A hub-managed environment's root Application comes out of rendered/fleet/: when hydrating,
     a change there checks its environments again; a standalone environment stays recorded."""
-    fixtures = Path(__file__).resolve().parent / "testdata" / "fleet"
+    fixtures = Path(__file__).resolve().parent.parent / "examples" / "hub-fleet"
     shutil.copytree(fixtures / "eu-dev", scratch_repo / "environments" / "eu-dev")
     assert main(["render", "--root", str(scratch_repo)]) == 0
     envs = ["dev", "eu-dev"]
