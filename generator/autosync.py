@@ -74,11 +74,16 @@ def chart_folder(root: Path, given: Path | None) -> Path:
     when it holds none of the locked archives (see the module docstring)."""
     if given is not None:
         return given
-    folder = chartlock.default_cache_dir(root)
+    return fill_chart_folder(chartlock.default_cache_dir(root), root, root)
+
+
+def fill_chart_folder(folder: Path, root: Path, reference_root: Path) -> Path:
+    """`folder`, filled first with the archives `root`'s lock pins when it holds none of them, from
+    the reference folder beside `reference_root` or the chart repositories."""
     lock = chartlock.load(root)
     if any((folder / locked.file).is_file() for locked in lock.charts):
         return folder
-    reference = reference_folder(root)
+    reference = reference_folder(reference_root)
     if reference is not None and (reference / "charts").is_dir():
         synced, origin = chartlock.collect(lock, chartlock.folder_fetcher(reference / "charts"), offline=True), str(reference / "charts")
     else:

@@ -3,7 +3,13 @@ dotted paths, chart bumps called out, totals first; Markdown collapsed and trunc
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from generator.guard import diff, tree
 from test_guard import run_cli
@@ -126,3 +132,90 @@ def test_diff_command_writes_markdown_and_exits_zero(tmp_path: Path) -> None:
     assert code == 2 and "--no-hydrate" in err
     code, _, err = run_cli("diff", "--base", tmp_path / "b", "--head", tmp_path / "missing")
     assert code == 2 and "not a directory" in err
+
+
+# --- the plan: values, redaction, colour, a git revision as base, --exit-code ------------------------
+
+def test_each_changed_field_shows_before_and_after(tmp_path: Path) -> None:
+    base = Rendered.minimal()
+    head = base.edit(lambda t: (t.values("litellm").__setitem__("replicaCount", 3),
+                                t.obj("ExternalSecret", "litellm-secrets")["spec"].__setitem__("refreshInterval", "5m")))
+    d = _diff(tmp_path, base, head)
+    text = diff.text(d)
+    assert "~ Helm values litellm  [values/litellm.yaml]\n        replicaCount: 2 → 3\n" in text
+    assert "        spec.refreshInterval: 1h → 5m\n" in text
+    md = diff.markdown(d)
+    assert "  - <code>replicaCount</code>: <code>2</code> → <code>3</code>" in md
+    values = [v for e in diff.to_json(d)["environments"] for g in e["groups"] for c in g["changes"] for v in c["values"]]
+    assert {"path": "replicaCount", "before": "2", "after": "3"} in values
+
+
+def test_secret_bearing_values_show_as_changed_from_the_guards_redaction(tmp_path: Path) -> None:
+    salt, password = "Zq8vN2xL5pR7tK1mW4yB9cF3", "hunter2-but-longer"
+    base = Rendered.minimal()
+
+    def change(t: Rendered) -> None:
+        t.values("litellm")["envVars"]["LITELLM_SALT_KEY"] = salt  # a literal where a secret belongs
+        t.values("litellm")["envVars"]["REDIS_PASSWORD"] = password  # named as a credential: not by shape
+        t.add("manifests/secret-store/s.yaml", {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+                                                "stringData": {"token": "plain"}})
+
+    d = _diff(tmp_path, base, base.edit(change))
+    for out in (diff.text(d), diff.markdown(d), json.dumps(diff.to_json(d))):
+        assert salt not in out and password not in out
+    text = diff.text(d)
+    assert "        envVars.LITELLM_SALT_KEY: (changed)\n" in text and "        envVars.REDIS_PASSWORD: (changed)\n" in text
+
+
+@pytest.mark.parametrize("color, no_color, escapes", [("always", "", True), ("always", "1", True), ("auto", "", False),
+                                                      ("never", "", False)])
+def test_colour_on_request_never_off_a_terminal(tmp_path: Path, monkeypatch, color, no_color, escapes) -> None:
+    monkeypatch.setenv("NO_COLOR", no_color)
+    base = Rendered.minimal()
+    head = base.edit(lambda t: t.values("litellm").__setitem__("replicaCount", 9))
+    code, out, _ = run_cli("diff", "--base", base.write(tmp_path / "b"), "--head", head.write(tmp_path / "h"),
+                           "--no-hydrate", "--color", color)
+    assert code == 0 and ("\x1b[" in out) == escapes
+    assert "replicaCount: 2 → 9" in re.sub(r"\x1b\[[0-9;]*m", "", out)
+
+
+def test_wants_color_respects_no_color_on_a_terminal(monkeypatch) -> None:
+    from generator.console import wants_color
+
+    class Tty:
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert wants_color("auto", Tty()) and not wants_color("never", Tty())
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not wants_color("auto", Tty()) and wants_color("always", Tty())
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,
+                          env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+                               "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}).stdout
+
+
+def test_base_is_a_git_revision_through_a_temporary_worktree_and_exit_code(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    base = Rendered.minimal()
+    base.write(repo)
+    git(repo, "init", "--quiet", "--initial-branch", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "--quiet", "-m", "base")
+    git(repo, "switch", "--quiet", "-c", "feature")
+    base.edit(lambda t: t.values("litellm").__setitem__("replicaCount", 5)).write(repo)
+    git(repo, "commit", "--quiet", "-am", "five replicas")
+    for flags in (["--base", "main"], ["--base", "HEAD~1"], []):  # [] : the merge base with main
+        code, out, err = run_cli("diff", "--head", repo, "--no-hydrate", "--exit-code", *flags)
+        assert code == 1, err
+        assert "replicaCount: 2 → 5" in out
+    code, out, _ = run_cli("diff", "--head", repo, "--base", "HEAD", "--no-hydrate", "--exit-code", "--json")
+    assert code == 0 and json.loads(out)["base"] == {"revision": "HEAD", "commit": git(repo, "rev-parse", "HEAD").strip()}
+    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1  # the temporary one is gone
+    code, _, err = run_cli("diff", "--head", repo, "--base", "no-such-branch", "--no-hydrate")
+    assert code == 2 and "--base no-such-branch: neither a directory nor a git revision" in err
+    code, _, err = run_cli("diff", "--head", repo, "--base", "--upload-pack=touch /tmp/x", "--no-hydrate")
+    assert code == 2 and "neither a directory nor a git revision" in err

@@ -39,11 +39,13 @@ def test_a_values_change_shows_the_objects_it_changes(pair, tmp_path):
     code, out, err = run_cli("diff", "--base", base, "--head", head, "--markdown", tmp_path / "d.md")
     assert code == 0, err
     assert "  wave 13 · dev-litellm\n" in out
-    assert "~ Deployment litellm/litellm  [chart litellm-helm 1.83.10: litellm-helm/templates/deployment.yaml]: spec.replicas" in out
-    assert "~ Helm values litellm  [values/litellm.yaml]: replicaCount" in out
+    assert ("~ Deployment litellm/litellm  [chart litellm-helm 1.83.10: litellm-helm/templates/deployment.yaml]\n"
+            "        spec.replicas: 1 → 3\n") in out
+    assert "~ Helm values litellm  [values/litellm.yaml]\n        replicaCount: 1 → 3\n" in out
     assert "prod:" not in out  # prod did not change
     markdown = (tmp_path / "d.md").read_text()
-    assert "<details><summary><b>dev</b>" in markdown and "spec.replicas" in markdown
+    assert "<details><summary><b>dev</b>" in markdown
+    assert "- <code>spec.replicas</code>: <code>1</code> → <code>3</code>" in markdown
 
 
 def test_secret_data_is_named_as_a_field_never_by_key_or_value(pair):
@@ -54,7 +56,7 @@ def test_secret_data_is_named_as_a_field_never_by_key_or_value(pair):
     assert code == 0, err
     changes = [c for e in json.loads(out)["environments"] for g in e["groups"] for c in g["changes"]]
     secret = next(c for c in changes if c["label"] == "Secret argocd/repo-redis-ha")
-    assert secret["fields"] == ["stringData"]
+    assert secret["fields"] == ["stringData"] and secret["values"] == [{"path": "stringData", "redacted": True}]
     assert "mirror.example.com" not in out and "stringData.url" not in out
 
 
@@ -85,5 +87,5 @@ def test_a_chart_bump_shows_what_it_does_to_the_objects(pair, tmp_path):
     code, out, err = run_cli("diff", "--base", base, "--head", head, "--charts", charts)
     assert code == 0, err
     assert "chart bump: dev dev-redis-ha: redis-ha 4.39.0 -> 4.39.1" in out
-    assert "~ StatefulSet litellm/redis-ha-server  [chart redis-ha 4.39.1: redis-ha/templates/redis-ha-statefulset.yaml]: " in out
-    assert "metadata.labels.chart" in out  # the chart's own version label, on each object it renders
+    assert "~ StatefulSet litellm/redis-ha-server  [chart redis-ha 4.39.1: redis-ha/templates/redis-ha-statefulset.yaml]\n" in out
+    assert "metadata.labels.chart: redis-ha-4.39.0 → redis-ha-4.39.1" in out  # the chart's version label, on each object

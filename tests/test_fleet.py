@@ -403,7 +403,10 @@ def test_moving_an_environment_onto_a_hub_shows_in_the_diff_per_environment(hub_
     assert "+ AppProject argocd/litellm-eu-prod" in fleet_part and "environments/eu-prod.json" in fleet_part
     prod_part = text.split("\neu-prod:", 1)[1]
     assert "- Application argocd/eu-prod-root" in prod_part
-    assert "Application argocd/eu-prod-litellm  [apps/13-litellm.yaml]: spec.destination.name, spec.destination.server, spec.project" in prod_part
+    litellm = prod_part.split("Application argocd/eu-prod-litellm  [apps/13-litellm.yaml]\n", 1)[1]
+    assert litellm.startswith("        spec.destination.name: (absent) → eu-prod\n"
+                              "        spec.destination.server: https://kubernetes.default.svc → (absent)\n"
+                              "        spec.project: litellm → litellm-eu-prod\n")
 
 
 def another_certificate() -> str:

@@ -1,58 +1,114 @@
-"""`litellm-gitops diff --base DIR --head DIR`: what a pull request changes, object by object."""
+"""`litellm-gitops diff [--base REV|DIR] [--head DIR]`: what a pull request changes, as a plan."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from contextlib import ExitStack
 from pathlib import Path
 
 from generator.commands.common import add_hydrate_options, write_report
-from generator.errors import EXIT_OK
+from generator.console import add_color_option, console
+from generator.errors import EXIT_FAILED, EXIT_OK
 from generator.guard import diff, tree
 
 NAME = "diff"
-HELP = "show what changes between two checkouts, per environment, wave and Application, object by object"
+HELP = "show what changes between two checkouts, per environment, wave and Application, field by field"
 DESCRIPTION = """\
-Compare two checkouts by meaning: per environment, per sync wave, per Application, the objects
-added, removed and changed, with the dotted paths of the fields that changed, and chart version
-bumps called out. The Kubernetes objects are the applied state: every object the Applications will
-apply, hydrated as Argo CD would (see `litellm-gitops hydrate --help`), so a chart bump or a values
-change shows what it does to the objects. Helm values, CloudFormation and other files are compared
-as rendered. Values are never printed, nor the keys of a Secret's data.
+Compare two checkouts by meaning, like `terraform plan` or `argocd app diff`: per environment, per
+sync wave, per Application, the objects added (+), removed (-) and changed (~), and for each changed
+field `before → after`. A value that is or may be a secret (Secret data, a SecretString, inline Helm
+values, a credential's env entry, anything that looks like a key: the guard's redaction,
+generator/guard/redact.py) shows as `(changed)`, and a Secret's data is named as that field only.
+Chart version bumps are called out. The Kubernetes objects are the applied state: every object the
+Applications will apply, hydrated as Argo CD would (see `litellm-gitops hydrate --help`), so a chart
+bump or a values change shows what it does to the objects. Helm values, CloudFormation and other
+files are compared as rendered.
 
+--base is a checkout folder or a git revision of the head's repository (a branch, tag or commit),
+read through a temporary `git worktree`; without it, the merge base of HEAD with the default branch
+(origin/HEAD, origin/main, origin/master, main or master). --head defaults to the current directory.
 Each checkout is hydrated with its own chart lock; the chart folder must hold the archives of both
-(`charts sync --root base` and `--root head` into the same --cache). --no-hydrate compares the
-rendered files only (then both may be bare rendered/ folders).
+(`charts sync --root base` and `--root head` into the same --cache); with a revision base and no
+--charts, the archives and renders are cached in $XDG_CACHE_HOME/litellm-gitops (~/.cache). --no-hydrate
+compares the rendered files only (then both may be bare rendered/ folders).
 
---markdown FILE writes a version for a PR comment: totals first, one collapsed section per
-environment, truncated with a count beyond the size limit.
+Colour on a terminal (--color; NO_COLOR turns it off). --markdown FILE writes the same plan for a PR
+comment: totals first, one collapsed section per environment, truncated with a count beyond the
+size limit. --json prints it with the values. --exit-code exits 1 when there are changes, 0 when
+there are none (like `git diff --exit-code`).
 
 examples:
+  litellm-gitops diff                                  # the merge base with main vs the working tree
+  litellm-gitops diff --base HEAD~1 --exit-code
   litellm-gitops diff --base ../base --head .
   litellm-gitops diff --base base --head head --markdown diff.md --charts "$RUNNER_TEMP/charts"
-  litellm-gitops diff --base base/rendered --head head/rendered --no-hydrate
+  litellm-gitops diff --base base/rendered --head head/rendered --no-hydrate --json
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--base", type=Path, required=True, metavar="DIR", help="the base checkout (or its rendered/ with --no-hydrate)")
-    parser.add_argument("--head", type=Path, required=True, metavar="DIR", help="the head checkout (or its rendered/ with --no-hydrate)")
+    parser.add_argument("--base", metavar="REV|DIR",
+                        help="the base: a checkout (or its rendered/ with --no-hydrate), or a git revision of the head's "
+                             "repository (default: the merge base of HEAD with the default branch)")
+    parser.add_argument("--head", type=Path, default=Path("."), metavar="DIR",
+                        help="the head checkout (or its rendered/ with --no-hydrate); default: the current directory")
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write Markdown for a PR comment")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--json", action="store_true", help="print JSON (with the values) instead of text")
+    parser.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes, 0 when there are none")
+    add_color_option(parser)
     add_hydrate_options(parser)
     parser.add_argument("--no-hydrate", action="store_true", help="compare the rendered files only")
 
 
-def run(args: argparse.Namespace) -> int:
-    pair = tree.load_pair(args.base, args.head, diff.select)
-    if not args.no_hydrate:
-        from generator.commands.hydrate import hydrate_pair  # helm and the charts: imported only to hydrate
+def _user_cache() -> Path:
+    import os
 
-        for trees, states in zip((pair.base, pair.head), hydrate_pair(args, list(pair.base), list(pair.head))):
-            for name, state in states.items():
-                trees[name] = diff.with_applied(trees[name], state)
-    result = diff.diff_trees(pair.base, pair.head, pair.names)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "litellm-gitops"
+
+
+def _base(args: argparse.Namespace, stack: ExitStack) -> dict | None:
+    """Point args.base at a folder: as given, or a temporary worktree of the revision it names.
+    Returns what was resolved ({"revision", "commit"}), or None for a folder."""
+    from generator import gitrev
+
+    if args.base is not None and Path(args.base).is_dir():
+        args.base = Path(args.base)
+        return None
+    if args.base is None:
+        revision, commit = gitrev.default_base(args.head)
+    else:
+        revision, commit = args.base, gitrev.resolve(args.head, args.base)
+    args.base = stack.enter_context(gitrev.worktree(args.head, commit))
+    if not args.no_hydrate and args.charts is None:
+        from generator import autosync
+
+        args.charts = autosync.fill_chart_folder(_user_cache() / "charts", args.base, args.head)
+        args.hydrate_cache = args.hydrate_cache or _user_cache() / "hydrated"
+    return {"revision": revision, "commit": commit}
+
+
+def run(args: argparse.Namespace) -> int:
+    with ExitStack() as stack:
+        resolved = _base(args, stack)
+        pair = tree.load_pair(args.base, args.head, diff.select)
+        if not args.no_hydrate:
+            from generator.commands.hydrate import hydrate_pair  # helm and the charts: imported only to hydrate
+
+            for trees, states in zip((pair.base, pair.head), hydrate_pair(args, list(pair.base), list(pair.head))):
+                for name, state in states.items():
+                    trees[name] = diff.with_applied(trees[name], state)
+        result = diff.diff_trees(pair.base, pair.head, pair.names)
     if args.markdown:
         write_report(args.markdown, diff.markdown(result))
-    print(json.dumps(diff.to_json(result), indent=2) if args.json else diff.text(result), end="\n" if args.json else "")
-    return EXIT_OK
+    if args.json:
+        document = diff.to_json(result)
+        if resolved:
+            document["base"] = resolved
+        print(json.dumps(document, indent=2))
+    else:
+        out = console(args.color)
+        if resolved:
+            out.print(f"base: {resolved['revision']} ({resolved['commit'][:12]})", style="dim")
+        out.print(diff.rich_text(result))
+    return EXIT_FAILED if args.exit_code and not result.empty else EXIT_OK

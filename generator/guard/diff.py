@@ -1,8 +1,13 @@
-"""What a pull request changes, by meaning: per environment, per sync wave, per Application, the
-objects added, removed and changed (with the dotted paths that changed), chart version bumps called
-out, totals first. Text for a terminal, Markdown for a PR comment (collapsed sections, truncated
-with a count beyond a size limit). Values are never printed, only paths; chart versions are the
-one exception. A Secret's changed `data`/`stringData` is named as that field only, never its keys.
+"""What a pull request changes, by meaning, as a plan a reviewer reads: per environment, per sync
+wave, per Application, the objects added, removed and changed, each changed field as
+`path: before → after`, chart version bumps called out, totals first. Text for a terminal (coloured
+with rich when asked), Markdown for a PR comment (the same content; collapsed sections, truncated
+with a count beyond a size limit), JSON with the values.
+
+A value is printed only when the guard's redaction (generator/guard/redact.py, `shown_change`)
+allows it: a secret-bearing path (Secret data, a SecretString, inline Helm values, a credential's
+env entry) or a value that looks like a secret shows as `(changed)`. A Secret's changed
+`data`/`stringData` is named as that field only, never its keys.
 
 The Kubernetes objects compared are those of the applied state (`with_applied`: every object the
 Applications will apply, chart templates included, from generator/applied/), so a chart bump or a
@@ -17,7 +22,8 @@ from typing import Any
 
 from generator.applied.model import BOOTSTRAP, AppliedState
 from generator.guard import cfn
-from generator.guard.flatten import changed_paths
+from generator.guard.flatten import changed_paths, flatten
+from generator.guard.redact import MISSING, shown_change
 from generator.guard.tree import EnvTree, Obj, Tree, app_sources
 
 SECRET_DATA = ("data", "stringData")
@@ -25,6 +31,19 @@ SECRET_DATA = ("data", "stringData")
 FIELDS_SHOWN = 12
 MARKDOWN_LIMIT = 50_000  # leaves room for the guard's verdict in one 65,536-character comment
 TEXT_FIELDS_SHOWN = 40
+CHANGED = "(changed)"
+
+
+@dataclass
+class FieldChange:
+    path: str
+    before: str | None = None  # None, both: a secret-bearing value, shown as (changed)
+    after: str | None = None
+
+    def show(self, arrow: str = "→") -> str:
+        if self.before is None:
+            return f"{self.path}: {CHANGED}"
+        return f"{self.path}: {self.before} {arrow} {self.after}"
 
 
 @dataclass
@@ -33,6 +52,7 @@ class Change:
     label: str
     file: str
     fields: list[str] = field(default_factory=list)
+    values: list[FieldChange] = field(default_factory=list)  # one per field, as it may be printed
 
 
 @dataclass
@@ -111,13 +131,13 @@ def _env_diff(name: str, old: EnvTree | None, new: EnvTree | None, bumps: list[C
         elif a.doc == b.doc:
             continue
         else:
+            old_doc, new_doc = a.doc, b.doc
             if obj.kind == "CloudFormationParameters":
-                paths = changed_paths(cfn.parameter_values(a.doc), cfn.parameter_values(b.doc))
-            else:
-                paths = [] if obj.kind == "File" else changed_paths(a.doc, b.doc)
-                if obj.kind == "Secret" and obj.key.startswith("k8s//"):
-                    paths = list(dict.fromkeys(_secret_field(p) for p in paths))
-            change = Change("changed", obj.label, obj.file, paths)
+                old_doc, new_doc = cfn.parameter_values(a.doc), cfn.parameter_values(b.doc)
+            paths = [] if obj.kind == "File" else changed_paths(old_doc, new_doc)
+            if obj.kind == "Secret" and obj.key.startswith("k8s//"):
+                paths = list(dict.fromkeys(_secret_field(p) for p in paths))
+            change = Change("changed", obj.label, obj.file, paths, _values(obj.kind, paths, old_doc, new_doc))
             if obj.kind == "Application":
                 old_charts, new_charts = _charts(a), _charts(b)
                 for source, version in sorted(new_charts.items()):
@@ -129,6 +149,30 @@ def _env_diff(name: str, old: EnvTree | None, new: EnvTree | None, bumps: list[C
     if not env.groups:
         env.status = "unchanged"
     return env
+
+
+def _values(kind: str, paths: list[str], before: Any, after: Any) -> list[FieldChange]:
+    """Each changed path with its values as they may be printed (redact.shown_change decides)."""
+    left, right = flatten(before), flatten(after)
+    no_echo = _no_echo(before) | _no_echo(after) if kind == "CloudFormationTemplate" else set()
+    out = []
+    for path in paths:
+        if path.split(".")[:1] == ["Parameters"] and path.split(".")[1:2] and path.split(".")[1] in no_echo:
+            out.append(FieldChange(path))  # a NoEcho parameter's default
+            continue
+        key = "" if path == "(document)" else path
+        if key not in left and key not in right:  # a Secret's data, collapsed to its field name
+            out.append(FieldChange(path))
+            continue
+        pair = shown_change(kind, path, left.get(key, MISSING), right.get(key, MISSING))
+        out.append(FieldChange(path, *pair) if pair else FieldChange(path))
+    return out
+
+
+def _no_echo(doc: Any) -> set[str]:
+    params = doc.get("Parameters") if isinstance(doc, dict) else None
+    return {str(k) for k, v in params.items() if isinstance(v, dict) and str(v.get("NoEcho")).lower() == "true"} \
+        if isinstance(params, dict) else set()
 
 
 def _secret_field(path: str) -> str:
@@ -187,26 +231,45 @@ def _summary(env: EnvDiff) -> str:
 
 
 SYMBOL = {"added": "+", "removed": "-", "changed": "~"}
+STYLE = {"added": "green", "removed": "red", "changed": "yellow"}
+Line = list[tuple[str, str]]  # (text, rich style) segments
 
 
-def text(d: TreeDiff) -> str:
-    out = [f"litellm-gitops diff: {_totals(d)}"]
+def lines(d: TreeDiff) -> list[Line]:
+    """The plan, line by line, each a list of (text, style) segments: `text` joins the texts,
+    `rich_text` keeps the styles. Changed fields are indented under their object."""
+    out: list[Line] = [[("litellm-gitops diff: ", "bold"), (_totals(d), "bold")]]
     for bump in d.bumps:
-        out.append(f"  chart bump: {bump.environment} {bump.application}: {bump.chart} {bump.before} -> {bump.after}")
+        out.append([("  chart bump: ", "bold"), (f"{bump.environment} {bump.application}: {bump.chart} ", ""),
+                    (bump.before, "red"), (" -> ", ""), (bump.after, "green")])
     for env in d.environments:
         if not env.groups:
             continue
-        out += ["", f"{env.name}: {_summary(env)}"]
+        out += [[], [(env.name, "bold"), (f": {_summary(env)}", "")]]
         for group in env.groups:
-            out.append(f"  {group.title}")
+            out.append([(f"  {group.title}", "cyan")])
             for change in group.changes:
-                line = f"    {SYMBOL[change.kind]} {change.label}  [{change.file}]"
-                if change.fields:
-                    shown = change.fields[:TEXT_FIELDS_SHOWN]
-                    more = len(change.fields) - len(shown)
-                    line += ": " + ", ".join(shown) + (f", +{more} more" if more else "")
-                out.append(line)
-    return "\n".join(out) + "\n"
+                out.append([(f"    {SYMBOL[change.kind]} {change.label}", STYLE[change.kind]), (f"  [{change.file}]", "dim")])
+                values = change.values or [FieldChange(f) for f in change.fields]
+                for value in values[:TEXT_FIELDS_SHOWN]:
+                    if value.before is None:
+                        out.append([(f"        {value.path}: ", ""), (CHANGED, "magenta")])
+                    else:
+                        out.append([(f"        {value.path}: ", ""), (value.before, "red"), (" → ", ""), (value.after, "green")])
+                if len(values) > TEXT_FIELDS_SHOWN:
+                    out.append([(f"        … and {len(values) - TEXT_FIELDS_SHOWN} more field(s)", "dim")])
+    return out
+
+
+def text(d: TreeDiff) -> str:
+    return "\n".join("".join(part for part, _style in line) for line in lines(d)) + "\n"
+
+
+def rich_text(d: TreeDiff):
+    """The same lines as `text`, styled for a terminal (rich.text.Text)."""
+    from rich.text import Text
+
+    return Text("\n").join(Text.assemble(*line) if line else Text("") for line in lines(d))
 
 
 def _code(value: str) -> str:
@@ -216,10 +279,15 @@ def _code(value: str) -> str:
 def _change_md(change: Change) -> str:
     icon = {"added": "➕", "removed": "➖", "changed": "✏️"}[change.kind]
     line = f"- {icon} {change.kind} {_code(change.label)} <sub>{html.escape(change.file, quote=False)}</sub>"
-    if change.fields:
-        shown = change.fields[:FIELDS_SHOWN]
-        more = len(change.fields) - len(shown)
-        line += ": " + ", ".join(_code(f) for f in shown) + (f" and {more} more" if more else "")
+    values = change.values or [FieldChange(f) for f in change.fields]
+    shown = values[:FIELDS_SHOWN]
+    for value in shown:
+        if value.before is None:
+            line += f"\n  - {_code(value.path)}: {CHANGED}"
+        else:
+            line += f"\n  - {_code(value.path)}: {_code(value.before)} → {_code(value.after)}"
+    if len(values) > len(shown):
+        line += f"\n  - … and {len(values) - len(shown)} more field(s)"
     return line
 
 
@@ -264,11 +332,19 @@ def markdown(d: TreeDiff, limit: int = MARKDOWN_LIMIT) -> str:
     return "\n".join(out) + "\n"
 
 
+def _change_json(change: Change) -> dict[str, Any]:
+    """`fields` the paths; `values` each with `before` and `after` as they may be printed, or
+    `"redacted": true` (and no values) where the change shows as (changed)."""
+    return {"kind": change.kind, "label": change.label, "file": change.file, "fields": change.fields,
+            "values": [{"path": v.path, "before": v.before, "after": v.after} if v.before is not None
+                       else {"path": v.path, "redacted": True} for v in change.values]}
+
+
 def to_json(d: TreeDiff) -> dict[str, Any]:
     return {
         "totals": {k: d.count(k) for k in ("added", "removed", "changed")},
         "chart_bumps": [vars(b) for b in d.bumps],
         "environments": [{"name": e.name, "status": e.status, "groups": [
-            {"owner": g.owner, "wave": g.wave, "changes": [vars(c) for c in g.changes]} for g in e.groups]}
+            {"owner": g.owner, "wave": g.wave, "changes": [_change_json(c) for c in g.changes]} for g in e.groups]}
             for e in d.environments],
     }

@@ -1,4 +1,4 @@
-"""Never print a secret: what a value may be shown as in a finding.
+"""Never print a secret: what a value may be shown as in a finding or in `diff`.
 
 First by provenance: whoever makes a finding marks the values that come from where secrets live
 (a literal feeding a guarded variable, Secret data, SecretString, a NoEcho parameter, inline Helm
@@ -73,6 +73,36 @@ def show(value: Any, field: str = "", sensitive: bool = False) -> str:
     if len(text) > MAX_SHOWN:
         text = text[:MAX_SHOWN - 1] + "…"
     return text
+
+
+# Where secrets live, by path, for readers that have no data flow (`diff`): Secret data, a
+# CloudFormation SecretString, inline Helm values and parameters of an Application, and the value
+# of any list item (an env entry, a parameter) whose name says it holds a credential.
+_SECRET_PATHS = {
+    "Secret": re.compile(r"^(data|stringData)(\.|\[|$)"),
+    "CloudFormationTemplate": re.compile(r"\.SecretString(\.|\[|$)"),
+    "Application": re.compile(r"\.helm\.(values|valuesObject|parameters)(\.|\[|$)"),
+    "ApplicationSet": re.compile(r"\.helm\.(values|valuesObject|parameters)(\.|\[|$)"),
+}
+_NAMED_ITEM_VALUE = re.compile(r"\[([^\]]+)\]\.value(From)?$")
+SECRET_NAMES = re.compile(r"(password|passwd|secret|token|private_?key|api_?key|master_?key|salt|database_?url|credential)", re.I)
+
+
+def secret_bearing(kind: str, path: str) -> bool:
+    """True when the value at `path` of a `kind` document holds, or may hold, a secret."""
+    rule = _SECRET_PATHS.get(kind)
+    if rule is not None and rule.search(path):
+        return True
+    item = _NAMED_ITEM_VALUE.search(path)
+    return bool(item and SECRET_NAMES.search(item.group(1)))
+
+
+def shown_change(kind: str, path: str, before: Any, after: Any) -> tuple[str, str] | None:
+    """(before, after) as they may be printed, or None when the change must show as `(changed)`:
+    the path is secret-bearing, or `show` redacts either side."""
+    sensitive = secret_bearing(kind, path)
+    pair = (show(before, path, sensitive), show(after, path, sensitive))
+    return None if REDACTED in pair else pair
 
 
 class _Absent:
