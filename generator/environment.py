@@ -7,6 +7,7 @@ offending value (the environment file when it sets it, else the defaults) and ho
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import os
@@ -135,9 +136,14 @@ def load_environment(root: Path, name: str) -> Environment:
         raise InputError("the environment file is empty", file=env_path, line=1, column=1,
                          hint="set at least aws.accountId, cluster.name and cluster.oidcIssuer")
     config = deep_merge(to_plain(defaults_tree) if defaults_tree else {}, to_plain(env_tree))
-    _validate_schema(config, sources, project_file(root.parent, ENVIRONMENT_SCHEMA))
-    _refuse_secret_values(config, sources)
-    _refuse_credentials(config, sources)
+    # Every problem at once: the schema's, then (on a valid shape) the secret checks'.
+    problems = _schema_problems(config, sources, project_file(root.parent, ENVIRONMENT_SCHEMA))
+    if not problems:
+        problems += _secret_value_problems(config, sources)
+    named = {(p.file, p.line, p.column) for p in problems}  # a place already reported is not reported twice
+    problems += [p for p in _credential_problems(config, sources) if (p.file, p.line, p.column) not in named]
+    if problems:
+        raise InputError.every(problems)
     return Environment(name=name, config=config, source=env_path)
 
 
@@ -182,46 +188,79 @@ def _dotted(path: list[str | int]) -> str:
     return dotted(path) or "(top level)"
 
 
-def _schema_hint(error: jsonschema.ValidationError) -> str:
+# The bounds a schema can put on a value: (keyword, how it reads in a range).
+_BOUNDS = (("minimum", "at least {}"), ("exclusiveMinimum", "more than {}"), ("maximum", "at most {}"),
+           ("exclusiveMaximum", "less than {}"), ("minLength", "at least {} character(s)"),
+           ("maxLength", "at most {} character(s)"), ("minItems", "at least {} item(s)"),
+           ("maxItems", "at most {} item(s)"), ("minProperties", "at least {} key(s)"))
+
+
+def _shown(value: Any, path: list[str | int]) -> str | None:
+    """The offending value as it may be echoed, or None: never anything that is or may be a secret
+    (the guard's redaction, generator/guard/redact.py, and this module's own credential checks)."""
+    from generator.guard.redact import REDACTED, show
+
+    if isinstance(value, (dict, list)):
+        return None
+    if isinstance(value, str) and (looks_like_secret_value(value) or credential_kinds(value)):
+        return None
+    text = show(value, _dotted(path))
+    return None if text == REDACTED else json.dumps(value) if isinstance(value, str) else text
+
+
+def _range(schema: dict) -> str:
+    return " and ".join(words.format(schema[key]) for key, words in _BOUNDS if key in schema)
+
+
+def _schema_problem(error: jsonschema.ValidationError, sources: list[tuple[Path, Any]]) -> list[InputError]:
+    """One schema error as problems (an unknown-keys error is one problem per key), each with the
+    file, line and column that set it, the offending value when it may be shown, and a fix."""
     schema = error.schema if isinstance(error.schema, dict) else {}
+    path = list(error.absolute_path)
+    value = _shown(error.instance, path)
+    is_value = f" (is {value})" if value is not None else ""
     if error.validator == "additionalProperties":
         allowed = sorted(schema.get("properties", {}))
-        return f"remove or rename the key; allowed here: {', '.join(allowed)}"
+        problems = []
+        for extra in sorted(k for k in error.instance if k not in allowed):
+            close = difflib.get_close_matches(str(extra), allowed, n=1, cutoff=0.6)
+            hint = (f"did you mean {close[0]!r}? " if close else "remove or rename the key; ") + f"allowed here: {', '.join(allowed)}"
+            problems.append(_at(path + [extra], sources, f"unknown key {_dotted(path + [extra])!r}", hint))
+        return problems
     if error.validator == "required":
-        return "add the missing key (see schemas/environment.schema.json for its meaning)"
+        missing = error.message.split("'")[1] if "'" in error.message else "?"
+        described = (schema.get("properties", {}).get(missing) or {}).get("description")
+        return [_at(path, sources, f"missing required key {_dotted(path + [missing])!r}",
+                    f"add {missing!r} here" + (f": {described}" if described else " (see schemas/environment.schema.json)"))]
     if error.validator == "enum":
-        return "use one of: " + ", ".join(json.dumps(v) for v in error.validator_value)
+        return [_at(path, sources, f"{_dotted(path)} is not valid{is_value}: not one of the allowed values",
+                    "use one of: " + ", ".join(json.dumps(v) for v in error.validator_value))]
     if error.validator == "type":
-        return f"give a value of type {error.validator_value} (quote numbers that are identifiers, e.g. \"123456789012\")"
+        return [_at(path, sources, f"{_dotted(path)} must be of type {error.validator_value}, not {type(error.instance).__name__}{is_value}",
+                    f"give a value of type {error.validator_value} (quote numbers that are identifiers, e.g. \"123456789012\")")]
     if error.validator == "pattern":
         described = schema.get("description")
-        return (described + " " if described else "") + f"It must match {error.validator_value}"
-    return schema.get("description") or "see schemas/environment.schema.json"
+        return [_at(path, sources, f"{_dotted(path)} is not valid{is_value}",
+                    (described + " " if described else "") + f"It must match {error.validator_value}")]
+    bounds = _range(schema)
+    if bounds:
+        return [_at(path, sources, f"{_dotted(path)} is out of range{is_value}: it must be {bounds}",
+                    f"use a value that is {bounds}")]
+    # jsonschema's own message quotes the instance: only when the value may be shown.
+    message = error.message if value is not None else f"fails the schema's {error.validator!r} rule"
+    return [_at(path, sources, f"{_dotted(path)}: {message}", schema.get("description") or "see schemas/environment.schema.json")]
 
 
-def _validate_schema(config: dict, sources: list[tuple[Path, Any]], schema_file: Path) -> None:
-    errors = sorted(_validator(schema_file).iter_errors(config), key=lambda e: (list(map(str, e.absolute_path)), e.message))
-    if not errors:
-        return
-    error = errors[0]
-    path = list(error.absolute_path)
-    if error.validator == "additionalProperties":
-        extra = [k for k in error.instance if k not in error.schema.get("properties", {})]
-        path = path + [sorted(extra)[0]] if extra else path
-        message = f"unknown key {_dotted(path)!r}"
-    elif error.validator == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else "?"
-        message = f"missing required key {_dotted(path + [missing])!r}"
-    elif error.validator == "type":
-        message = f"{_dotted(path)} must be of type {error.validator_value}, not {type(error.instance).__name__}"
-    elif error.validator == "pattern" or error.validator == "enum":
-        # Do not echo the value: it may be a secret pasted in the wrong place.
-        message = f"{_dotted(path)} is not valid"
-    else:
-        message = f"{_dotted(path)}: {error.message}"
+def _at(path: list[str | int], sources: list[tuple[Path, Any]], message: str, hint: str) -> InputError:
     file, line, column = _where(path, sources)
-    more = f" ({len(errors) - 1} more problem(s) after this one)" if len(errors) > 1 else ""
-    raise InputError(message + more, file=file, line=line, column=column, hint=_schema_hint(error))
+    return InputError(message, file=file, line=line, column=column, hint=hint)
+
+
+def _schema_problems(config: dict, sources: list[tuple[Path, Any]], schema_file: Path) -> list[InputError]:
+    """Every schema problem, in the order of the files' lines."""
+    errors = _validator(schema_file).iter_errors(config)
+    problems = [p for error in errors for p in _schema_problem(error, sources)]
+    return sorted(problems, key=lambda p: (str(p.file), p.line or 0, p.column or 0, p.message))
 
 
 def _entropy(text: str) -> float:
@@ -237,16 +276,18 @@ def looks_like_secret_value(text: str) -> bool:
     return len(body) >= 24 and _entropy(body) > 3.8 and not re.fullmatch(r"[a-z-]+", body)
 
 
-def _refuse_secret_values(config: dict, sources: list[tuple[Path, Any]]) -> None:
+def _secret_value_problems(config: dict, sources: list[tuple[Path, Any]]) -> list[InputError]:
+    problems = []
     for key, value in config["secrets"]["names"].items():
         if looks_like_secret_value(value):
             path = ["secrets", "names", key]
             file, line, column = _where(path, sources)
-            raise InputError(
+            problems.append(InputError(
                 f"secrets.names.{key} looks like a secret value, not the name of a Secrets Manager secret",
                 file=file, line=line, column=column,
                 hint=f"put the secret's NAME here (for example 'litellm/{_kebab(key)}') and store the value in AWS "
-                     "Secrets Manager; if the value was real, rotate it now: it may already be in git history")
+                     "Secrets Manager; if the value was real, rotate it now: it may already be in git history"))
+    return problems
 
 
 def _strings(node: Any, path: list[str | int]):
@@ -262,18 +303,20 @@ def _strings(node: Any, path: list[str | int]):
             stack.extend((v, path + [i]) for i, v in reversed(list(enumerate(node))))
 
 
-def _refuse_credentials(config: dict, sources: list[tuple[Path, Any]]) -> None:
+def _credential_problems(config: dict, sources: list[tuple[Path, Any]]) -> list[InputError]:
     """Nothing that looks like a credential may reach rendered/ (and so git): every value is
     scanned with generator/secretscan.py's shapes, plus user information in web URLs."""
+    problems = []
     for path, value in _strings(config, []):
         kinds = credential_kinds(value)
         if kinds:
             file, line, column = _where(path, sources)
-            raise InputError(
+            problems.append(InputError(
                 f"{_dotted(path)} holds what looks like a credential ({', '.join(kinds)}); it would be written into rendered/",
                 file=file, line=line, column=column,
                 hint="remove it: Argo CD reads repository credentials from its own Secrets, and every other secret comes "
-                     "from AWS Secrets Manager by name; if it was real, rotate it now (it may already be in git history)")
+                     "from AWS Secrets Manager by name; if it was real, rotate it now (it may already be in git history)"))
+    return problems
 
 
 def _kebab(key: str) -> str:

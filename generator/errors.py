@@ -1,13 +1,17 @@
-"""The one error type for bad input: where it is, what is wrong, how to fix it (exit code 2)."""
+"""The one error type for bad input: where it is, what is wrong, how to fix it (exit code 2).
+
+One InputError can carry every problem found in the input (`others`), so a person fixes them all in
+one round: text lists each with its file:line:col and fix, up to SHOWN, then "and N more"."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+SHOWN = 20  # problems printed in full; the rest are counted
 EXIT_BUG = 70  # EX_SOFTWARE (sysexits.h): an unexpected exception, so CI can tell a crash from a verdict
 
 
@@ -23,13 +27,49 @@ class InputError(Exception):
     line: int | None = None
     column: int | None = None
     hint: str | None = None
+    others: list[InputError] = field(default_factory=list)  # further problems, reported together
 
-    def as_dict(self) -> dict:
-        """The error for --json output (the same fields as the text, nothing more)."""
+    @classmethod
+    def every(cls, problems: list[InputError]) -> InputError:
+        """One error carrying all of `problems` (each flattened), the first in front."""
+        flat = [one for problem in problems for one in problem.problems()]
+        first = flat[0]
+        return cls(first.message, first.file, first.line, first.column, first.hint, flat[1:])
+
+    def problems(self) -> list[InputError]:
+        """This problem (alone) and every other one it carries."""
+        return [InputError(self.message, self.file, self.line, self.column, self.hint), *self.others]
+
+    def fields(self) -> tuple:
+        """Plain values that cross a process boundary (an exception does not pickle); see from_fields."""
+        return tuple((p.message, None if p.file is None else str(p.file), p.line, p.column, p.hint) for p in self.problems())
+
+    @classmethod
+    def from_fields(cls, fields: tuple) -> InputError:
+        return cls.every([cls(*one) for one in fields])
+
+    def _one(self) -> dict:
         return {"message": self.message, "file": None if self.file is None else str(self.file), "line": self.line,
                 "column": self.column, "hint": self.hint}
 
+    def as_dict(self) -> dict:
+        """The error for --json output (the same fields as the text, nothing more); with several
+        problems, all of them under "problems" too."""
+        found = self._one()
+        if self.others:
+            found["problems"] = [p._one() for p in self.problems()]
+        return found
+
     def __str__(self) -> str:
+        problems = self.problems()
+        text = "\n".join(p._text() for p in problems[:SHOWN])
+        if len(problems) > SHOWN:
+            text += f"\nand {len(problems) - SHOWN} more problem(s)"
+        if len(problems) > 1:
+            text += f"\n{len(problems)} problem(s)"
+        return text
+
+    def _text(self) -> str:
         where = ""
         if self.file is not None:
             where = str(self.file)

@@ -167,3 +167,53 @@ def test_schema_comes_from_the_repository_being_rendered(scratch_repo, capsys):
     assert project_file(scratch_repo, ENVIRONMENT_SCHEMA) == scratch_repo / ENVIRONMENT_SCHEMA
     assert main(["plan", "--root", str(scratch_repo), "--env", "prod"]) == 2
     assert "components.litellm.replicas" in capsys.readouterr().err
+
+
+# --- every problem at once ---------------------------------------------------------------------------
+
+def test_every_problem_of_a_file_at_once_with_place_value_and_fix(scratch_repo, capsys):
+    before = tree_digest(scratch_repo / "rendered")
+    path = edit(scratch_repo, "dev", "  name: llm-dev\n", "  name: llm-dev\n  nmae: typo\n")
+    edit(scratch_repo, "dev", '"111122223333"', '"1111"')
+    edit(scratch_repo, "dev", "    replicas: 3\n", "    replicas: 3000\n")
+    edit(scratch_repo, "dev", "    state: disabled\n", "    state: off-ish\n")
+    assert main(["render", "--root", str(scratch_repo)]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f'{path}:6:3: error: aws.accountId is not valid (is "1111")',
+        "  fix: 12-digit AWS account ID, quoted. It must match ^[0-9]{12}$",
+        f"{path}:11:3: error: unknown key 'cluster.nmae'",
+        "  fix: did you mean 'name'? allowed here: authenticationMode, kubernetesVersion, name, network, oidcIssuer, server",
+        f"{path}:21:5: error: components.redis-ha.replicas is out of range (is 3000): it must be at least 1 and at most 9",
+        "  fix: use a value that is at least 1 and at most 9",
+        f'{path}:34:5: error: components.bastion.state is not valid (is "off-ish"): not one of the allowed values',
+        '  fix: use one of: "enabled", "disabled", "external"',
+        "4 problem(s)",
+    ]
+    assert tree_digest(scratch_repo / "rendered") == before
+
+
+def test_an_offending_value_that_looks_like_a_secret_is_never_echoed(scratch_repo, capsys):
+    secret = "sk-live-0123456789abcdef0123"
+    edit(scratch_repo, "dev", "    state: disabled\n", f"    state: {secret}\n")
+    assert main(["render", "--root", str(scratch_repo)]) == 2
+    err = capsys.readouterr().err
+    assert "components.bastion.state is not valid: not one of the allowed values" in err and secret not in err
+
+
+def test_many_problems_stop_at_a_limit_with_a_count(scratch_repo, capsys):
+    keys = "".join(f"  typo{i:02d}: x\n" for i in range(25))
+    edit(scratch_repo, "dev", "  name: llm-dev\n", "  name: llm-dev\n" + keys)
+    assert main(["plan", "--root", str(scratch_repo), "--env", "dev", "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert err.count("error: unknown key 'cluster.typo") == 20
+    assert err.endswith("and 5 more problem(s)\n25 problem(s)\n")
+    assert len(json.loads(out)["error"]["problems"]) == 25
+
+
+def test_render_reports_every_environments_problems(scratch_repo, capsys):
+    edit(scratch_repo, "dev", "    state: disabled\n", "    state: off\n")
+    edit(scratch_repo, "prod", '"444455556666"', '"4444"')
+    assert main(["render", "--root", str(scratch_repo)]) == 2
+    err = capsys.readouterr().err
+    assert "environments/dev/environment.yaml:" in err and "environments/prod/environment.yaml:" in err

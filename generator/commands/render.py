@@ -71,7 +71,7 @@ def _render_one(root: Path, name: str, check: bool) -> tuple[_Rendered | None, t
     try:
         result = render_environment(load_environment(root / "environments", name))
     except InputError as exc:
-        return None, (exc.message, exc.file, exc.line, exc.column, exc.hint)
+        return None, exc.fields()
     if not check:
         return _Rendered(result, len(result.files)), None
     found = drift(root / "rendered" / name, result.files, f"rendered/{name}")
@@ -79,7 +79,8 @@ def _render_one(root: Path, name: str, check: bool) -> tuple[_Rendered | None, t
 
 
 def render_selected(args: argparse.Namespace) -> list[_Rendered]:
-    """Every selected environment, loaded and rendered in name order; the first bad one raises.
+    """Every selected environment, loaded and rendered in name order; bad ones raise one error
+    carrying every problem of every environment.
 
     Many environments are rendered by forked workers, one per CPU: loading (ruamel.yaml) and
     dumping YAML are CPU-bound Python, and environments are independent."""
@@ -91,9 +92,9 @@ def render_selected(args: argparse.Namespace) -> list[_Rendered]:
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
             outcomes = list(pool.map(_render_one, [args.root] * len(names), names, [args.check] * len(names),
                                      chunksize=max(1, len(names) // (workers * 8))))
-    for _, error in outcomes:
-        if error is not None:
-            raise InputError(*error)
+    errors = [InputError.from_fields(error) for _, error in outcomes if error is not None]
+    if errors:  # every environment's problems at once
+        raise InputError.every(errors)
     return [rendered for rendered, _ in outcomes if rendered is not None]
 
 

@@ -368,10 +368,11 @@ def _environment_part(root: Path, name: str, records: record.Records | None, loc
     try:
         env = load_environment(root / "environments", name)
     except InputError as exc:
-        where = f" (line {exc.line}, column {exc.column})" if exc.line else ""
-        fix = f"; fix: {exc.hint}" if exc.hint else ""
-        part.plan.problems.append(Problem(_rel(root, Path(exc.file or root / "environments" / name)), None, "Environment",
-                                          name, "-", f"{exc.message}{where}{fix}", "environment"))
+        for one in exc.problems():  # every problem of the environment's files, each where it is
+            where = f" (line {one.line}, column {one.column})" if one.line else ""
+            fix = f"; fix: {one.hint}" if one.hint else ""
+            part.plan.problems.append(Problem(_rel(root, Path(one.file or root / "environments" / name)), None, "Environment",
+                                              name, "-", f"{one.message}{where}{fix}", "environment"))
         return part
     part.hub, part.kubernetes_version = fleet.hub_name(env), str(env.cluster["kubernetesVersion"])
     _plan_environment(env, root, lock, values_schemas, locations, schemas_by_version, part.plan, hydrator)
