@@ -21,10 +21,10 @@ checks that read it (see `schemacache.verified_schema`), never silently refilled
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 from generator import chartlock
+from generator.console import note
 from generator.errors import InputError
 from generator.schemacache import (CHART_VALUES, CRDS, SCHEMAS, Collected, Lock, collect, collect_from_folder,
                                    url_fetcher, write_cache)
@@ -65,8 +65,8 @@ def fill_if_empty(lock: Lock, cache: Path, root: Path) -> None:
                          hint="run `litellm-gitops schemas sync --from DIR` with DIR a folder of the upstream CRDs "
                               "(e.g. ../shared/crds), or `litellm-gitops schemas sync` where the pinned URLs are reachable")
     written = write_cache(lock, cache, collected)
-    print(f"schema cache was empty: filled {cache} with {len(written)} file(s) from {origin} "
-          f"(every sha256 matches {lock.source.name})", file=sys.stderr)
+    note(f"schema cache was empty: filled {cache} with {len(written)} file(s) from {origin} "
+         f"(every sha256 matches {lock.source.name})")
 
 
 def chart_folder(root: Path, given: Path | None) -> Path:
@@ -93,6 +93,6 @@ def fill_chart_folder(folder: Path, root: Path, reference_root: Path) -> Path:
                          hint="run `litellm-gitops charts sync --from DIR` with DIR a folder of the locked archives "
                               "(e.g. ../shared/charts), or pass --charts DIR")
     written = chartlock.write(folder, synced)
-    print(f"chart cache was empty: filled {folder} with {len(written)} archive(s) from {origin} "
-          f"(every sha256 matches {chartlock.CHARTS_LOCK})", file=sys.stderr)
+    note(f"chart cache was empty: filled {folder} with {len(written)} archive(s) from {origin} "
+         f"(every sha256 matches {chartlock.CHARTS_LOCK})")
     return folder

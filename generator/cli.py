@@ -17,6 +17,7 @@ import traceback
 from importlib import import_module
 
 from generator import __version__
+from generator.console import add_verbosity_options, configure
 from generator.errors import EXIT_BAD_INPUT, EXIT_BUG, EXIT_FAILED, CheckFailed, InputError, os_error
 
 DEBUG_VARIABLE = "LITELLM_GITOPS_DEBUG"
@@ -24,7 +25,7 @@ DEBUG_VARIABLE = "LITELLM_GITOPS_DEBUG"
 # Each module defines NAME, HELP, DESCRIPTION, add_arguments(parser) and run(args) -> int.
 COMMAND_MODULES = (
     "render",
-    "plan",
+    "phases",
     "verify",
     "validate",
     "schemas",
@@ -35,7 +36,10 @@ COMMAND_MODULES = (
     "guard",
     "diff",
     "comment",
+    "completion",
 )
+# Another name a command answers to, for the fast path in main() (each module lists its ALIASES).
+ALIASES = {"plan": "phases"}
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -50,9 +54,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in (only,) if only else COMMAND_MODULES:
         module = import_module(f"generator.commands.{name}")
-        command = sub.add_parser(module.NAME, help=module.HELP, description=module.DESCRIPTION,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+        command = sub.add_parser(module.NAME, aliases=getattr(module, "ALIASES", ()), help=module.HELP,
+                                 description=module.DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(command)
+        add_verbosity_options(command)
         command.set_defaults(run=module.run)
     return parser
 
@@ -76,13 +81,14 @@ def _bug(args: argparse.Namespace, exc: BaseException) -> int:
         where = f" at {frame.filename.replace(os.sep, '/').rsplit('/generator/', 1)[-1]}:{frame.lineno}"
     text = (f"litellm-gitops {args.command}: bug: unexpected {type(exc).__name__}{where}; please report it "
             f"with the output of `{DEBUG_VARIABLE}=1 litellm-gitops {args.command} ...` (the same arguments)")
-    if os.environ.get(DEBUG_VARIABLE):
+    if os.environ.get(DEBUG_VARIABLE) or getattr(args, "verbose", 0):
         traceback.print_exception(exc, file=sys.stderr)
     return _fail(args, EXIT_BUG, text, {"message": f"bug: unexpected {type(exc).__name__}{where}", "bug": True})
 
 
 def run_command(args: argparse.Namespace) -> int:
     """Run one parsed command through the one error path (see the module docstring)."""
+    configure(args)
     try:
         return int(args.run(args))
     except InputError as exc:
@@ -90,7 +96,7 @@ def run_command(args: argparse.Namespace) -> int:
     except CheckFailed as exc:
         return _fail(args, EXIT_FAILED, f"error: {exc}", {"message": str(exc)})
     except OSError as exc:
-        if isinstance(exc, BrokenPipeError):  # `litellm-gitops plan ... | head`: nobody is reading
+        if isinstance(exc, BrokenPipeError):  # `litellm-gitops phases ... | head`: nobody is reading
             sys.stderr.close()
             return EXIT_FAILED
         error = os_error(exc)
@@ -103,7 +109,8 @@ def run_command(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser(argv[0] if argv and argv[0] in COMMAND_MODULES else None)
+    first = ALIASES.get(argv[0], argv[0]) if argv else None
+    parser = build_parser(first if first in COMMAND_MODULES else None)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad usage already; keep --help at 0

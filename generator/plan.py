@@ -1,5 +1,5 @@
 """The plan: the 15-phase table for one environment (phase, wave, components, state, skip
-policy, warnings), shared by `litellm-gitops plan` and the rendered README."""
+policy, warnings), shared by `litellm-gitops phases` and the rendered README."""
 
 from __future__ import annotations
 

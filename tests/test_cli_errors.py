@@ -18,7 +18,8 @@ from generator.errors import EXIT_BAD_INPUT, EXIT_BUG, EXIT_FAILED, CheckFailed,
 # command -> (module attribute the command calls, arguments; "{md}" is an existing Markdown file)
 COMMANDS = {
     "render": ("generator.commands.render.selected_names", []),
-    "plan": ("generator.commands.plan.check_catalogue", ["--env", "dev", "--json"]),
+    "phases": ("generator.commands.phases.check_catalogue", ["--env", "dev", "--json"]),
+    "completion": ("generator.commands.completion.script", ["bash"]),
     "verify": ("generator.commands.verify.check", ["--litellm-url", "http://127.0.0.1:9", "--json"]),
     "validate": ("generator.commands.validate.validate", ["--json"]),
     "schemas": ("generator.commands.schemas.load_lock", ["sync"]),

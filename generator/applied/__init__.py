@@ -64,5 +64,11 @@ def hydrate(root: Path, environments: list[str], hydrator: Hydrator) -> dict[str
     """The applied state of each named environment of the checkout `root` (a repository with
     environments/ and rendered/), each with the Kubernetes version its environment declares."""
     from generator.applied.build import hydrate_environment, kubernetes_version_of
+    from generator.console import progress
 
-    return {env: hydrate_environment(root, env, kubernetes_version_of(root, env), hydrator) for env in environments}
+    states = {}
+    with progress("hydrating", len(environments)) as step:  # a bar on a terminal only
+        for env in environments:
+            states[env] = hydrate_environment(root, env, kubernetes_version_of(root, env), hydrator)
+            step(env)
+    return states

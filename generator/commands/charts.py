@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from generator import chartlock
+from generator.console import add_verbosity_options, progress
 from generator.applied.helm import find_helm
 from generator.errors import EXIT_FAILED, EXIT_OK, InputError
 
@@ -37,23 +39,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sync.add_argument("--cache", type=Path, metavar="DIR",
                       help="chart cache to fill (default: $LITELLM_GITOPS_CHARTS or .cache/charts under --root)")
     sync.add_argument("--root", type=Path, default=Path("."), metavar="DIR", help="repository root (default: .)")
+    sync.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_verbosity_options(sync, suppress=True)
 
 
 def run(args: argparse.Namespace) -> int:
     lock = chartlock.load(args.root)
     cache = args.cache or chartlock.default_cache_dir(args.root)
-    if args.source is not None:
-        if not args.source.is_dir():
-            raise InputError("chart folder not found", file=args.source, hint="pass a folder of .tgz archives, e.g. ../shared/charts")
-        synced, origin = chartlock.collect(lock, chartlock.folder_fetcher(args.source), offline=True), str(args.source)
-    else:
-        helm = find_helm().path if any(c.oci for c in lock.charts) else "helm"
-        synced, origin = chartlock.collect(lock, chartlock.repository_fetcher(helm), offline=False), "the chart repositories"
+    with progress("fetching charts", len(lock.charts)) as step:  # a bar on a terminal only
+        if args.source is not None:
+            if not args.source.is_dir():
+                raise InputError("chart folder not found", file=args.source, hint="pass a folder of .tgz archives, e.g. ../shared/charts")
+            fetch, origin, offline = chartlock.folder_fetcher(args.source), str(args.source), True
+        else:
+            helm = find_helm().path if any(c.oci for c in lock.charts) else "helm"
+            fetch, origin, offline = chartlock.repository_fetcher(helm), "the chart repositories", False
+
+        def counted(locked):
+            data = fetch(locked)
+            step(locked.file)
+            return data
+
+        synced = chartlock.collect(lock, counted, offline=offline)
     if synced.refused:
+        if args.json:
+            print(json.dumps({"ok": False, "origin": origin, "refused": synced.refused, "written": []}, indent=2))
+            return EXIT_FAILED
         print(f"refused {len(synced.refused)} chart archive(s) from {origin}; nothing was written:")
         for line in synced.refused:
             print(f"  {line}")
         return EXIT_FAILED
     written = chartlock.write(cache, synced)
+    if args.json:
+        print(json.dumps({"ok": True, "origin": origin, "cache": str(cache), "refused": [], "written": written}, indent=2))
+        return EXIT_OK
     print(f"synced {len(written)} chart archive(s) from {origin} into {cache} (every sha256 matches {lock.source.name})")
     return EXIT_OK

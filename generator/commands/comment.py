@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -38,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a Markdown part of the comment (repeatable, joined in order)")
     parser.add_argument("--repo", metavar="OWNER/NAME", help="repository (default: GITHUB_REPOSITORY)")
     parser.add_argument("--pr", type=int, metavar="N", help="pull request number (default: from GITHUB_EVENT_PATH)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     deadline.add_option(parser)
 
 
@@ -61,6 +63,11 @@ def run(args: argparse.Namespace) -> int:
         action, comment_id = comment.upsert(client, target[0], target[1], comment.body(parts))
     except GitHubError as exc:
         print(f"comment: GitHub refused or could not be reached: {exc}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"ok": False, "error": {"message": str(exc)}}, indent=2))
         return EXIT_FAILED
+    if args.json:
+        print(json.dumps({"ok": True, "action": action, "comment": comment_id, "repo": target[0], "pr": target[1]}, indent=2))
+        return EXIT_OK
     print(f"{action} review comment {comment_id} on {target[0]}#{target[1]}")
     return EXIT_OK

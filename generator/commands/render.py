@@ -4,6 +4,7 @@ rendered/fleet/<hub>/ for the hubs), or check it is fresh."""
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from generator import fleet
 from generator.commands.common import add_repository_options, selected_names
+from generator.console import progress
 from generator.environment import Environment, environment_names, load_environment
 from generator.errors import EXIT_FAILED, EXIT_OK, InputError
 from generator.render import RenderedEnvironment, render_environment
@@ -47,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_repository_options(parser)
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 listing every file that would change, 0 when fresh")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text (what was rendered, or the drift)")
 
 
 def strays(out_root: Path, names: set[str]) -> list[Path]:
@@ -86,12 +89,18 @@ def render_selected(args: argparse.Namespace) -> list[_Rendered]:
     dumping YAML are CPU-bound Python, and environments are independent."""
     names = selected_names(args)
     workers = min(os.cpu_count() or 1, MAX_RENDERERS)
-    if len(names) < PARALLEL_MIN or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        outcomes = [_render_one(args.root, name, args.check) for name in names]
-    else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            outcomes = list(pool.map(_render_one, [args.root] * len(names), names, [args.check] * len(names),
-                                     chunksize=max(1, len(names) // (workers * 8))))
+    outcomes = []
+    with progress("rendering", len(names)) as step:  # a bar on a terminal only (a fleet takes a while)
+        if len(names) < PARALLEL_MIN or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            for name in names:
+                outcomes.append(_render_one(args.root, name, args.check))
+                step(name)
+        else:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                for name, outcome in zip(names, pool.map(_render_one, [args.root] * len(names), names, [args.check] * len(names),
+                                                         chunksize=max(1, len(names) // (workers * 8)))):
+                    outcomes.append(outcome)
+                    step(name)
     errors = [InputError.from_fields(error) for _, error in outcomes if error is not None]
     if errors:  # every environment's problems at once
         raise InputError.every(errors)
@@ -120,11 +129,15 @@ def run(args: argparse.Namespace) -> int:
         lines += [f"  would delete: rendered/{p.name} ({describe(p.lstat().st_mode)} no environment renders)"
                   for p in stale if not p.is_dir() or p.is_symlink()]
         lines += [f"  would remove leftover: rendered/{name} (from an interrupted render)" for name in leftovers(out_root)]
+        count = sum(r.count for r in rendered) + sum(len(files) for files in hubs.values())
+        if args.json:
+            print(json.dumps({"ok": not lines, "fresh": not lines, "files": count, "environments": len(results),
+                              "hubs": len(hubs), "stale": [line.strip() for line in lines]}, indent=2))
+            return EXIT_FAILED if lines else EXIT_OK
         if lines:
             print("rendered/ is stale; run `litellm-gitops render` and commit the result:")
             print("\n".join(lines))
             return EXIT_FAILED
-        count = sum(r.count for r in rendered) + sum(len(files) for files in hubs.values())
         print(f"rendered/ is fresh ({count} files, {len(results)} environment(s), {len(hubs)} hub(s))")
         return EXIT_OK
 
@@ -139,16 +152,21 @@ def run(args: argparse.Namespace) -> int:
     if hubs or gone_hubs:
         for line in write_trees(fleet_root, hubs, [gone.name for gone in gone_hubs]):
             print(line, file=sys.stderr)
-    for result in results:
-        print(f"rendered {result.env.name}: {len(result.files)} files")
-    for hub, files in hubs.items():
-        print(f"rendered {fleet.FOLDER}/{hub}: {len(files)} files")
+    if fleet_root.is_dir() and not fleet_root.is_symlink() and not any(fleet_root.iterdir()):
+        fleet_root.rmdir()
+    written = {result.env.name: len(result.files) for result in results}
+    written |= {f"{fleet.FOLDER}/{hub}": len(files) for hub, files in hubs.items()}
+    removed = [f"rendered/{path.name}" for path in stale] + [f"rendered/{fleet.FOLDER}/{gone.name}" for gone in gone_hubs]
+    if args.json:
+        print(json.dumps({"ok": True, "rendered": written, "removed": removed,
+                          "warnings": [f"{r.env.name}: {w}" for r in results for w in r.warnings]}, indent=2))
+        return EXIT_OK
+    for name, count in written.items():
+        print(f"rendered {name}: {count} files")
     for path in stale:
         print(f"removed rendered/{path.name}: no environment renders it")
     for gone in gone_hubs:
         print(f"removed rendered/{fleet.FOLDER}/{gone.name}: no environment is on that hub any more")
-    if fleet_root.is_dir() and not fleet_root.is_symlink() and not any(fleet_root.iterdir()):
-        fleet_root.rmdir()
     return EXIT_OK
 
 

@@ -4,8 +4,10 @@ reference folder like ../shared), refusing everything if any file's sha256 diffe
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
+from generator.console import add_verbosity_options
 from generator.errors import EXIT_FAILED, EXIT_OK, InputError
 from generator.projectfiles import UPSTREAM_LOCK, project_file
 from generator.schemacache import (CHART_VALUES, Collected, Lock, check_mirror, collect, collect_from_folder,
@@ -57,6 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="also write the verified files as a reference folder like ../shared: "
                            "DIR/schemas-upstream/, DIR/crds/, DIR/chart-values/")
     sync.add_argument("--root", type=Path, default=Path("."), metavar="DIR", help="repository root (default: .)")
+    sync.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_verbosity_options(sync, suppress=True)
 
 
 def check_reference_source(lock: Lock, source: Path) -> None:
@@ -81,15 +85,22 @@ def run(args: argparse.Namespace) -> int:
     lock = load_lock(project_file(args.root, UPSTREAM_LOCK))
     cache = args.cache or default_cache_dir(args.root)
     collected, origin = gather(args, lock)
+    if collected.refused and args.json:
+        print(json.dumps({"ok": False, "origin": origin, "refused": collected.refused, "written": []}, indent=2))
+        return EXIT_FAILED
     if collected.refused:
         print(f"refused {len(collected.refused)} file(s) from {origin}; nothing was written:")
         for line in collected.refused:
             print(f"  {line}")
         return EXIT_FAILED
     written = write_cache(lock, cache, collected)
+    laid_out = write_reference(lock, args.reference_out, collected) if args.reference_out is not None else []
+    if args.json:
+        print(json.dumps({"ok": True, "origin": origin, "cache": str(cache), "refused": [], "written": sorted(written),
+                          "reference": sorted(laid_out)}, indent=2))
+        return EXIT_OK
     print(f"synced {len(written)} file(s) from {origin} into {cache} (every sha256 matches {lock.source.name})")
     if args.reference_out is not None:
-        laid_out = write_reference(lock, args.reference_out, collected)
         print(f"wrote {len(laid_out)} file(s) into the reference folder {args.reference_out} "
               f"({', '.join(sorted({name.split('/', 1)[0] + '/' for name in laid_out}))})")
     return EXIT_OK

@@ -32,6 +32,7 @@ from generator.applied import cache as render_cache
 from generator.applied.helm import find_helm
 from generator.applied.build import Hydrator, hydrate_environment
 from generator.environment import Environment, config_error, environment_names, load_environment
+from generator.console import progress
 from generator.errors import InputError
 from generator.schemacache import Lock, default_cache_dir, load_lock
 from generator import autosync
@@ -438,18 +439,20 @@ def validate(options: Options) -> Report:
     parts: list[_Part] = []
     pending: list[_Part] = []
     weight = 0
-    for name in names:
-        part = _environment_part(root, name, records, lock, values_schemas, locations, schemas_by_version, hydrator)
-        parts.append(part)
-        pending.append(part)
-        weight += sum(task.weight for task in part.plan.tasks)
-        if part.hub and part.kubernetes_version:
-            hub_versions.setdefault(part.hub, part.kubernetes_version)
-        if fallback is None:
-            fallback = part.kubernetes_version if part.reused else next(iter(schemas_by_version), None)
-        if weight >= BATCH_WEIGHT:
-            _finish(pending, options.jobs, records)
-            pending, weight = [], 0
+    with progress("validating", len(names)) as step:  # a bar on a terminal only
+        for name in names:
+            part = _environment_part(root, name, records, lock, values_schemas, locations, schemas_by_version, hydrator)
+            parts.append(part)
+            pending.append(part)
+            weight += sum(task.weight for task in part.plan.tasks)
+            if part.hub and part.kubernetes_version:
+                hub_versions.setdefault(part.hub, part.kubernetes_version)
+            if fallback is None:
+                fallback = part.kubernetes_version if part.reused else next(iter(schemas_by_version), None)
+            if weight >= BATCH_WEIGHT:
+                _finish(pending, options.jobs, records)
+                pending, weight = [], 0
+            step(name)
 
     hubs = _plan_fleets(root, hub_versions, options.environments is None, fallback, lock, locations, schemas_by_version, records)
     parts += hubs

@@ -1,4 +1,6 @@
-"""`litellm-gitops plan --env NAME [--json]`: the 15-phase table for one environment."""
+"""`litellm-gitops phases --env NAME [--json]`: the 15-phase table for one environment. `plan` is
+its deprecated alias (it printed this table before `diff` became the plan of a change, as in
+Terraform): it still works, with a notice, until 0.2."""
 
 from __future__ import annotations
 
@@ -11,15 +13,19 @@ from generator.plan import plan_json, plan_rows, plan_table
 from generator.skiprules import decide
 from generator.phases import check_catalogue
 
-NAME = "plan"
-HELP = "print the phase table for one environment"
+NAME = "phases"
+ALIASES = ("plan",)  # deprecated: removed in 0.2
+HELP = "print the phase table for one environment (`plan` is a deprecated alias)"
 DESCRIPTION = """\
 Print the spec's 15 phases for one environment: phase, Argo CD wave, components, their state,
 the spec's skip policy, and warnings (critical components that are not enabled).
 
 examples:
-  litellm-gitops plan --env prod
-  litellm-gitops plan --env dev --json | jq '.phases[] | select(.warnings != [])'
+  litellm-gitops phases --env prod
+  litellm-gitops phases --env dev --json | jq '.phases[] | select(.warnings != [])'
+
+`litellm-gitops plan` is a deprecated alias of this command (removed in 0.2); the change preview,
+what `plan` means in Terraform, is `litellm-gitops diff`.
 """
 
 
@@ -28,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.command in ALIASES:
+        print("warning: `litellm-gitops plan` is deprecated and will be removed in 0.2: use `litellm-gitops phases` "
+              "(the phase table), or `litellm-gitops diff` to preview a change", file=sys.stderr)
     check_catalogue()
     env = load_one(args)
     decisions = decide(env)
