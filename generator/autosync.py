@@ -77,11 +77,13 @@ def chart_folder(root: Path, given: Path | None) -> Path:
     return fill_chart_folder(chartlock.default_cache_dir(root), root, root)
 
 
-def fill_chart_folder(folder: Path, root: Path, reference_root: Path) -> Path:
-    """`folder`, filled first with the archives `root`'s lock pins when it holds none of them, from
-    the reference folder beside `reference_root` or the chart repositories."""
+def fill_chart_folder(folder: Path, root: Path, reference_root: Path, complete: bool = False) -> Path:
+    """`folder`, filled first with the archives `root`'s lock pins when it holds none of them (with
+    `complete`: when it misses any), from the reference folder beside `reference_root` or the chart
+    repositories."""
     lock = chartlock.load(root)
-    if any((folder / locked.file).is_file() for locked in lock.charts):
+    present = [(folder / locked.file).is_file() for locked in lock.charts]
+    if all(present) if complete else any(present):
         return folder
     reference = reference_folder(reference_root)
     if reference is not None and (reference / "charts").is_dir():

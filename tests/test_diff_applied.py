@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import tarfile
@@ -89,3 +90,24 @@ def test_a_chart_bump_shows_what_it_does_to_the_objects(pair, tmp_path):
     assert "chart bump: dev dev-redis-ha: redis-ha 4.39.0 -> 4.39.1" in out
     assert "~ StatefulSet litellm/redis-ha-server  [chart redis-ha 4.39.1: redis-ha/templates/redis-ha-statefulset.yaml]\n" in out
     assert "metadata.labels.chart: redis-ha-4.39.0 → redis-ha-4.39.1" in out  # the chart's version label, on each object
+
+
+def test_a_git_revision_as_base_hydrates_both_sides(tmp_path, monkeypatch):
+    """`diff --base main` in a repository: the base is a temporary worktree of that commit,
+    hydrated with its own lock; the charts and renders are cached outside both checkouts."""
+    repo = _checkout(tmp_path / "repo")
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.com", "PATH": os.environ["PATH"]}
+    for command in (["init", "--quiet", "--initial-branch", "main"], ["add", "-A"], ["commit", "--quiet", "-m", "base"],
+                    ["switch", "--quiet", "-c", "more-replicas"]):
+        subprocess.run(["git", "-C", str(repo), *command], check=True, env=env)
+    _replace(repo / "rendered" / "dev" / "values" / "litellm.yaml", "replicaCount: 1", "replicaCount: 2")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    monkeypatch.setenv("LITELLM_GITOPS_SHARED", str(SHARED))
+    code, out, err = run_cli("diff", "--head", repo, "--exit-code")  # the merge base with main vs the working tree
+    assert code == 1, err
+    assert "~ Deployment litellm/litellm  [chart litellm-helm 1.83.10: litellm-helm/templates/deployment.yaml]\n" \
+           "        spec.replicas: 1 → 2\n" in out
+    assert any((tmp_path / "user-cache" / "litellm-gitops" / "charts").glob("*.tgz"))
+    listed = subprocess.run(["git", "-C", str(repo), "worktree", "list"], capture_output=True, text=True, check=True).stdout
+    assert len(listed.splitlines()) == 1

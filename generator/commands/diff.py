@@ -83,7 +83,8 @@ def _base(args: argparse.Namespace, stack: ExitStack) -> dict | None:
     if not args.no_hydrate and args.charts is None:
         from generator import autosync
 
-        args.charts = autosync.fill_chart_folder(_user_cache() / "charts", args.base, args.head)
+        for side in (args.base, args.head):  # one folder holding both sides' locked archives
+            args.charts = autosync.fill_chart_folder(_user_cache() / "charts", side, args.head, complete=True)
         args.hydrate_cache = args.hydrate_cache or _user_cache() / "hydrated"
     return {"revision": revision, "commit": commit}
 
