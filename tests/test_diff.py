@@ -219,3 +219,12 @@ def test_base_is_a_git_revision_through_a_temporary_worktree_and_exit_code(tmp_p
     assert code == 2 and "--base no-such-branch: neither a directory nor a git revision" in err
     code, _, err = run_cli("diff", "--head", repo, "--base", "--upload-pack=touch /tmp/x", "--no-hydrate")
     assert code == 2 and "neither a directory nor a git revision" in err
+
+
+def test_a_multi_line_value_stays_on_its_line(tmp_path: Path) -> None:
+    base = Rendered.minimal()
+    head = base.edit(lambda t: t.add("manifests/secret-store/cfg.yaml", {"apiVersion": "v1", "kind": "ConfigMap",
+                                                                         "metadata": {"name": "cfg"}, "data": {"c": "a: 1\nb: 3\n"}}))
+    base = base.edit(lambda t: t.add("manifests/secret-store/cfg.yaml", {"apiVersion": "v1", "kind": "ConfigMap",
+                                                                         "metadata": {"name": "cfg"}, "data": {"c": "a: 1\nb: 2\n"}}))
+    assert "        data.c: a: 1\\nb: 2\\n → a: 1\\nb: 3\\n\n" in diff.text(_diff(tmp_path, base, head))

@@ -165,7 +165,8 @@ def _values(kind: str, paths: list[str], before: Any, after: Any) -> list[FieldC
             out.append(FieldChange(path))
             continue
         pair = shown_change(kind, path, left.get(key, MISSING), right.get(key, MISSING))
-        out.append(FieldChange(path, *pair) if pair else FieldChange(path))
+        # One line per field: a multi-line value (a config file in a ConfigMap) shows its newlines as \n.
+        out.append(FieldChange(path, *(v.replace("\n", "\\n") for v in pair)) if pair else FieldChange(path))
     return out
 
 
