@@ -77,6 +77,7 @@ class _Steps:
     def __call__(self, label: str = "") -> None:
         if self._bar is not None:
             self._bar.update(self._task, advance=1, description=f"{self._description} {label}".rstrip())
+            self._bar.refresh()
         elif _LEVEL["verbose"]:
             print(f"{self._description}: {label}" if label else self._description, file=sys.stderr)
 
@@ -92,7 +93,8 @@ def progress(description: str, total: int | None) -> Iterator[_Steps]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   console=Console(stderr=True, no_color=bool(os.environ.get("NO_COLOR"))), transient=True)
+                   console=Console(stderr=True, no_color=bool(os.environ.get("NO_COLOR"))), transient=True,
+                   auto_refresh=False)  # no refresh thread: render and validate fork workers while it shows
     _LEVEL["bar"] = True
     try:
         with bar:
