@@ -102,3 +102,19 @@ def test_verbose_prints_a_bugs_traceback(monkeypatch, capsys):
     assert "Traceback" not in capsys.readouterr().err
     assert main(["plan", "--env", "dev", "-v"]) == 70
     assert "Traceback" in capsys.readouterr().err
+
+
+def test_validate_on_a_terminal_shows_a_table_and_off_it_the_one_summary_line(repo_root, schema_cache, tmp_path, monkeypatch, capsys):
+    argv = ["validate", "--root", str(repo_root), "--env", "dev", "--no-hydrate", "--cache", str(schema_cache),
+            "--record", str(tmp_path / "records")]
+    assert main(argv) == 0
+    line = capsys.readouterr().out
+    assert line.startswith("validated ") and line.count("\n") == 1 and "(" in line
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stdout", terminal)
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert main(argv) == 0
+    text = terminal.getvalue()
+    assert "\x1b[3" not in text  # no colour under NO_COLOR
+    assert "validated " in text and "kubernetes" in text and text.rstrip().endswith("no problems")
+    assert "environment(s) unchanged since validated" in text

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from generator.commands.common import add_repository_options
+from generator.console import console
 from generator.errors import EXIT_FAILED, EXIT_OK
 from generator.commands.common import add_hydrate_options
 from generator.validate.runner import Options, validate
@@ -79,5 +80,36 @@ def run(args: argparse.Namespace) -> int:
                               cache=args.cache, jobs=args.jobs, hydrate=not args.no_hydrate,
                               charts=args.charts, hydrate_cache=args.hydrate_cache, record=args.record,
                               revalidate=args.revalidate))
-    sys.stdout.write(report.as_json() if args.json else report.text())
+    if args.json:
+        sys.stdout.write(report.as_json())
+    elif sys.stdout.isatty():
+        _terminal(report)
+    else:  # off a terminal: the one summary line scripts and CI logs read, unchanged
+        sys.stdout.write(report.text())
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _terminal(report) -> None:
+    """On a terminal: the problems, then what was checked as a table and the verdict, in colour
+    (NO_COLOR respected) instead of the one long summary line."""
+    from rich.table import Table
+
+    from generator.validate.problems import Problem
+
+    out = console("auto")
+    for problem in sorted(report.problems, key=Problem.sort_key):
+        out.print(problem.line(), style="red" if problem.fails else "yellow")
+    table = Table(title=f"validated {report.files} file(s) for {', '.join(report.environments) or 'no environment'}",
+                  title_justify="left", show_edge=False)
+    table.add_column("checked")
+    table.add_column("documents", justify="right")
+    for check, count in sorted(report.documents.items()):
+        table.add_row(check, str(count))
+    out.print(table)
+    if report.reused or report.reused_hubs:
+        hubs = f" and {len(report.reused_hubs)} hub folder(s)" if report.reused_hubs else ""
+        out.print(f"{len(report.reused)} environment(s){hubs} unchanged since validated, not checked again", style="dim")
+    failing = sum(p.fails for p in report.problems)
+    notes = len(report.problems) - failing
+    verdict = ("no problems" if report.ok else f"{failing} problem(s)") + (f", {notes} note(s)" if notes else "")
+    out.print(verdict, style="bold green" if report.ok else "bold red")
