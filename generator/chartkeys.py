@@ -36,6 +36,10 @@ FREE_FORM: dict[str, frozenset[str]] = {
     "redis-ha": frozenset({
         "redis.resources", "sentinel.resources", "haproxy.resources", "exporter.resources",
         "podDisruptionBudget", "haproxy.podDisruptionBudget",  # PodDisruptionBudget spec fields
+        "init.resources", "splitBrainDetection.resources", "configmapTest.resources",  # ResourceRequirements
+        "haproxy.init.resources", "haproxy.tests.resources",
+        "securityContext", "haproxy.securityContext",  # core/v1 PodSecurityContext
+        "containerSecurityContext", "haproxy.containerSecurityContext",  # core/v1 SecurityContext
     }),
     "litellm-helm": frozenset({
         "proxy_config",  # LiteLLM's config.yaml, rendered verbatim
@@ -43,12 +47,16 @@ FREE_FORM: dict[str, frozenset[str]] = {
         "resources", "migrationJob.resources",  # ResourceRequirements
         "migrationJob.annotations",  # pod annotations
         "securityContext",  # core/v1 SecurityContext
+        "podSecurityContext",  # core/v1 PodSecurityContext
         "strategy",  # apps/v1 DeploymentStrategy
     }),
     "open-webui": frozenset({
         "resources",  # ResourceRequirements
         "livenessProbe", "readinessProbe", "startupProbe",  # core/v1 Probe
         "persistence.annotations",  # the claim's annotations
+        "podSecurityContext",  # core/v1 PodSecurityContext
+        "containerSecurityContext",  # core/v1 SecurityContext
+        "copyAppData.resources",  # ResourceRequirements
     }),
 }
 
