@@ -1,6 +1,8 @@
 """Phase 6, namespaces: litellm, open-webui, monitoring, external-secrets.
 
-Protected from pruning and deletion: losing a namespace deletes everything in it.
+Protected from pruning and deletion: losing a namespace deletes everything in it. The
+NetworkPolicies of the namespaces the stack runs its workloads in ride along
+(generator/components/network_policies.py).
 
 Each carries Pod Security Admission labels (enforce, audit and warn, all at one level, pinned to
 the cluster's Kubernetes version) at the strictest Pod Security Standard its workloads pass;
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 from generator.argocd import manifest_application
 from generator.artifacts import Artifact
+from generator.components import network_policies
 from generator.environment import Environment
 from generator.phases import NAMESPACES
 from generator.validate.podsecurity import LABEL, MODES
@@ -52,4 +55,6 @@ def render(env: Environment) -> list[Artifact]:
             },
         }
         objects.append((f"namespace-{name}.yaml", namespace))
+    # Default-deny and the wired flows, before anything runs in the namespaces.
+    objects += network_policies.objects(env)
     return manifest_application(env, "namespaces", objects)

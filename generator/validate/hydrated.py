@@ -21,7 +21,7 @@ from generator.applied.model import AppliedObject, AppliedState
 from generator.validate.kubernetes import CoreSchemas, CustomSchemas, schema_problems, validator_class
 from generator.validate import podsecurity
 from generator.validate.problems import Problem
-from generator.validate.wiring import Finding, references, selectors, storage
+from generator.validate.wiring import Finding, network, references, selectors, storage
 
 
 class ShippedSchemas:
@@ -77,8 +77,10 @@ def schema_check(state: AppliedState, core: CoreSchemas, custom: CustomSchemas) 
     return problems
 
 
-def wiring_check(state: AppliedState, storage_classes: list[str] | None) -> list[Problem]:
-    findings: list[Finding] = references.check(state) + selectors.check(state) + storage.check(state, storage_classes)
+def wiring_check(state: AppliedState, storage_classes: list[str] | None,
+                 network_policies: dict[str, Any] | None = None) -> list[Problem]:
+    findings: list[Finding] = references.check(state) + selectors.check(state) + storage.check(state, storage_classes) \
+        + network.check(state, network_policies)
     return [_problem(f.obj, state.environment, f.field, f.message, "wiring") for f in findings]
 
 
