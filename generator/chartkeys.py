@@ -32,6 +32,8 @@ FREE_FORM: dict[str, frozenset[str]] = {
         # ResourceRequirements (jaeger.resources is only a comment in values.yaml; the Deployment reads it)
         "jaeger.resources", "esIndexCleaner.resources",
         "esIndexCleaner.cmdlineParams",  # flag name -> value
+        "jaeger.podSecurityContext", "esIndexCleaner.podSecurityContext",  # core/v1 PodSecurityContext
+        "jaeger.securityContext", "esIndexCleaner.securityContext",  # core/v1 SecurityContext
     }),
     "redis-ha": frozenset({
         "redis.resources", "sentinel.resources", "haproxy.resources", "exporter.resources",

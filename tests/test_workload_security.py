@@ -16,7 +16,7 @@ from generator.environment import load_environment
 from generator.validate import podsecurity
 from generator.validate.wiring.pods import pod_spec
 
-OWN = ("litellm", "open-webui", "redis-ha", "verification")  # Applications whose values the project writes
+OWN = ("litellm", "open-webui", "redis-ha", "verification", "jaeger")  # Applications whose values the project writes
 DIGEST = "sha256:" + "ab" * 32
 
 
