@@ -56,6 +56,10 @@ def values(env: Environment) -> dict[str, Any]:
             # master key never reaches it (open-webui backend/open_webui/config.py, PersistentConfig).
             # Settings changed in the admin UI then last until the next restart: change them here.
             {"name": "ENABLE_PERSISTENT_CONFIG", "value": "False"},
+            # Egress is default-deny (network_policies.py): no version checks, no embedding model
+            # downloads from Hugging Face Hub; models already on the data volume keep working
+            # (docs.openwebui.com, env-configuration OFFLINE_MODE; tutorials/offline-mode).
+            {"name": "OFFLINE_MODE", "value": "True"},
         ],
         # The chart makes a standalone claim (not a volumeClaimTemplate), which Argo CD owns: the
         # annotation keeps it, and every user and chat on it, through a prune or the
