@@ -106,3 +106,51 @@ def test_disabled_components_leave_their_namespace_unpoliced():
     names = {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in network_policies.policies(env)}
     assert ("open-webui", "default-deny") not in names and ("litellm", "default-deny") in names
     assert not any("open-webui" in name for _, name in names)
+
+
+# --- NetworkPolicy semantics, on the cases kubernetes.io/docs/concepts/services-networking/network-policies
+# spells out ("Behavior of to and from selectors"; policyTypes defaulting; named ports).
+
+def _policy(namespace: str, spec: dict) -> AppliedObject:
+    doc = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "p", "namespace": namespace}, "spec": spec}
+    return AppliedObject(doc=doc, application="t", app_wave=0, origin="test", namespace=namespace)
+
+
+DB = network.Pod(None, "prod", (("role", "db"),), (("postgres", 5432, "TCP"),), ident="db")
+CLIENT_PROD = network.Pod(None, "prod", (("role", "client"),), ident="client-prod")
+CLIENT_OTHER = network.Pod(None, "other", (("role", "client"),), ident="client-other")
+ANY_OTHER = network.Pod(None, "other", (("role", "web"),), ident="web-other")
+LABELS = {"prod": {network.NS_LABEL: "prod", "user": "alice"}, "other": {network.NS_LABEL: "other", "user": "alice"}}
+
+
+def _model(spec: dict) -> network.Model:
+    return network.Model([DB, CLIENT_PROD, CLIENT_OTHER, ANY_OTHER], LABELS, [_policy("prod", spec)])
+
+
+def test_namespace_and_pod_selector_in_one_element_are_anded():
+    model = _model({"podSelector": {"matchLabels": {"role": "db"}}, "ingress": [{"from": [
+        {"namespaceSelector": {"matchLabels": {"user": "alice"}}, "podSelector": {"matchLabels": {"role": "client"}}}]}]})
+    assert network.allowed(model, CLIENT_OTHER, DB, 5432) and network.allowed(model, CLIENT_PROD, DB, 5432)
+    assert not network.allowed(model, ANY_OTHER, DB, 5432)
+
+
+def test_separate_elements_are_ored():
+    model = _model({"podSelector": {"matchLabels": {"role": "db"}}, "ingress": [{"from": [
+        {"namespaceSelector": {"matchLabels": {"user": "alice"}}}, {"podSelector": {"matchLabels": {"role": "client"}}}]}]})
+    assert network.allowed(model, ANY_OTHER, DB, 5432)  # any pod of an alice namespace
+
+
+def test_a_pod_selector_alone_means_the_policys_namespace():
+    model = _model({"podSelector": {"matchLabels": {"role": "db"}}, "ingress": [{"from": [{"podSelector": {"matchLabels": {"role": "client"}}}]}]})
+    assert network.allowed(model, CLIENT_PROD, DB, 5432) and not network.allowed(model, CLIENT_OTHER, DB, 5432)
+
+
+def test_named_ports_and_policy_types():
+    by_name = _model({"podSelector": {}, "ingress": [{"ports": [{"port": "postgres"}]}]})
+    assert network.allowed(by_name, ANY_OTHER, DB, 5432)
+    # No policyTypes and no egress rules: an Ingress policy only; egress stays open.
+    assert network.allowed(by_name, DB, ANY_OTHER, 80)
+    other_port = _model({"podSelector": {}, "ingress": [{"ports": [{"port": 5433, "endPort": 5440}]}]})
+    assert not network.allowed(other_port, ANY_OTHER, DB, 5432)
+    egress_only = _model({"podSelector": {}, "policyTypes": ["Egress"]})
+    assert not network.allowed(egress_only, CLIENT_PROD, DB, 5432) and network.allowed(egress_only, CLIENT_OTHER, DB, 5432)
