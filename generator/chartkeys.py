@@ -32,10 +32,16 @@ FREE_FORM: dict[str, frozenset[str]] = {
         # ResourceRequirements (jaeger.resources is only a comment in values.yaml; the Deployment reads it)
         "jaeger.resources", "esIndexCleaner.resources",
         "esIndexCleaner.cmdlineParams",  # flag name -> value
+        "jaeger.podSecurityContext", "esIndexCleaner.podSecurityContext",  # core/v1 PodSecurityContext
+        "jaeger.securityContext", "esIndexCleaner.securityContext",  # core/v1 SecurityContext
     }),
     "redis-ha": frozenset({
         "redis.resources", "sentinel.resources", "haproxy.resources", "exporter.resources",
         "podDisruptionBudget", "haproxy.podDisruptionBudget",  # PodDisruptionBudget spec fields
+        "init.resources", "splitBrainDetection.resources", "configmapTest.resources",  # ResourceRequirements
+        "haproxy.init.resources", "haproxy.tests.resources",
+        "securityContext", "haproxy.securityContext",  # core/v1 PodSecurityContext
+        "containerSecurityContext", "haproxy.containerSecurityContext",  # core/v1 SecurityContext
     }),
     "litellm-helm": frozenset({
         "proxy_config",  # LiteLLM's config.yaml, rendered verbatim
@@ -43,12 +49,16 @@ FREE_FORM: dict[str, frozenset[str]] = {
         "resources", "migrationJob.resources",  # ResourceRequirements
         "migrationJob.annotations",  # pod annotations
         "securityContext",  # core/v1 SecurityContext
+        "podSecurityContext",  # core/v1 PodSecurityContext
         "strategy",  # apps/v1 DeploymentStrategy
     }),
     "open-webui": frozenset({
         "resources",  # ResourceRequirements
         "livenessProbe", "readinessProbe", "startupProbe",  # core/v1 Probe
         "persistence.annotations",  # the claim's annotations
+        "podSecurityContext",  # core/v1 PodSecurityContext
+        "containerSecurityContext",  # core/v1 SecurityContext
+        "copyAppData.resources",  # ResourceRequirements
     }),
 }
 

@@ -500,6 +500,8 @@ EVERYDAY: dict[str, Callable[[dict[str, Any]], Any]] = {
     "LiteLLM resources": lambda c: c["components"]["litellm"].__setitem__(
         "resources", {"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"memory": "8Gi"}}),
     "LiteLLM image tag": lambda c: c["components"]["litellm"].__setitem__("imageTag", "main-v1.83.10-stable.1"),
+    # A digest beside the tag is judged exactly like the tag (it travels in the same image value).
+    "LiteLLM image digest": lambda c: c["components"]["litellm"].__setitem__("imageDigest", "sha256:" + "0f" * 32),
     "database pool limit": lambda c: c["components"]["litellm"].__setitem__("databaseConnectionPoolLimit", 20),
     "Prometheus retention": lambda c: c["components"]["kube-prometheus-stack"].__setitem__("retention", "15d"),
     "Redis replicas": lambda c: c["components"]["redis-ha"].__setitem__("replicas", 5),

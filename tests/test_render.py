@@ -97,11 +97,16 @@ def test_repository_secrets_have_no_credentials_and_oci_for_litellm(repo_root):
 
 def test_namespaces_in_wave_6_protected_from_pruning(repo_root):
     files = rendered(repo_root, "dev")
-    namespaces = docs(files, "manifests/namespaces/")
+    objects = docs(files, "manifests/namespaces/")
+    namespaces = [o for o in objects if o["kind"] == "Namespace"]
     assert sorted(n["metadata"]["name"] for n in namespaces) == ["external-secrets", "litellm", "monitoring", "open-webui"]
     for ns in namespaces:
         assert ns["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == "6"
         assert "Prune=false" in ns["metadata"]["annotations"]["argocd.argoproj.io/sync-options"]
+    # The NetworkPolicies ride along, in the same wave: in place before any pod they admit.
+    policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
+    assert policies and {p["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] for p in policies} == {"6"}
+    assert {o["kind"] for o in objects} == {"Namespace", "NetworkPolicy"}
 
 
 def test_health_check_requires_healthy_and_synced(repo_root):

@@ -19,7 +19,7 @@ from typing import Any
 from generator import endpoints
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
-from generator.components import resources
+from generator.components import resources, security
 from generator.components.secret_store import JAEGER_PASSWORD_KEY
 from generator.environment import Environment
 
@@ -81,6 +81,10 @@ def _password_env() -> list[dict[str, Any]]:
     return [{"name": PASSWORD_ENV, "valueFrom": {"secretKeyRef": {"name": secret, "key": JAEGER_PASSWORD_KEY}}}]
 
 
+JAEGER_USER = 10001  # the chart's jaeger.podSecurityContext.runAsUser
+CLEANER_USER = 1000  # the chart's esIndexCleaner.podSecurityContext.runAsUser
+
+
 def _index_cleaner(es: dict[str, Any]) -> dict[str, Any]:
     """The chart's nightly CronJob that deletes span indices older than RETENTION_DAYS."""
     return {
@@ -89,6 +93,8 @@ def _index_cleaner(es: dict[str, Any]) -> dict[str, Any]:
         "extraEnv": [{"name": "ES_USERNAME", "value": es["username"]}] + _password_env(),
         "cmdlineParams": {"index-prefix": es.get("indexPrefix", "jaeger")},
         "resources": resources("50m", "64Mi", "128Mi"),
+        "podSecurityContext": security.pod_context(CLEANER_USER),
+        "securityContext": security.container_context(CLEANER_USER),
     }
 
 
@@ -98,6 +104,10 @@ def values(env: Environment) -> dict[str, Any]:
     jaeger: dict[str, Any] = {
         "replicas": 2 if persistent else 1,
         "resources": resources("100m", "512Mi", "1Gi" if persistent else "2Gi"),
+        # The chart's users (values.yaml), restricted: Jaeger keeps spans in memory or in
+        # Elasticsearch and writes no file, so its root filesystem is read-only.
+        "podSecurityContext": security.pod_context(JAEGER_USER, fs_group=JAEGER_USER),
+        "securityContext": security.container_context(JAEGER_USER),
     }
     result: dict[str, Any] = {"userconfig": collector_config(settings), "jaeger": jaeger}
     if persistent:

@@ -24,11 +24,17 @@ from typing import Any
 from generator import endpoints, naming
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
-from generator.components import resources
+from generator.components import resources, security
 from generator.environment import Environment, config_error
 
 COMPONENT = "litellm"
-IMAGE = "ghcr.io/berriai/litellm-database"
+# LiteLLM's non-root build (BerriAI/litellm docker/Dockerfile.non_root): the database image's
+# Prisma client and engines generated at build time for user nobody (65534), HOME=/app,
+# PRISMA_BINARY_CACHE_DIR=/app/.cache/prisma-python/binaries, offline (PRISMA_OFFLINE_MODE), so it
+# runs as a non-root UID on a read-only root filesystem. The database image (litellm-database)
+# keeps them under /root/.cache, unreadable to any other user, and runs as root.
+IMAGE = "ghcr.io/berriai/litellm-non_root"
+USER = 65534  # nobody, the image's USER
 # The two releases compromised upstream, in a chart version or an image tag (main-v1.82.7-stable).
 FORBIDDEN_VERSION = re.compile(r"(?<![0-9.])1\.82\.[78](?![0-9])")
 SELECTOR = {"app.kubernetes.io/name": "litellm", "app.kubernetes.io/instance": endpoints.LITELLM_RELEASE}
@@ -111,6 +117,24 @@ SKIP_IRSA = "eks.amazonaws.com/skip-containers"
 MIGRATION_CONTAINER = "prisma-migrations"  # the container's name in the chart's migration Job
 
 
+# Writable paths under the read-only root filesystem. The chart adds emptyDirs at /tmp, /.cache and
+# /.npm to the Deployment itself when readOnlyRootFilesystem is set (templates/deployment.yaml); the
+# migration Job gets none, and `prisma migrate deploy` writes its migration_lock.toml next to the
+# migrations, so LiteLLM copies them to LITELLM_MIGRATION_DIR first (docs.litellm.ai/docs/proxy/prod,
+# "Read-only file system"; litellm-proxy-extras utils.py ProxyExtrasDBManager._get_prisma_dir).
+# `volumes`/`volumeMounts` reach both the Deployment and the Job.
+MIGRATION_DIR = "/var/lib/litellm/migrations"
+MIGRATION_VOLUME, MIGRATION_MOUNT = security.scratch("migrations", MIGRATION_DIR)
+
+
+def image_tag(env: Environment) -> str:
+    """The tag, pinned to the environment's digest when it gives one (`tag@sha256:...`): the chart
+    writes `repository:tag`, so the digest travels in the same value the guard and diff compare."""
+    settings = env.component(COMPONENT)
+    digest = settings.get("imageDigest")
+    return f"{settings['imageTag']}@{digest}" if digest else settings["imageTag"]
+
+
 def database_url_env() -> list[dict[str, Any]]:
     _, secret = naming.LITELLM_SECRET
     return [{"name": naming.DATABASE_URL.env_var,
@@ -146,19 +170,22 @@ def values(env: Environment) -> dict[str, Any]:
     monitored = env.enabled("kube-prometheus-stack")
     return {
         "replicaCount": replicas,
-        "image": {"repository": IMAGE, "tag": settings["imageTag"], "pullPolicy": "IfNotPresent"},
+        "image": {"repository": IMAGE, "tag": image_tag(env), "pullPolicy": "IfNotPresent"},
         "serviceAccount": {"create": False, "name": naming.BEDROCK.service_account},
         "masterkeySecretName": secret,
         "masterkeySecretKey": naming.MASTER_KEY.env_var,
         "environmentSecrets": [secret],
         "extraEnvVars": database_url_env(),
-        "envVars": {**tracing_env(env), **NO_SCHEMA_UPDATE},
+        "envVars": {**tracing_env(env), **NO_SCHEMA_UPDATE, "LITELLM_MIGRATION_DIR": MIGRATION_DIR},
         "db": {"useExisting": False, "deployStandalone": False},
         "redis": {"enabled": False},
         "proxy_config": proxy_config(env),
         "resources": settings["resources"],
-        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-                            "seccompProfile": {"type": "RuntimeDefault"}},
+        # The chart gives the migration Job's pod no securityContext: the container's says it all.
+        "podSecurityContext": security.pod_context(USER),
+        "securityContext": security.container_context(USER),
+        "volumes": [MIGRATION_VOLUME],
+        "volumeMounts": [MIGRATION_MOUNT],
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
         "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
                                        "whenUnsatisfiable": "ScheduleAnyway",

@@ -15,12 +15,19 @@ from typing import Any
 from generator import endpoints, naming
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
-from generator.components import resources, storage_class
+from generator.components import resources, security, storage_class
 from generator.components.secret_store import OPENWEBUI_API_KEY, WEBUI_SECRET_KEY
 from generator.environment import Environment
 
 COMPONENT = "open-webui"
 HEALTH_PATH = "/health"
+# Open WebUI's image (built with its Dockerfile's default UID=0) runs as root; any UID works when
+# the data directory is writable: /app/backend/data is the volume (fsGroup makes it, and data an
+# earlier root pod wrote, group-writable), where Open WebUI also keeps its caches (the Dockerfile's
+# HF_HOME, SENTENCE_TRANSFORMERS_HOME, TIKTOKEN_CACHE_DIR...). The root filesystem is read-only; /tmp
+# is the one other place it writes (uploads being processed, temporary files of its libraries).
+USER = 10001
+TMP_VOLUME, TMP_MOUNT = security.scratch("tmp", "/tmp", "1Gi")
 
 
 def _probe(path: str, **timing: int) -> dict[str, Any]:
@@ -49,6 +56,10 @@ def values(env: Environment) -> dict[str, Any]:
             # master key never reaches it (open-webui backend/open_webui/config.py, PersistentConfig).
             # Settings changed in the admin UI then last until the next restart: change them here.
             {"name": "ENABLE_PERSISTENT_CONFIG", "value": "False"},
+            # Egress is default-deny (network_policies.py): no version checks, no embedding model
+            # downloads from Hugging Face Hub; models already on the data volume keep working
+            # (docs.openwebui.com, env-configuration OFFLINE_MODE; tutorials/offline-mode).
+            {"name": "OFFLINE_MODE", "value": "True"},
         ],
         # The chart makes a standalone claim (not a volumeClaimTemplate), which Argo CD owns: the
         # annotation keeps it, and every user and chat on it, through a prune or the
@@ -57,6 +68,11 @@ def values(env: Environment) -> dict[str, Any]:
                         "storageClass": storage_class.name(env), "annotations": dict(storage_class.KEEP),
                         "accessModes": ["ReadWriteOnce"], "provider": "local"},
         "resources": resources("250m", "1Gi", "2Gi"),
+        "podSecurityContext": security.pod_context(USER, fs_group=USER),
+        "containerSecurityContext": security.container_context(USER),  # also the copy-app-data init container
+        "copyAppData": {"resources": resources("50m", "64Mi", "256Mi")},
+        "volumes": [TMP_VOLUME],
+        "volumeMounts": {"container": [TMP_MOUNT], "initContainer": []},
         "startupProbe": _probe(HEALTH_PATH, initialDelaySeconds=10, periodSeconds=5, failureThreshold=60),
         "livenessProbe": _probe(HEALTH_PATH, periodSeconds=15, failureThreshold=4),
         "readinessProbe": _probe("/health/db", periodSeconds=10, failureThreshold=3),

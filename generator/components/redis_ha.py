@@ -16,7 +16,7 @@ from typing import Any
 from generator import endpoints, naming
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
-from generator.components import resources, storage_class
+from generator.components import resources, security, storage_class
 from generator.environment import Environment
 
 COMPONENT = "redis-ha"
@@ -28,6 +28,15 @@ MAXMEMORY = f"{REDIS_MEMORY_LIMIT_MI * 3 // 4}mb"
 # already keeps two Redis servers off one node).
 ZONE_SPREAD = {"enabled": True, "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
                "whenUnsatisfiable": "ScheduleAnyway"}
+
+
+# The chart's own users (values.yaml: securityContext/containerSecurityContext runAsUser 1000, HAProxy
+# 99), its contexts completed with a read-only root filesystem: Redis, Sentinel and their init and
+# split-brain containers write only under /data (the volume), HAProxy under /run/haproxy and /data
+# (the chart's emptyDirs).
+REDIS_USER = 1000
+HAPROXY_USER = 99
+SMALL = resources("10m", "32Mi", "64Mi")  # init, split-brain check and the chart's test pods
 
 
 def _password() -> dict[str, Any]:
@@ -67,7 +76,16 @@ def values(env: Environment) -> dict[str, Any]:
             "resources": resources("50m", "128Mi"),
             "podDisruptionBudget": {"maxUnavailable": 1},
             "metrics": {"enabled": monitored, "serviceMonitor": {"enabled": monitored}},
+            "securityContext": security.pod_context(HAPROXY_USER, fs_group=HAPROXY_USER),
+            "containerSecurityContext": security.container_context(HAPROXY_USER),
+            "init": {"resources": SMALL},
+            "tests": {"resources": SMALL},
         },
+        "securityContext": security.pod_context(REDIS_USER, fs_group=REDIS_USER),
+        "containerSecurityContext": security.container_context(REDIS_USER),
+        "init": {"resources": SMALL},
+        "splitBrainDetection": {"resources": SMALL},
+        "configmapTest": {"resources": SMALL},
         "hardAntiAffinity": hard,
         "topologySpreadConstraints": ZONE_SPREAD,
         "podDisruptionBudget": {"maxUnavailable": 1},

@@ -113,7 +113,7 @@ def checked_versions(env: Environment) -> dict[str, str]:
     Application syncs, in wave 15, and its PostSync Job checks the result (a synced Application whose
     objects did not change runs no hook)."""
     result = {"litellm-chart": env.component("litellm")["chart"]["version"],
-              "litellm-image": env.component("litellm")["imageTag"],
+              "litellm-image": litellm.image_tag(env),
               "litellm-release": litellm.release(env),
               "litellm-values-sha256": _digest(litellm.values(env))}
     if env.enabled("open-webui"):

@@ -5,7 +5,7 @@ custom kinds from the schema locations (the verified cache of schemas/upstream.l
 else from the CustomResourceDefinitions the applied state itself installs (the charts' own CRDs),
 made strict exactly as kubeconform's catalogs are (generator/crdschema.py). Objects read from
 rendered/ files are already checked file by file; here the rest (what `helm template` produced).
-Wiring: generator/validate/wiring/.
+Wiring: generator/validate/wiring/. Pod Security Standards: generator/validate/podsecurity.py.
 
 A problem's path is `hydrated/<env>/<application>` and its field names the origin template:
 `hydrated/dev/dev-litellm: Deployment/litellm: spec.template... : message (litellm-helm/templates/deployment.yaml)`.
@@ -19,8 +19,9 @@ from typing import Any
 from generator import crdschema
 from generator.applied.model import AppliedObject, AppliedState
 from generator.validate.kubernetes import CoreSchemas, CustomSchemas, schema_problems, validator_class
+from generator.validate import podsecurity
 from generator.validate.problems import Problem
-from generator.validate.wiring import Finding, references, selectors, storage
+from generator.validate.wiring import Finding, network, references, selectors, storage
 
 
 class ShippedSchemas:
@@ -76,6 +77,14 @@ def schema_check(state: AppliedState, core: CoreSchemas, custom: CustomSchemas) 
     return problems
 
 
-def wiring_check(state: AppliedState, storage_classes: list[str] | None) -> list[Problem]:
-    findings: list[Finding] = references.check(state) + selectors.check(state) + storage.check(state, storage_classes)
+def wiring_check(state: AppliedState, storage_classes: list[str] | None,
+                 network_policies: dict[str, Any] | None = None) -> list[Problem]:
+    findings: list[Finding] = references.check(state) + selectors.check(state) + storage.check(state, storage_classes) \
+        + network.check(state, network_policies)
     return [_problem(f.obj, state.environment, f.field, f.message, "wiring") for f in findings]
+
+
+def pod_security_check(state: AppliedState, kubernetes_version: str) -> list[Problem]:
+    """Every pod template against its namespace's Pod Security Standard (validate/podsecurity.py)."""
+    return [_problem(f.obj, state.environment, f.field, f.message, "pod-security")
+            for f in podsecurity.check(state, kubernetes_version)]

@@ -284,7 +284,8 @@ def _plan_environment(env: Environment, root: Path, lock: Lock, values_schemas: 
         plan.inputs = state.inputs
         plan.count("hydrated", len(state.objects) + len(state.duplicates))
         plan.problems.extend(hydrated.schema_check(state, core, custom)
-                             + hydrated.wiring_check(state, storage.declared_classes(env.config)))
+                             + hydrated.wiring_check(state, storage.declared_classes(env.config), env.config.get("networkPolicies"))
+                             + hydrated.pod_security_check(state, env.cluster["kubernetesVersion"]))
 
 
 def _plan_fleets(root: Path, versions: dict[str, str], every: bool, fallback: str | None, lock: Lock,

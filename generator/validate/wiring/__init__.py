@@ -6,6 +6,8 @@ turns them into validate's Problems. The rules:
   exists in the applied state, or (Secrets) is the target of an ExternalSecret that writes the key;
 - selectors: every Service selects pods that exist, on named target ports those pods declare;
   every ServiceMonitor selects Services that exist, on named ports they declare;
+- network: every flow the wiring needs is allowed by the NetworkPolicies, and no other traffic
+  reaches a pod they isolate;
 - storage: every PersistentVolumeClaim (and volumeClaimTemplate) names a storage class, when the
   environment declares storage classes (data-driven: `storage.RULES`).
 """
