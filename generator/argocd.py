@@ -49,25 +49,37 @@ CLUSTER_RESOURCES = (
 # application whose resources partly failed can report Healthy, so require Synced as well. And
 # Synced at the commit the root pinned it to (pin_revision_jsonnet): right after the root applies a
 # child with a new revision, the child's status still describes the previous one until Argo CD
-# refreshes it, and the wave must not count that stale Synced and Healthy.
+# refreshes it, and the wave must not count that stale status, neither a stale Synced and Healthy
+# nor a stale Degraded (the pending revision is checked first, so a child Degraded at the old
+# commit is given the new one, which may be the fix).
+#
+# Argo CD runs a custom health script in a sandbox: util/lua/lua.go (v3.5.1)
+# runLuaWithResourceActionParameters opens only package, base, table and a safe os (reachable by
+# require only, util/lua/oslib_safe.go), unless argocd-cm sets
+# resource.customizations.useOpenLibs.<group>_<kind>; a script that calls the string library
+# errors, and a wave never completes on a resource whose health errors. So the script uses base
+# and table only: `#s` (the VM's length operator), never string.* or s:method(). Which sources the
+# root pinned is the pin's own rule (pin_revision_jsonnet): Git sources, those without `chart`,
+# whose targetRevision is then the root's commit, 40 (SHA-1) or 64 (SHA-256) characters long. A
+# source that follows a branch (an Application applied by hand) is judged on health and sync only.
 APPLICATION_HEALTH_LUA = """\
 hs = {}
 hs.status = "Progressing"
 hs.message = "Waiting for the application to be Synced and Healthy"
-local function is_commit(revision)
-  local length = type(revision) == "string" and string.len(revision) or 0
-  return (length == 40 or length == 64) and string.match(revision, "^[0-9a-f]+$") ~= nil
+local function pinned(source)
+  local revision = source.targetRevision
+  return source.chart == nil and type(revision) == "string" and (#revision == 40 or #revision == 64)
 end
 local function waiting_for_revision(spec, sync)
   if spec == nil then
     return nil
   end
-  if spec.source ~= nil and is_commit(spec.source.targetRevision) and sync.revision ~= spec.source.targetRevision then
+  if spec.source ~= nil and pinned(spec.source) and sync.revision ~= spec.source.targetRevision then
     return spec.source.targetRevision
   end
   if spec.sources ~= nil then
     for i, source in ipairs(spec.sources) do
-      if is_commit(source.targetRevision) and (sync.revisions == nil or sync.revisions[i] ~= source.targetRevision) then
+      if pinned(source) and (sync.revisions == nil or sync.revisions[i] ~= source.targetRevision) then
         return source.targetRevision
       end
     end
@@ -82,11 +94,11 @@ if obj.status ~= nil and obj.status.health ~= nil then
     sync = synced.status
   end
   local pending = waiting_for_revision(obj.spec, synced)
-  if health == "Degraded" or health == "Suspended" or health == "Missing" then
+  if pending ~= nil then
+    hs.message = "Waiting for the application to sync revision " .. pending
+  elseif health == "Degraded" or health == "Suspended" or health == "Missing" then
     hs.status = health
     hs.message = "Application is " .. health .. " (sync: " .. sync .. ")"
-  elseif pending ~= nil then
-    hs.message = "Waiting for the application to sync revision " .. pending
   elseif health == "Healthy" and sync == "Synced" then
     hs.status = "Healthy"
     hs.message = "Synced and Healthy"

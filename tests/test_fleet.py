@@ -503,3 +503,19 @@ def test_preflight_checks_a_hub_environments_endpoint_ca_and_hub_role(scratch_re
     model.endpoint = "https://FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF.gr7.eu-west-1.eks.amazonaws.com"
     found = checks()
     assert found["hub-endpoint"]["status"] == "fail" and "discover --env eu-dev --write" in found["hub-endpoint"]["detail"]
+
+
+# --- the hub's Application health check, in Argo CD's sandbox ------------------------------------
+
+def test_the_hubs_application_health_check_runs_in_argo_cds_sandbox(hub_dir):
+    """RollingSync and the hub root's waves wait on Application health: the hub's rendered
+    argocd-cm script, in the sandbox a custom script gets (tests/argocd_lua.py), on every case."""
+    from argocd_lua import configmap_health
+    from test_argocd_health import HEALTH_CASES, case
+
+    cm = load(hub_dir / "bootstrap" / "argocd-cm.yaml")
+    assert not any(k.startswith("resource.customizations.useOpenLibs.") for k in cm["data"])
+    for path in HEALTH_CASES:
+        obj, expect = case(path)
+        health = configmap_health(cm, "argoproj.io_Application", obj)
+        assert {k: health.get(k) for k in expect} == expect, path.name
