@@ -1,4 +1,5 @@
-"""Argo CD objects: the root Application, the AppProjects, child Applications and argocd-cm.
+"""Argo CD objects: the root Application, the AppProjects, child Applications, argocd-cm and
+argocd-cmd-params-cm.
 
 Conventions every child Application shares live here once: the sync-wave annotation (the phase
 number, as a string), automated sync with prune and self-heal, retry with backoff, the resources
@@ -395,3 +396,49 @@ def argocd_cm(env: Environment) -> dict[str, Any]:
         },
     }
 
+
+
+# controller.sync.timeout.seconds (argocd-cmd-params-cm; docs/operator-manual/argocd-cmd-params-cm.yaml
+# v3.5.1 line 77: "Specifies a sync timeout for applications. "0" means no timeout (default "0")").
+# Without it an operation whose wave never turns Healthy nor Degraded (a StatefulSet waiting for a
+# volume, a health script that errors) runs for ever: gitops-engine waits while any task of a
+# multi-wave sync is running (gitops-engine/pkg/sync/sync_context.go Sync, "if (a) we are
+# multi-step and we have any running tasks ... then wait"), automated sync is skipped meanwhile
+# ("another operation is in progress", controller/appcontroller.go autoSync) and a fix pushed to
+# Git never reaches the children. With it, controller/appcontroller.go processRequestedAppOperation
+# (v3.5.1 lines 1536-1640) terminates an operation `syncTimeout` after its StartedAt (which retries
+# keep), does not retry a terminated operation (`!terminating`), and completes it Failed, "...,
+# triggered by controller sync timeout"; automated sync then starts a new operation at the newest
+# commit, but not again at the commit that failed (alreadyAttemptedSync).
+#
+# The clock covers the root's whole operation, every wave and every retry, so the value is the sum
+# of the waves' budgets: the verification Job's own deadline for wave 15 (its PostSync hook), and
+# for every other wave Kubernetes' default Deployment progressDeadlineSeconds (600 s), after which
+# a rollout that makes no progress turns Degraded and the sync fails and retries on its own.
+SYNC_TIMEOUT_KEY = "controller.sync.timeout.seconds"
+WAVE_BUDGET_SECONDS = 600
+
+
+def sync_timeout_seconds(envs: list[Environment]) -> int:
+    """The longest operation an Argo CD driving `envs` may see: the slowest environment's waves."""
+    from generator.components import verification  # verification imports this module
+
+    def budget(env: Environment) -> int:
+        waves = {c.wave for c in COMPONENTS
+                 if c.wave is not None and c.name != "verification" and env.enabled(c.name)}
+        return len(waves) * WAVE_BUDGET_SECONDS + verification.deadline_seconds(env)
+
+    return max(budget(env) for env in envs)
+
+
+def argocd_cmd_params_cm(namespace: str, envs: list[Environment]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "argocd-cmd-params-cm",
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/name": "argocd-cmd-params-cm", "app.kubernetes.io/part-of": "argocd"},
+        },
+        "data": {SYNC_TIMEOUT_KEY: str(sync_timeout_seconds(envs))},
+    }

@@ -9,7 +9,8 @@ rendered/fleet/<hub>/ (`FOLDER`):
 
     README.md                      what a person does once per hub, and the feature flag
     bootstrap/                     applied once per hub: the hub's root Application and its
-                                   AppProject, and the argocd-cm Application health check
+                                   AppProject, the argocd-cm Application health check and
+                                   argocd-cmd-params-cm's sync timeout
     hub/                           synced by that root (wave 5, then the ApplicationSet in 6):
       applicationset.yaml          ONE ApplicationSet: every environment's root Application
       roots-project.yaml           the AppProject the roots run in (Applications only)
@@ -409,6 +410,7 @@ def render_hub(hub: Hub) -> dict[str, str]:
         Artifact.yaml("bootstrap/project.yaml", project),
         Artifact.yaml("bootstrap/root-app.yaml", root),
         Artifact.yaml("bootstrap/argocd-cm.yaml", argocd.argocd_cm(hub.first)),
+        Artifact.yaml("bootstrap/argocd-cmd-params-cm.yaml", argocd.argocd_cmd_params_cm(hub.namespace, hub.environments)),
         Artifact.yaml(f"{synced}/applicationset.yaml", application_set(hub)),
         Artifact.yaml(f"{synced}/roots-project.yaml", roots_project(hub)),
         Artifact("management-role-policy.json", json.dumps(management_role_policy(hub), indent=2) + "\n"),
