@@ -352,9 +352,23 @@ def root_directory() -> dict[str, Any]:
             "jsonnet": {"extVars": [{"name": REVISION_VAR, "value": "$ARGOCD_APP_REVISION"}]}}
 
 
+# Deleting a root must not tear down the stack. Argo CD cascades an Application's deletion to its
+# resources only with the resources finalizer (docs/user-guide/app_deletion.md, "About The Deletion
+# Finalizer"), so a root carries none: `kubectl delete` removes the root alone. But `argocd app
+# delete` cascades by default and adds the finalizer itself (same page: "When you invoke `argocd app
+# delete` with `--cascade`, the finalizer is added automatically"), and so does the UI's default
+# (Foreground). So every root also says Delete=false: a cascading deletion deletes a resource only
+# when its Delete sync option, else the Application's, is not "false" (argo-cd v3.5.1
+# controller/appcontroller.go shouldBeDeleted, lines 1251-1260; gitops-engine/pkg/sync/common/types.go
+# SyncOptionDelete). The children, the stack's AppProject and the repository Secrets survive any
+# deletion of the root. Delete only governs deleting the Application; pruning (Prune) is untouched,
+# so a child removed from Git is still pruned, and its own resources finalizer (kept on every child)
+# then removes its workloads, which is what disabling a component means.
+ROOT_SYNC_OPTIONS = ["PruneLast=true", "Delete=false"]
+
+
 def root_application(env: Environment) -> dict[str, Any]:
     meta = metadata(env, root_name(env), env.argocd["namespace"], None)
-    meta["finalizers"] = [FINALIZER]
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
@@ -370,7 +384,7 @@ def root_application(env: Environment) -> dict[str, Any]:
             "destination": {"server": env.cluster["server"], "namespace": env.argocd["namespace"]},
             "syncPolicy": {
                 "automated": {"prune": True, "selfHeal": True},
-                "syncOptions": ["PruneLast=true"],
+                "syncOptions": ROOT_SYNC_OPTIONS,
                 "retry": RETRY,
             },
             "revisionHistoryLimit": 10,

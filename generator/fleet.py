@@ -319,7 +319,7 @@ def application_set(hub: Hub) -> dict[str, Any]:
             "destination": {"server": IN_CLUSTER, "namespace": hub.namespace},
             "syncPolicy": {
                 "automated": {"prune": True, "selfHeal": True},
-                "syncOptions": ["PruneLast=true"],
+                "syncOptions": argocd.ROOT_SYNC_OPTIONS,  # deleting a root keeps its children
                 "retry": argocd.RETRY,
             },
             "revisionHistoryLimit": 10,
@@ -364,8 +364,7 @@ def hub_root(hub: Hub) -> tuple[dict[str, Any], dict[str, Any]]:
             ],
         },
     }
-    meta = _meta(hub, hub_root_name(hub.name), None)
-    meta["finalizers"] = [argocd.FINALIZER]
+    meta = _meta(hub, hub_root_name(hub.name), None)  # no resources finalizer: see argocd.ROOT_SYNC_OPTIONS
     root = {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
@@ -381,7 +380,9 @@ def hub_root(hub: Hub) -> tuple[dict[str, Any], dict[str, Any]]:
             "destination": {"server": IN_CLUSTER, "namespace": hub.namespace},
             # No prune: an environment leaving the hub must not take its project and cluster away
             # while its Applications still exist (see the README's procedure).
-            "syncPolicy": {"automated": {"prune": False, "selfHeal": True}, "retry": argocd.RETRY},
+            # Delete=false: deleting the hub's root keeps the ApplicationSet, projects and clusters.
+            "syncPolicy": {"automated": {"prune": False, "selfHeal": True}, "syncOptions": ["Delete=false"],
+                           "retry": argocd.RETRY},
             "revisionHistoryLimit": 10,
         },
     }

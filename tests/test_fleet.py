@@ -109,6 +109,7 @@ def test_the_applicationset_is_valid_and_generates_one_root_per_hub_environment(
         assert errors(application, root) == []
         assert root["metadata"]["namespace"] == "argocd"
         assert root["metadata"].get("finalizers") is None  # preserveResourcesOnDeletion: never cascades
+        assert "Delete=false" in root["spec"]["syncPolicy"]["syncOptions"]  # nor when deleted by hand
         source = root["spec"]["source"]
         assert source["path"] == f"rendered/{env}/apps" and (hub_repo / source["path"]).is_dir()
         assert source["repoURL"] == "https://github.com/example-org/llm-gateway-gitops.git"
@@ -519,3 +520,15 @@ def test_the_hubs_application_health_check_runs_in_argo_cds_sandbox(hub_dir):
         obj, expect = case(path)
         health = configmap_health(cm, "argoproj.io_Application", obj)
         assert {k: health.get(k) for k in expect} == expect, path.name
+
+
+def test_deleting_the_hubs_root_keeps_what_it_applied(hub_dir):
+    """No resources finalizer, and Delete=false for `argocd app delete`'s cascade (see
+    tests/test_argocd_deletion.py for Argo CD's shouldBeDeleted)."""
+    from test_argocd_deletion import FINALIZER, should_be_deleted
+
+    root = load(hub_dir / "bootstrap" / "root-app.yaml")
+    assert FINALIZER not in (root["metadata"].get("finalizers") or [])
+    applied = [load(p) for p in sorted((hub_dir / "hub").rglob("*.yaml"))]
+    assert {o["kind"] for o in applied} >= {"ApplicationSet", "AppProject", "Secret"}
+    assert [o["metadata"]["name"] for o in applied if should_be_deleted(root, o)] == []
