@@ -401,6 +401,21 @@ def management_role_policy(hub: Hub) -> dict[str, Any]:
     }
 
 
+# The git files generator's path matching, stated rather than assumed: the old globbing (a git
+# pathspec, `*` crosses `/`), v3.5.1's default (docs/operator-manual/argocd-cmd-params-cm.yaml
+# line 347, "Enable new globbing in Git files generator (default "false")"), which generator.appset
+# and the guard evaluate. Pinned so that a later default cannot change what the hub generates.
+NEW_GLOBBING_KEY = "applicationsetcontroller.enable.new.git.file.globbing"
+
+
+def cmd_params(hub: Hub) -> dict[str, Any]:
+    """The hub's argocd-cmd-params-cm: the sync timeout for its slowest environment and the git
+    files generator's globbing."""
+    params = argocd.argocd_cmd_params_cm(hub.namespace, hub.environments)
+    params["data"][NEW_GLOBBING_KEY] = "false"
+    return params
+
+
 def render_hub(hub: Hub) -> dict[str, str]:
     """rendered/fleet/<hub>/, path -> text, sorted."""
     from generator.docs import render_fleet_readme  # docs imports argocd; keep module import order simple
@@ -411,7 +426,7 @@ def render_hub(hub: Hub) -> dict[str, str]:
         Artifact.yaml("bootstrap/project.yaml", project),
         Artifact.yaml("bootstrap/root-app.yaml", root),
         Artifact.yaml("bootstrap/argocd-cm.yaml", argocd.argocd_cm(hub.first)),
-        Artifact.yaml("bootstrap/argocd-cmd-params-cm.yaml", argocd.argocd_cmd_params_cm(hub.namespace, hub.environments)),
+        Artifact.yaml("bootstrap/argocd-cmd-params-cm.yaml", cmd_params(hub)),
         Artifact.yaml(f"{synced}/applicationset.yaml", application_set(hub)),
         Artifact.yaml(f"{synced}/roots-project.yaml", roots_project(hub)),
         Artifact("management-role-policy.json", json.dumps(management_role_policy(hub), indent=2) + "\n"),

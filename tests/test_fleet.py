@@ -532,3 +532,42 @@ def test_deleting_the_hubs_root_keeps_what_it_applied(hub_dir):
     applied = [load(p) for p in sorted((hub_dir / "hub").rglob("*.yaml"))]
     assert {o["kind"] for o in applied} >= {"ApplicationSet", "AppProject", "Secret"}
     assert [o["metadata"]["name"] for o in applied if should_be_deleted(root, o)] == []
+
+
+# --- the git files generator's paths, as v3.5.1 lists them (old globbing: git ls-files) ----------
+
+def test_the_hub_pins_the_git_files_generator_to_the_globbing_the_guard_evaluates(hub_dir):
+    params = load(hub_dir / "bootstrap" / "argocd-cmd-params-cm.yaml")["data"]
+    assert params[fleet.NEW_GLOBBING_KEY] == "false"
+    assert int(params["controller.sync.timeout.seconds"]) > 0
+
+
+def test_git_pathspecs_match_as_git_documents_them():
+    """gitglossary(7), "pathspec": the pattern is matched with fnmatch(3) without FNM_PATHNAME, so
+    "Documentation/*.jpg" matches "Documentation/chapter_1/figure_1.jpg"; a pathspec without
+    wildcards matches the files under it. Doublestar (the new globbing) answers differently on the
+    first and on `**/` matching no folder."""
+    from generator.argoglob import git_ls_files
+
+    paths = ["Documentation/chapter_1/figure_1.jpg", "Documentation/a.jpg", "Documentation.jpg",
+             "cluster-config/config.json", "cluster-config/prod/config.json", "environments/sub/x.json"]
+    listed = git_ls_files(["Documentation/*.jpg", "environments", "cluster-config/**/config.json"], paths)
+    assert listed["Documentation/*.jpg"] == ["Documentation/a.jpg", "Documentation/chapter_1/figure_1.jpg"]
+    assert listed["environments"] == ["environments/sub/x.json"]
+    assert listed["cluster-config/**/config.json"] == ["cluster-config/prod/config.json"]
+
+
+def test_a_parameter_file_in_a_subfolder_generates_a_root_and_the_guard_sees_it(hub_repo):
+    """`rendered/fleet/central/environments/*.json` also lists environments/sub/x.json under
+    v3.5.1's default globbing: Argo CD would generate a root for it, so the evaluator and the guard
+    do; a file beside the folder, or not ending in .json, generates nothing."""
+    folder = hub_repo / "rendered/fleet/central/environments"
+    params = json.loads((folder / "eu-dev.json").read_text())
+    (folder / "sub").mkdir()
+    (folder / "sub" / "x.json").write_text(json.dumps({**params, "environment": "x"}))
+    (folder / "sub" / "y.yaml").write_text(json.dumps({**params, "environment": "y"}))
+    (folder.parent / "environments.json").write_text(json.dumps({**params, "environment": "z"}))
+    names = [r["metadata"]["name"] for r in generated(hub_repo)]
+    assert names == [f"{e}-root" for e in HUB_ENVS] + ["x-root"]  # in sorted file order (git.go sort.Strings)
+    roots = {o.name for o in load_tree(hub_repo)["fleet/central"].objects.values() if o.kind == "Application"}
+    assert "x-root" in roots and not {"y-root", "z-root"} & roots
