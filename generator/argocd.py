@@ -31,7 +31,8 @@ PART_OF = {"app.kubernetes.io/part-of": "litellm-gitops", "app.kubernetes.io/man
 # (`state.RetryCount < Retry.Limit || Retry.Limit < 0`, controller/appcontroller.go processRequestedAppOperations),
 # and since a retrying operation blocks new automated syncs ("another operation is in progress"),
 # `refresh: true` makes each retry use the latest revision (`Retry.Refresh` clears the operation's
-# revisions), so a fix pushed meanwhile is picked up by the next attempt.
+# revisions), so a fix pushed meanwhile is picked up by the next attempt. The retries of one
+# operation are bounded in time by the sync timeout (SYNC_TIMEOUT_KEY below).
 RETRY = {"limit": -1, "refresh": True, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}}
 
 # Cluster-scoped kinds the stack's charts create; nothing else cluster-wide is allowed.

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import REPO
 from generator.applied import directory
-from generator.applied.model import hook_types, sync_wave
+from generator.applied.model import applied_by_argo_cd, hook_types, is_hook, sync_wave
 
 CONFORMANCE = REPO / "docs" / "argocd-conformance.md"
 
@@ -53,6 +53,28 @@ HOOK_VECTORS = [
 @pytest.mark.parametrize("annotations, expected", HOOK_VECTORS, ids=lambda v: repr(v) if isinstance(v, dict) else "")
 def test_hook_types_follow_gitops_engines_vectors(annotations, expected):
     assert set(hook_types(pod(annotations))) == expected
+
+
+# hook_test.go's IsHook verdicts, and sync_phase.go syncPhases: which objects get a task at all.
+APPLIED_VECTORS = [
+    ({}, False, True),
+    ({"argocd.argoproj.io/hook": "PreSync"}, True, True),
+    ({"argocd.argoproj.io/hook": "Skip"}, False, False),  # TestSkipHook: not a hook, never applied
+    ({"argocd.argoproj.io/hook": "Garbage"}, True, False),  # TestGarbageHook: a hook of no phase
+    ({"argocd.argoproj.io/hook": "Skip,PreSync,PostSync"}, True, True),  # TestSkipAndHook
+    ({"helm.sh/hook": "pre-install"}, True, True),  # TestHelmHook
+    ({"helm.sh/hook": "garbage"}, True, False),  # TestGarbageHelmHook
+    ({"helm.sh/hook": "crd-install"}, False, True),  # helm/hook.go: a CRD, not a hook
+    ({"helm.sh/hook": "test-success"}, True, False),  # helm.md: test hooks are skipped
+    ({"helm.sh/hook": "test"}, True, False),
+    ({"argocd.argoproj.io/hook": "PostDelete"}, True, True),  # run when the Application is deleted
+]
+
+
+@pytest.mark.parametrize("annotations, hook, applied", APPLIED_VECTORS, ids=lambda v: repr(v) if isinstance(v, dict) else "")
+def test_which_objects_argo_cd_applies_follows_gitops_engine(annotations, hook, applied):
+    assert is_hook(pod(annotations)) is hook
+    assert applied_by_argo_cd(pod(annotations)) is applied
 
 
 def test_waves_follow_gitops_engines_vectors():
