@@ -12,6 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from generator.artifacts import GENERATED_HEADER, Artifact
+from generator.errors import InputError
 from generator.phases import BY_NAME, COMPONENTS, NAMESPACES
 
 if TYPE_CHECKING:  # type hints only: the guard imports argocd's names without loading environments
@@ -426,27 +427,42 @@ def argocd_cm(env: Environment) -> dict[str, Any]:
 # triggered by controller sync timeout"; automated sync then starts a new operation at the newest
 # commit, but not again at the commit that failed (alreadyAttemptedSync).
 #
-# The clock covers the root's whole operation, every wave and every retry, so the value is the sum
-# of the waves' budgets: the verification Job's own deadline for wave 15 (its PostSync hook), and
-# for every other wave Kubernetes' default Deployment progressDeadlineSeconds (600 s), after which
-# a rollout that makes no progress turns Degraded and the sync fails and retries on its own.
+# The clock covers the root's whole operation, every wave and every retry, so it must exceed the
+# sum of the waves' budgets: the verification Job's own deadline for wave 15 (its PostSync hook),
+# and for every other wave Kubernetes' default Deployment progressDeadlineSeconds (600 s), after
+# which a rollout that makes no progress turns Degraded and the sync fails and retries on its own.
+# The value is one constant, not computed per environment: the bootstrap is applied by hand and
+# guarded, so an everyday change (LiteLLM's replicas, which lengthen the verification) must not
+# rewrite it. Twelve hours fit the largest environment the schema admits (50 LiteLLM replicas:
+# about 10.6 h); `check_sync_timeout` refuses an environment whose rollout would not fit.
 SYNC_TIMEOUT_KEY = "controller.sync.timeout.seconds"
+SYNC_TIMEOUT_SECONDS = 12 * 3600
 WAVE_BUDGET_SECONDS = 600
 
 
-def sync_timeout_seconds(envs: list[Environment]) -> int:
-    """The longest operation an Argo CD driving `envs` may see: the slowest environment's waves."""
+def rollout_budget_seconds(env: Environment) -> int:
+    """The longest a first install of `env` may take before something is Degraded or done."""
     from generator.components import verification  # verification imports this module
 
-    def budget(env: Environment) -> int:
-        waves = {c.wave for c in COMPONENTS
-                 if c.wave is not None and c.name != "verification" and env.enabled(c.name)}
-        return len(waves) * WAVE_BUDGET_SECONDS + verification.deadline_seconds(env)
+    waves = {c.wave for c in COMPONENTS if c.wave is not None and c.name != "verification" and env.enabled(c.name)}
+    return len(waves) * WAVE_BUDGET_SECONDS + verification.deadline_seconds(env)
 
-    return max(budget(env) for env in envs)
+
+def check_sync_timeout(env: Environment) -> None:
+    budget = rollout_budget_seconds(env)
+    if budget > SYNC_TIMEOUT_SECONDS:
+        raise InputError(
+            f"environment {env.name}: its rollout may take {budget} s ({WAVE_BUDGET_SECONDS} s a wave and the "
+            f"verification Job's deadline), longer than Argo CD's sync timeout, {SYNC_TIMEOUT_SECONDS} s: "
+            "the timeout would end a rollout that is still making progress",
+            file=str(env.source), hint="lower components.litellm.replicas (the verification asks twice as many "
+                                       "answers), or raise SYNC_TIMEOUT_SECONDS in generator/argocd.py")
 
 
 def argocd_cmd_params_cm(namespace: str, envs: list[Environment]) -> dict[str, Any]:
+    """argocd-cmd-params-cm for an Argo CD driving `envs`: the sync timeout, which each must fit."""
+    for env in envs:
+        check_sync_timeout(env)
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -455,5 +471,5 @@ def argocd_cmd_params_cm(namespace: str, envs: list[Environment]) -> dict[str, A
             "namespace": namespace,
             "labels": {"app.kubernetes.io/name": "argocd-cmd-params-cm", "app.kubernetes.io/part-of": "argocd"},
         },
-        "data": {SYNC_TIMEOUT_KEY: str(sync_timeout_seconds(envs))},
+        "data": {SYNC_TIMEOUT_KEY: str(SYNC_TIMEOUT_SECONDS)},
     }
