@@ -7,9 +7,12 @@ Covered, each from Argo CD's source at v3.5.1 (github.com/argoproj/argo-cd):
   patterns minus exclude patterns, files in sorted path order) and generateParamsFromGitFile (a
   file holds one object or a list of objects; with goTemplate the object's keys are copied as they
   are and `path` becomes {path, basename, filename, basenameNormalized, filenameNormalized,
-  segments}; without goTemplate keys are flattened with dots and values stringified). Patterns
-  are matched as the repo server's new globbing does (util/git/client.go LsFiles, doublestar:
-  `*` stops at `/`, `**` crosses it);
+  segments}; without goTemplate keys are flattened with dots and values stringified). Paths
+  are matched as v3.5.1 matches them by default, the old globbing: the repo server runs
+  `git ls-files -- <path>` (util/git/client.go LsFiles), a git pathspec where `*` also crosses
+  `/`; generator.argoglob.git_ls_files asks git itself. (The new globbing, doublestar, applies
+  only with ARGOCD_APPLICATIONSET_CONTROLLER_ENABLE_NEW_GIT_FILE_GLOBBING=true, which the fleet's
+  hub pins to false in its argocd-cmd-params-cm: generator.fleet.)
 - the list generator: applicationset/generators/list.go (each element is one parameter set);
 - rendering the template: applicationset/utils/utils.go, RenderTemplateParams (every string of the
   template through the renderer; the resources finalizer added when the template has none and
@@ -34,6 +37,8 @@ from typing import Any
 
 import yaml
 
+from generator.argoglob import git_ls_files
+
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the same YAML 1.1 reading, in C
 
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
@@ -48,25 +53,6 @@ class Unsupported(ValueError):
 
 class TemplateError(ValueError):
     """Argo CD would refuse to render (for example a missing key under missingkey=error)."""
-
-
-def _glob(pattern: str) -> re.Pattern[str]:
-    out = ""
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**", i):
-            out += ".*"
-            i += 2
-        elif pattern[i] == "*":
-            out += "[^/]*"
-            i += 1
-        elif pattern[i] == "?":
-            out += "[^/]"
-            i += 1
-        else:
-            out += re.escape(pattern[i])
-            i += 1
-    return re.compile(f"^{out}$")
 
 
 def _sanitize(name: str) -> str:
@@ -93,9 +79,11 @@ def git_files_parameters(generator: dict[str, Any], files: dict[str, bytes], go_
     git = generator["git"]
     if git.get("directories") or git.get("values") or git.get("pathParamPrefix"):
         raise Unsupported("git generator: only files without values or pathParamPrefix are evaluated")
-    include = [_glob(f["path"]) for f in git.get("files", []) if not f.get("exclude")]
-    exclude = [_glob(f["path"]) for f in git.get("files", []) if f.get("exclude")]
-    chosen = sorted(p for p in files if any(r.match(p) for r in include) and not any(r.match(p) for r in exclude))
+    include = [f["path"] for f in git.get("files", []) if not f.get("exclude")]
+    exclude = [f["path"] for f in git.get("files", []) if f.get("exclude")]
+    listed = git_ls_files(include + exclude, list(files))  # each pattern, as the repo server lists it
+    excluded = {p for pattern in exclude for p in listed[pattern]}
+    chosen = sorted({p for pattern in include for p in listed[pattern]} - excluded)  # git.go: sort.Strings
     result: list[dict[str, Any]] = []
     for file_path in chosen:
         content = yaml.load(files[file_path], Loader=_LOADER) if files[file_path].strip() else {}

@@ -1,4 +1,5 @@
-"""Argo CD objects: the root Application, the AppProjects, child Applications and argocd-cm.
+"""Argo CD objects: the root Application, the AppProjects, child Applications, argocd-cm and
+argocd-cmd-params-cm.
 
 Conventions every child Application shares live here once: the sync-wave annotation (the phase
 number, as a string), automated sync with prune and self-heal, retry with backoff, the resources
@@ -11,6 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from generator.artifacts import GENERATED_HEADER, Artifact
+from generator.errors import InputError
 from generator.phases import BY_NAME, COMPONENTS, NAMESPACES
 
 if TYPE_CHECKING:  # type hints only: the guard imports argocd's names without loading environments
@@ -30,7 +32,8 @@ PART_OF = {"app.kubernetes.io/part-of": "litellm-gitops", "app.kubernetes.io/man
 # (`state.RetryCount < Retry.Limit || Retry.Limit < 0`, controller/appcontroller.go processRequestedAppOperations),
 # and since a retrying operation blocks new automated syncs ("another operation is in progress"),
 # `refresh: true` makes each retry use the latest revision (`Retry.Refresh` clears the operation's
-# revisions), so a fix pushed meanwhile is picked up by the next attempt.
+# revisions), so a fix pushed meanwhile is picked up by the next attempt. The retries of one
+# operation are bounded in time by the sync timeout (SYNC_TIMEOUT_KEY below).
 RETRY = {"limit": -1, "refresh": True, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}}
 
 # Cluster-scoped kinds the stack's charts create; nothing else cluster-wide is allowed.
@@ -49,25 +52,37 @@ CLUSTER_RESOURCES = (
 # application whose resources partly failed can report Healthy, so require Synced as well. And
 # Synced at the commit the root pinned it to (pin_revision_jsonnet): right after the root applies a
 # child with a new revision, the child's status still describes the previous one until Argo CD
-# refreshes it, and the wave must not count that stale Synced and Healthy.
+# refreshes it, and the wave must not count that stale status, neither a stale Synced and Healthy
+# nor a stale Degraded (the pending revision is checked first, so a child Degraded at the old
+# commit is given the new one, which may be the fix).
+#
+# Argo CD runs a custom health script in a sandbox: util/lua/lua.go (v3.5.1)
+# runLuaWithResourceActionParameters opens only package, base, table and a safe os (reachable by
+# require only, util/lua/oslib_safe.go), unless argocd-cm sets
+# resource.customizations.useOpenLibs.<group>_<kind>; a script that calls the string library
+# errors, and a wave never completes on a resource whose health errors. So the script uses base
+# and table only: `#s` (the VM's length operator), never string.* or s:method(). Which sources the
+# root pinned is the pin's own rule (pin_revision_jsonnet): Git sources, those without `chart`,
+# whose targetRevision is then the root's commit, 40 (SHA-1) or 64 (SHA-256) characters long. A
+# source that follows a branch (an Application applied by hand) is judged on health and sync only.
 APPLICATION_HEALTH_LUA = """\
 hs = {}
 hs.status = "Progressing"
 hs.message = "Waiting for the application to be Synced and Healthy"
-local function is_commit(revision)
-  local length = type(revision) == "string" and string.len(revision) or 0
-  return (length == 40 or length == 64) and string.match(revision, "^[0-9a-f]+$") ~= nil
+local function pinned(source)
+  local revision = source.targetRevision
+  return source.chart == nil and type(revision) == "string" and (#revision == 40 or #revision == 64)
 end
 local function waiting_for_revision(spec, sync)
   if spec == nil then
     return nil
   end
-  if spec.source ~= nil and is_commit(spec.source.targetRevision) and sync.revision ~= spec.source.targetRevision then
+  if spec.source ~= nil and pinned(spec.source) and sync.revision ~= spec.source.targetRevision then
     return spec.source.targetRevision
   end
   if spec.sources ~= nil then
     for i, source in ipairs(spec.sources) do
-      if is_commit(source.targetRevision) and (sync.revisions == nil or sync.revisions[i] ~= source.targetRevision) then
+      if pinned(source) and (sync.revisions == nil or sync.revisions[i] ~= source.targetRevision) then
         return source.targetRevision
       end
     end
@@ -82,11 +97,11 @@ if obj.status ~= nil and obj.status.health ~= nil then
     sync = synced.status
   end
   local pending = waiting_for_revision(obj.spec, synced)
-  if health == "Degraded" or health == "Suspended" or health == "Missing" then
+  if pending ~= nil then
+    hs.message = "Waiting for the application to sync revision " .. pending
+  elseif health == "Degraded" or health == "Suspended" or health == "Missing" then
     hs.status = health
     hs.message = "Application is " .. health .. " (sync: " .. sync .. ")"
-  elseif pending ~= nil then
-    hs.message = "Waiting for the application to sync revision " .. pending
   elseif health == "Healthy" and sync == "Synced" then
     hs.status = "Healthy"
     hs.message = "Synced and Healthy"
@@ -339,9 +354,23 @@ def root_directory() -> dict[str, Any]:
             "jsonnet": {"extVars": [{"name": REVISION_VAR, "value": "$ARGOCD_APP_REVISION"}]}}
 
 
+# Deleting a root must not tear down the stack. Argo CD cascades an Application's deletion to its
+# resources only with the resources finalizer (docs/user-guide/app_deletion.md, "About The Deletion
+# Finalizer"), so a root carries none: `kubectl delete` removes the root alone. But `argocd app
+# delete` cascades by default and adds the finalizer itself (same page: "When you invoke `argocd app
+# delete` with `--cascade`, the finalizer is added automatically"), and so does the UI's default
+# (Foreground). So every root also says Delete=false: a cascading deletion deletes a resource only
+# when its Delete sync option, else the Application's, is not "false" (argo-cd v3.5.1
+# controller/appcontroller.go shouldBeDeleted, lines 1251-1260; gitops-engine/pkg/sync/common/types.go
+# SyncOptionDelete). The children, the stack's AppProject and the repository Secrets survive any
+# deletion of the root. Delete only governs deleting the Application; pruning (Prune) is untouched,
+# so a child removed from Git is still pruned, and its own resources finalizer (kept on every child)
+# then removes its workloads, which is what disabling a component means.
+ROOT_SYNC_OPTIONS = ["PruneLast=true", "Delete=false"]
+
+
 def root_application(env: Environment) -> dict[str, Any]:
     meta = metadata(env, root_name(env), env.argocd["namespace"], None)
-    meta["finalizers"] = [FINALIZER]
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
@@ -357,7 +386,7 @@ def root_application(env: Environment) -> dict[str, Any]:
             "destination": {"server": env.cluster["server"], "namespace": env.argocd["namespace"]},
             "syncPolicy": {
                 "automated": {"prune": True, "selfHeal": True},
-                "syncOptions": ["PruneLast=true"],
+                "syncOptions": ROOT_SYNC_OPTIONS,
                 "retry": RETRY,
             },
             "revisionHistoryLimit": 10,
@@ -383,3 +412,64 @@ def argocd_cm(env: Environment) -> dict[str, Any]:
         },
     }
 
+
+
+# controller.sync.timeout.seconds (argocd-cmd-params-cm; docs/operator-manual/argocd-cmd-params-cm.yaml
+# v3.5.1 line 77: "Specifies a sync timeout for applications. "0" means no timeout (default "0")").
+# Without it an operation whose wave never turns Healthy nor Degraded (a StatefulSet waiting for a
+# volume, a health script that errors) runs for ever: gitops-engine waits while any task of a
+# multi-wave sync is running (gitops-engine/pkg/sync/sync_context.go Sync, "if (a) we are
+# multi-step and we have any running tasks ... then wait"), automated sync is skipped meanwhile
+# ("another operation is in progress", controller/appcontroller.go autoSync) and a fix pushed to
+# Git never reaches the children. With it, controller/appcontroller.go processRequestedAppOperation
+# (v3.5.1 lines 1536-1640) terminates an operation `syncTimeout` after its StartedAt (which retries
+# keep), does not retry a terminated operation (`!terminating`), and completes it Failed, "...,
+# triggered by controller sync timeout"; automated sync then starts a new operation at the newest
+# commit, but not again at the commit that failed (alreadyAttemptedSync).
+#
+# The clock covers the root's whole operation, every wave and every retry, so it must exceed the
+# sum of the waves' budgets: the verification Job's own deadline for wave 15 (its PostSync hook),
+# and for every other wave Kubernetes' default Deployment progressDeadlineSeconds (600 s), after
+# which a rollout that makes no progress turns Degraded and the sync fails and retries on its own.
+# The value is one constant, not computed per environment: the bootstrap is applied by hand and
+# guarded, so an everyday change (LiteLLM's replicas, which lengthen the verification) must not
+# rewrite it. Twelve hours fit the largest environment the schema admits (50 LiteLLM replicas:
+# about 10.6 h); `check_sync_timeout` refuses an environment whose rollout would not fit.
+SYNC_TIMEOUT_KEY = "controller.sync.timeout.seconds"
+SYNC_TIMEOUT_SECONDS = 12 * 3600
+WAVE_BUDGET_SECONDS = 600
+
+
+def rollout_budget_seconds(env: Environment) -> int:
+    """The longest a first install of `env` may take before something is Degraded or done."""
+    from generator.components import verification  # verification imports this module
+
+    waves = {c.wave for c in COMPONENTS if c.wave is not None and c.name != "verification" and env.enabled(c.name)}
+    return len(waves) * WAVE_BUDGET_SECONDS + verification.deadline_seconds(env)
+
+
+def check_sync_timeout(env: Environment) -> None:
+    budget = rollout_budget_seconds(env)
+    if budget > SYNC_TIMEOUT_SECONDS:
+        raise InputError(
+            f"environment {env.name}: its rollout may take {budget} s ({WAVE_BUDGET_SECONDS} s a wave and the "
+            f"verification Job's deadline), longer than Argo CD's sync timeout, {SYNC_TIMEOUT_SECONDS} s: "
+            "the timeout would end a rollout that is still making progress",
+            file=str(env.source), hint="lower components.litellm.replicas (the verification asks twice as many "
+                                       "answers), or raise SYNC_TIMEOUT_SECONDS in generator/argocd.py")
+
+
+def argocd_cmd_params_cm(namespace: str, envs: list[Environment]) -> dict[str, Any]:
+    """argocd-cmd-params-cm for an Argo CD driving `envs`: the sync timeout, which each must fit."""
+    for env in envs:
+        check_sync_timeout(env)
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "argocd-cmd-params-cm",
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/name": "argocd-cmd-params-cm", "app.kubernetes.io/part-of": "argocd"},
+        },
+        "data": {SYNC_TIMEOUT_KEY: str(SYNC_TIMEOUT_SECONDS)},
+    }

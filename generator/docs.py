@@ -40,6 +40,8 @@ def render_docs(env: Environment, decisions: list[Decision], paths: list[str]) -
         "warnings": [d.warning for d in decisions if d.warning],
         "hub": hub,
         "project": argocd.project_name(env),
+        "sync_timeout": argocd.SYNC_TIMEOUT_SECONDS,
+        "timeout_key": argocd.SYNC_TIMEOUT_KEY,
     }
     readme = Artifact("README.md", _templates().get_template("environment-readme.md.j2").render(context))
     if hub:
@@ -59,6 +61,8 @@ def render_fleet_readme(hub) -> Artifact:
         "role_arn": argocd.hub(first)["argocdRoleArn"],
         "stages": fleet.STAGES,
         "stage_label": fleet.STAGE_LABEL,
+        "sync_timeout": argocd.SYNC_TIMEOUT_SECONDS,
+        "timeout_key": argocd.SYNC_TIMEOUT_KEY,
         "appset": fleet.appset_name(hub.name),
         "rows": [{"env": e, "stage": argocd.hub(e)["stage"], "role": fleet.hub_role_arn(e),
                   "project": argocd.project_name(e)} for e in hub.environments],

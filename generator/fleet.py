@@ -9,7 +9,8 @@ rendered/fleet/<hub>/ (`FOLDER`):
 
     README.md                      what a person does once per hub, and the feature flag
     bootstrap/                     applied once per hub: the hub's root Application and its
-                                   AppProject, and the argocd-cm Application health check
+                                   AppProject, the argocd-cm Application health check and
+                                   argocd-cmd-params-cm's sync timeout
     hub/                           synced by that root (wave 5, then the ApplicationSet in 6):
       applicationset.yaml          ONE ApplicationSet: every environment's root Application
       roots-project.yaml           the AppProject the roots run in (Applications only)
@@ -318,7 +319,7 @@ def application_set(hub: Hub) -> dict[str, Any]:
             "destination": {"server": IN_CLUSTER, "namespace": hub.namespace},
             "syncPolicy": {
                 "automated": {"prune": True, "selfHeal": True},
-                "syncOptions": ["PruneLast=true"],
+                "syncOptions": argocd.ROOT_SYNC_OPTIONS,  # deleting a root keeps its children
                 "retry": argocd.RETRY,
             },
             "revisionHistoryLimit": 10,
@@ -363,8 +364,7 @@ def hub_root(hub: Hub) -> tuple[dict[str, Any], dict[str, Any]]:
             ],
         },
     }
-    meta = _meta(hub, hub_root_name(hub.name), None)
-    meta["finalizers"] = [argocd.FINALIZER]
+    meta = _meta(hub, hub_root_name(hub.name), None)  # no resources finalizer: see argocd.ROOT_SYNC_OPTIONS
     root = {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
@@ -380,7 +380,9 @@ def hub_root(hub: Hub) -> tuple[dict[str, Any], dict[str, Any]]:
             "destination": {"server": IN_CLUSTER, "namespace": hub.namespace},
             # No prune: an environment leaving the hub must not take its project and cluster away
             # while its Applications still exist (see the README's procedure).
-            "syncPolicy": {"automated": {"prune": False, "selfHeal": True}, "retry": argocd.RETRY},
+            # Delete=false: deleting the hub's root keeps the ApplicationSet, projects and clusters.
+            "syncPolicy": {"automated": {"prune": False, "selfHeal": True}, "syncOptions": ["Delete=false"],
+                           "retry": argocd.RETRY},
             "revisionHistoryLimit": 10,
         },
     }
@@ -399,6 +401,21 @@ def management_role_policy(hub: Hub) -> dict[str, Any]:
     }
 
 
+# The git files generator's path matching, stated rather than assumed: the old globbing (a git
+# pathspec, `*` crosses `/`), v3.5.1's default (docs/operator-manual/argocd-cmd-params-cm.yaml
+# line 347, "Enable new globbing in Git files generator (default "false")"), which generator.appset
+# and the guard evaluate. Pinned so that a later default cannot change what the hub generates.
+NEW_GLOBBING_KEY = "applicationsetcontroller.enable.new.git.file.globbing"
+
+
+def cmd_params(hub: Hub) -> dict[str, Any]:
+    """The hub's argocd-cmd-params-cm: the sync timeout for its slowest environment and the git
+    files generator's globbing."""
+    params = argocd.argocd_cmd_params_cm(hub.namespace, hub.environments)
+    params["data"][NEW_GLOBBING_KEY] = "false"
+    return params
+
+
 def render_hub(hub: Hub) -> dict[str, str]:
     """rendered/fleet/<hub>/, path -> text, sorted."""
     from generator.docs import render_fleet_readme  # docs imports argocd; keep module import order simple
@@ -409,6 +426,7 @@ def render_hub(hub: Hub) -> dict[str, str]:
         Artifact.yaml("bootstrap/project.yaml", project),
         Artifact.yaml("bootstrap/root-app.yaml", root),
         Artifact.yaml("bootstrap/argocd-cm.yaml", argocd.argocd_cm(hub.first)),
+        Artifact.yaml("bootstrap/argocd-cmd-params-cm.yaml", cmd_params(hub)),
         Artifact.yaml(f"{synced}/applicationset.yaml", application_set(hub)),
         Artifact.yaml(f"{synced}/roots-project.yaml", roots_project(hub)),
         Artifact("management-role-policy.json", json.dumps(management_role_policy(hub), indent=2) + "\n"),

@@ -34,6 +34,7 @@ def render_environment(env: Environment) -> RenderedEnvironment:
         Artifact.yaml("bootstrap/project.yaml", argocd.bootstrap_project(env)),
         Artifact.yaml("bootstrap/root-app.yaml", argocd.root_application(env)),
         Artifact.yaml("bootstrap/argocd-cm.yaml", argocd.argocd_cm(env)),
+        Artifact.yaml("bootstrap/argocd-cmd-params-cm.yaml", argocd.argocd_cmd_params_cm(env.argocd["namespace"], [env])),
         Artifact.yaml(argocd.PROJECT_PATH, argocd.app_project(env)),
     ]
     for decision in decisions:

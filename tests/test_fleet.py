@@ -109,6 +109,7 @@ def test_the_applicationset_is_valid_and_generates_one_root_per_hub_environment(
         assert errors(application, root) == []
         assert root["metadata"]["namespace"] == "argocd"
         assert root["metadata"].get("finalizers") is None  # preserveResourcesOnDeletion: never cascades
+        assert "Delete=false" in root["spec"]["syncPolicy"]["syncOptions"]  # nor when deleted by hand
         source = root["spec"]["source"]
         assert source["path"] == f"rendered/{env}/apps" and (hub_repo / source["path"]).is_dir()
         assert source["repoURL"] == "https://github.com/example-org/llm-gateway-gitops.git"
@@ -506,3 +507,70 @@ def test_preflight_checks_a_hub_environments_endpoint_ca_and_hub_role(scratch_re
     model.endpoint = "https://FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF.gr7.eu-west-1.eks.amazonaws.com"
     found = checks()
     assert found["hub-endpoint"]["status"] == "fail" and "discover --env eu-dev --write" in found["hub-endpoint"]["detail"]
+
+
+# --- the hub's Application health check, in Argo CD's sandbox ------------------------------------
+
+def test_the_hubs_application_health_check_runs_in_argo_cds_sandbox(hub_dir):
+    """RollingSync and the hub root's waves wait on Application health: the hub's rendered
+    argocd-cm script, in the sandbox a custom script gets (tests/argocd_lua.py), on every case."""
+    from argocd_lua import configmap_health
+    from test_argocd_health import HEALTH_CASES, case
+
+    cm = load(hub_dir / "bootstrap" / "argocd-cm.yaml")
+    assert not any(k.startswith("resource.customizations.useOpenLibs.") for k in cm["data"])
+    for path in HEALTH_CASES:
+        obj, expect = case(path)
+        health = configmap_health(cm, "argoproj.io_Application", obj)
+        assert {k: health.get(k) for k in expect} == expect, path.name
+
+
+def test_deleting_the_hubs_root_keeps_what_it_applied(hub_dir):
+    """No resources finalizer, and Delete=false for `argocd app delete`'s cascade (see
+    tests/test_argocd_deletion.py for Argo CD's shouldBeDeleted)."""
+    from test_argocd_deletion import FINALIZER, should_be_deleted
+
+    root = load(hub_dir / "bootstrap" / "root-app.yaml")
+    assert FINALIZER not in (root["metadata"].get("finalizers") or [])
+    applied = [load(p) for p in sorted((hub_dir / "hub").rglob("*.yaml"))]
+    assert {o["kind"] for o in applied} >= {"ApplicationSet", "AppProject", "Secret"}
+    assert [o["metadata"]["name"] for o in applied if should_be_deleted(root, o)] == []
+
+
+# --- the git files generator's paths, as v3.5.1 lists them (old globbing: git ls-files) ----------
+
+def test_the_hub_pins_the_git_files_generator_to_the_globbing_the_guard_evaluates(hub_dir):
+    params = load(hub_dir / "bootstrap" / "argocd-cmd-params-cm.yaml")["data"]
+    assert params[fleet.NEW_GLOBBING_KEY] == "false"
+    assert int(params["controller.sync.timeout.seconds"]) > 0
+
+
+def test_git_pathspecs_match_as_git_documents_them():
+    """gitglossary(7), "pathspec": the pattern is matched with fnmatch(3) without FNM_PATHNAME, so
+    "Documentation/*.jpg" matches "Documentation/chapter_1/figure_1.jpg"; a pathspec without
+    wildcards matches the files under it. Doublestar (the new globbing) answers differently on the
+    first and on `**/` matching no folder."""
+    from generator.argoglob import git_ls_files
+
+    paths = ["Documentation/chapter_1/figure_1.jpg", "Documentation/a.jpg", "Documentation.jpg",
+             "cluster-config/config.json", "cluster-config/prod/config.json", "environments/sub/x.json"]
+    listed = git_ls_files(["Documentation/*.jpg", "environments", "cluster-config/**/config.json"], paths)
+    assert listed["Documentation/*.jpg"] == ["Documentation/a.jpg", "Documentation/chapter_1/figure_1.jpg"]
+    assert listed["environments"] == ["environments/sub/x.json"]
+    assert listed["cluster-config/**/config.json"] == ["cluster-config/prod/config.json"]
+
+
+def test_a_parameter_file_in_a_subfolder_generates_a_root_and_the_guard_sees_it(hub_repo):
+    """`rendered/fleet/central/environments/*.json` also lists environments/sub/x.json under
+    v3.5.1's default globbing: Argo CD would generate a root for it, so the evaluator and the guard
+    do; a file beside the folder, or not ending in .json, generates nothing."""
+    folder = hub_repo / "rendered/fleet/central/environments"
+    params = json.loads((folder / "eu-dev.json").read_text())
+    (folder / "sub").mkdir()
+    (folder / "sub" / "x.json").write_text(json.dumps({**params, "environment": "x"}))
+    (folder / "sub" / "y.yaml").write_text(json.dumps({**params, "environment": "y"}))
+    (folder.parent / "environments.json").write_text(json.dumps({**params, "environment": "z"}))
+    names = [r["metadata"]["name"] for r in generated(hub_repo)]
+    assert names == [f"{e}-root" for e in HUB_ENVS] + ["x-root"]  # in sorted file order (git.go sort.Strings)
+    roots = {o.name for o in load_tree(hub_repo)["fleet/central"].objects.values() if o.kind == "Application"}
+    assert "x-root" in roots and not {"y-root", "z-root"} & roots

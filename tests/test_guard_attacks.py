@@ -152,6 +152,8 @@ HAND_SOURCE_CHANGES: dict[str, tuple[str, Callable[[Rendered], Any]]] = {
     "jaeger chart bump": (SOURCE, lambda t: _set(_app(t, "jaeger")["spec"]["sources"][0], "targetRevision", "9.9.9")),
     "jaeger repository Secret": (SOURCE, lambda t: _set(_repo_secret(t, "jaeger")["stringData"], "url", "https://example.org/charts")),
     "argocd-cm": (SOURCE, lambda t: _set(t.obj("ConfigMap", "argocd-cm")["data"], "resource.exclusions", "- kinds: [Secret]")),
+    "argocd-cmd-params-cm sync timeout off": (SOURCE, lambda t: _set(t.obj("ConfigMap", "argocd-cmd-params-cm")["data"],
+                                                                      "controller.sync.timeout.seconds", "0")),
 }
 
 

@@ -223,3 +223,18 @@ def test_the_roots_pin_moves_every_child_git_source_to_the_roots_revision(hydrat
         "litellm-helm": "1.83.10", "values": root_revision}
     assert state.get("argoproj.io", "Application", "argocd", "dev-litellm").origin.startswith(
         "rendered/dev/apps/pin-revision.jsonnet#")
+
+
+def test_helm_test_hooks_are_not_in_the_applied_state(hydrated, charts_dir):
+    """redis-ha renders test Pods (`helm.sh/hook: test-success`) that Argo CD never applies
+    (gitops-engine sync_context.go getSyncTasks skips hooks, syncPhases gives them no phase)."""
+    from generator.applied.model import HELM_HOOK, annotations
+
+    env = "dev"
+    state = hydrated[env]
+    assert not [o.key for o in state.objects.values() if str(annotations(o.doc).get(HELM_HOOK, "")).startswith("test")]
+    chart = next(charts_dir.glob("redis-ha-*.tgz"))
+    chart_output = subprocess.run(["helm", "template", "redis-ha", str(chart), "-f", f"rendered/{env}/values/redis-ha.yaml"],
+                         capture_output=True, text=True, check=True, timeout=120,
+                         cwd=Path(__file__).resolve().parent.parent).stdout
+    assert '"helm.sh/hook": test-success' in chart_output  # the chart does render them

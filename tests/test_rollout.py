@@ -169,28 +169,7 @@ def test_the_rendered_job_checks_the_release_the_environment_pins(env):
         f'check_version "http://litellm.litellm.svc.cluster.local:4000/health/readiness" "{release}"'
 
 
-# -- the root waits for each child at the revision it pinned -------------------------------------------
-
-HEALTH_CASES = sorted((REPO / "tests" / "testdata" / "application-health").glob("*.yaml"))
-
-
-def application_health(lua_source: str, obj: dict) -> dict:
-    """Run a health script as Argo CD does: Lua 5.1 (gopher-lua there, lupa's Lua 5.1 here) with
-    the object as the global `obj` (lists 1-indexed), returning the table `hs`."""
-    from lupa.lua51 import LuaRuntime
-
-    lua = LuaRuntime(unpack_returned_tuples=True)
-    lua.globals().obj = lua.table_from(obj, recursive=True)
-    result = lua.execute(lua_source)
-    return {key: result[key] for key in ("status", "message") if result[key] is not None}
-
-
-@pytest.mark.parametrize("case", HEALTH_CASES, ids=lambda p: p.stem)
-def test_the_application_health_check(case):
-    data = yaml.safe_load(case.read_text())
-    cm = yaml.safe_load((REPO / "rendered" / "prod" / "bootstrap" / "argocd-cm.yaml").read_text())
-    health = application_health(cm["data"]["resource.customizations.health.argoproj.io_Application"], data["obj"])
-    assert {k: health[k] for k in data["expect"]} == data["expect"]
+# -- the root waits for each child at the revision it pinned: tests/test_argocd_health.py ------------
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -39,7 +39,8 @@ import yaml
 from generator import chartlock
 from generator.applied import apiversions, cache, directory
 from generator.applied import helm as helmrun
-from generator.applied.model import BOOTSTRAP, CLUSTER_SCOPED, Application, AppliedObject, AppliedState, sync_wave
+from generator.applied.model import (BOOTSTRAP, CLUSTER_SCOPED, Application, AppliedObject, AppliedState, applied_by_argo_cd,
+                                     sync_wave)
 from generator.errors import InputError
 
 SOURCE_COMMENT = re.compile(r"^# Source: (.+)$", re.M)
@@ -325,7 +326,8 @@ def hydrate_environment(root: Path, env: str, kubernetes_version: str, hydrator:
     for origin, doc, owner, wave in raw:
         if not isinstance(doc.get("kind"), str) or not isinstance(doc.get("metadata"), dict):
             raise InputError("not a Kubernetes object (no kind or metadata)", file=origin)
-        placed.append(AppliedObject(doc, owner, wave, origin))
+        if applied_by_argo_cd(doc):  # Helm test hooks and Skip: never applied (model.applied_by_argo_cd)
+            placed.append(AppliedObject(doc, owner, wave, origin))
     _scope_namespaces(state, placed, crds + chart_crds)
     for obj in placed:
         if obj.key in state.objects:

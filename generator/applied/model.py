@@ -9,7 +9,15 @@ Sync waves and hooks follow Argo CD v3.5.1's gitops-engine (argoproj/argo-cd, ta
   Helm's `helm.sh/hook-weight`, else 0;
 - `gitops-engine/pkg/sync/hook/hook.go` and `hook/helm/type.go`: `argocd.argoproj.io/hook` types
   (comma-separated); only when there are none, Helm's pre-install/pre-upgrade -> PreSync and
-  post-install/post-upgrade -> PostSync. Any other `helm.sh/hook` value is not a hook to Argo CD.
+  post-install/post-upgrade -> PostSync. Any other `helm.sh/hook` value maps to no hook type;
+- `gitops-engine/pkg/sync/hook/hook.go` IsHook and Skip, and `gitops-engine/pkg/sync/sync_phase.go`
+  syncPhases (fetched from the same tag): an object that is a hook (any `argocd.argoproj.io/hook`
+  but Skip alone, or a `helm.sh/hook` other than crd-install) gets a task only for its hook types;
+  so a hook with none (Helm's test-success, test-failure, test, rollback hooks) or a Skip-only
+  object is never applied (sync_context.go getSyncTasks: "Skipping hook"; docs/user-guide/helm.md:
+  "Argo CD currently skips manifests that include hooks not supported by Argo CD, including Helm
+  test hooks"). `applied_by_argo_cd` says which objects the applied state keeps; PreDelete and
+  PostDelete hooks are kept, since Argo CD runs them when the Application is deleted.
 """
 
 from __future__ import annotations
@@ -52,6 +60,25 @@ def hook_types(doc: dict[str, Any]) -> tuple[str, ...]:
     if argo:
         return argo
     return tuple(dict.fromkeys(HELM_HOOK_TYPES[t] for t in _csv(notes.get(HELM_HOOK)) if t in HELM_HOOK_TYPES))
+
+
+APPLIED_HOOK_TYPES = frozenset({"PreSync", "Sync", "PostSync", "SyncFail", "PreDelete", "PostDelete"})
+
+
+def is_hook(doc: dict[str, Any]) -> bool:
+    """hook.IsHook: an Argo CD hook annotation other than Skip alone, or a Helm hook but crd-install."""
+    notes = annotations(doc)
+    if HOOK_ANNOTATION in notes:
+        return set(hook_types(doc)) != {"Skip"}
+    return HELM_HOOK in notes and notes[HELM_HOOK] != "crd-install"
+
+
+def applied_by_argo_cd(doc: dict[str, Any]) -> bool:
+    """False for what Argo CD never applies: a Skip-only object, or a hook with no type it runs."""
+    types = set(hook_types(doc))
+    if types == {"Skip"}:
+        return False
+    return not is_hook(doc) or bool(types & APPLIED_HOOK_TYPES)
 
 
 def _int(value: Any) -> int | None:
