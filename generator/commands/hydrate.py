@@ -92,6 +92,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     hydrator = hydrator_for(args)
+    if args.out:
+        out.claim(args.out, args.root)
     states = hydrate(args.root, selected_names(args), hydrator)
     summary = {}
     for env, state in states.items():
