@@ -21,7 +21,7 @@ import jsonschema
 from generator.errors import InputError, dotted
 from generator.projectfiles import ENVIRONMENT_SCHEMA, project_file
 from generator.secretscan import credential_kinds
-from generator.yamlio import contains, load_positioned, position, to_plain
+from generator.yamlio import MAX_ENVIRONMENT_BYTES, contains, load_positioned, position, read_limited, to_plain
 
 DEFAULTS_FILE = "defaults.yaml"
 ENVIRONMENT_FILE = "environment.yaml"
@@ -84,11 +84,20 @@ def deep_merge(base: Any, override: Any) -> Any:
 
 @cache
 def _validator(schema_file: Path) -> jsonschema.Draft202012Validator:
+    hint = f"restore {ENVIRONMENT_SCHEMA} from git (it ships with litellm-gitops)"
     try:
-        schema = json.loads(schema_file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("environment schema not found", file=schema_file,
-                         hint=f"restore {ENVIRONMENT_SCHEMA} (it ships with litellm-gitops)") from None
+        raw = read_limited(schema_file, MAX_ENVIRONMENT_BYTES, "environment schema")
+    except InputError as exc:
+        raise InputError("environment schema not found" if exc.message == "file not found" else exc.message,
+                         file=schema_file, hint=hint) from None
+    try:
+        schema = json.loads(raw.decode("utf-8"))
+        jsonschema.Draft202012Validator.check_schema(schema)  # also compiles every pattern (format "regex")
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise InputError(f"the environment schema is not JSON ({type(exc).__name__})", file=schema_file, hint=hint) from None
+    except jsonschema.SchemaError as exc:
+        raise InputError(f"the environment schema is not a valid JSON Schema (at {dotted(exc.absolute_path) or 'the top'}: "
+                         f"{exc.message[:200]})", file=schema_file, hint=hint) from None
     return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
 
 
