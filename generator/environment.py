@@ -121,7 +121,7 @@ def _no_link(folder: Path) -> None:
 
 def load_environment(root: Path, name: str) -> Environment:
     folder = root / name
-    if not DNS_LABEL.match(name):
+    if not DNS_LABEL.fullmatch(name):
         raise InputError(
             f"environment name {name!r} is not a DNS-1123 label",
             file=folder,
@@ -145,6 +145,7 @@ def load_environment(root: Path, name: str) -> Environment:
                          hint="set at least aws.accountId, cluster.name and cluster.oidcIssuer")
     config = deep_merge(to_plain(defaults_tree) if defaults_tree else {}, to_plain(env_tree))
     _validate_schema(config, sources, project_file(root.parent, ENVIRONMENT_SCHEMA))
+    _check_quantities(config, sources)
     _refuse_secret_values(config, sources)
     _refuse_credentials(config, sources)
     return Environment(name=name, config=config, source=env_path)
@@ -256,6 +257,44 @@ def _refuse_secret_values(config: dict, sources: list[tuple[Path, Any]]) -> None
                 file=file, line=line, column=column,
                 hint=f"put the secret's NAME here (for example 'litellm/{_kebab(key)}') and store the value in AWS "
                      "Secrets Manager; if the value was real, rotate it now: it may already be in git history")
+
+
+# Kubernetes quantities as the schema admits them ($defs resourceList, storageSize): suffix -> factor.
+_QUANTITY = re.compile(r"([0-9]+(?:\.[0-9]+)?)(m|Ki|Mi|Gi|Ti)?")
+_FACTORS = {None: 1, "m": 0.001, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+# gp3, the StorageClass this project renders (components/storage_class.py): 1 GiB to 16 TiB
+# (docs.aws.amazon.com/ebs/latest/userguide/general-purpose.html#gp3-ebs-volume-type).
+VOLUME_MIN, VOLUME_MAX = 2**30, 16 * 2**40
+
+
+def _quantity(text: str) -> float:
+    match = _QUANTITY.fullmatch(text)
+    return float(match.group(1)) * _FACTORS[match.group(2)] if match else float("nan")
+
+
+def _check_quantities(config: dict, sources: list[tuple[Path, Any]]) -> None:
+    """What a pattern cannot say: every request at most its limit, every volume within gp3's sizes."""
+    stack: list[tuple[Any, list[str | int]]] = [(config, [])]
+    while stack:  # bounded: each node of the (schema-checked) configuration once
+        node, path = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        stack.extend((v, path + [k]) for k, v in node.items() if isinstance(v, dict))
+        size = node.get("storageSize")
+        if isinstance(size, str) and not VOLUME_MIN <= _quantity(size) <= VOLUME_MAX:
+            file, line, column = _where(path + ["storageSize"], sources)
+            raise InputError(f"{_dotted(path + ['storageSize'])} is {size}, outside the gp3 volume sizes 1Gi to 16Ti",
+                             file=file, line=line, column=column, hint="pick a size from 1Gi to 16Ti, e.g. 10Gi")
+        requests, limits = node.get("requests"), node.get("limits")
+        if isinstance(requests, dict) and isinstance(limits, dict):
+            for resource in sorted(set(requests) & set(limits)):
+                if _quantity(str(requests[resource])) > _quantity(str(limits[resource])):
+                    file, line, column = _where(path + ["requests", resource], sources)
+                    raise InputError(f"{_dotted(path + ['requests', resource])} ({requests[resource]}) is more than "
+                                     f"{_dotted(path + ['limits', resource])} ({limits[resource]})",
+                                     file=file, line=line, column=column,
+                                     hint="a request must not exceed its limit (Kubernetes refuses the Pod); lower the request "
+                                          "or raise the limit")
 
 
 def _strings(node: Any, path: list[str | int]):
