@@ -35,7 +35,7 @@ from typing import Any, Callable
 from generator import crdschema, limits
 from generator.errors import InputError
 from generator.projectfiles import CHECKOUT, UPSTREAM_LOCK
-from generator.secretscan import redact_urls
+from generator.secretscan import redact_urls, url_credential
 
 LOCK_FILE = CHECKOUT / UPSTREAM_LOCK  # the lock this package ships with
 CACHE_ENV = "LITELLM_GITOPS_SCHEMA_CACHE"
@@ -171,10 +171,18 @@ def sha256_hex(data: bytes) -> str:
 
 def check_mirror(mirror: str) -> str:
     """A mirror of raw.githubusercontent.com: https, or plain http on this machine only."""
-    parsed = urllib.parse.urlsplit(mirror)
+    hint = "pass e.g. --mirror https://mirror.example.com (same paths as raw.githubusercontent.com)"
+    credential = url_credential(mirror)
+    if credential:  # it would be printed with every download; the URL itself is not echoed
+        raise InputError(f"the mirror URL carries {credential} (a credential)", hint=hint)
+    try:
+        parsed = urllib.parse.urlsplit(mirror)
+        parsed.port  # noqa: B018 (raises ValueError for a port that is not a number in 0-65535)
+    except ValueError as exc:
+        raise InputError(f"the mirror is not a URL ({limits.one_line(str(exc), 80)})", hint=hint) from None
     local = parsed.scheme == "http" and parsed.hostname in ("127.0.0.1", "localhost", "::1")
     if not (parsed.scheme == "https" or local) or not parsed.hostname:
-        raise InputError(f"mirror {mirror!r} is neither https nor http on this machine",
+        raise InputError(f"mirror {limits.one_line(repr(mirror), 120)} is neither https nor http on this machine",
                          hint="pass e.g. --mirror https://mirror.example.com (same paths as raw.githubusercontent.com)")
     return mirror.rstrip("/")
 

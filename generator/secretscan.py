@@ -100,7 +100,8 @@ def url_credential(url: str) -> str | None:
         parts = None
     if user is not None or WEB_USERINFO.search(url) or URL_PASSWORD.search(url):
         return "user information"
-    if parts is not None and parts.query and CREDENTIAL_PARAMETER.search("?" + parts.query):
+    if parts is not None and parts.query and any(not PLACEHOLDER.fullmatch(m.group("value"))
+                                                 for m in CREDENTIAL_PARAMETER.finditer("?" + parts.query)):
         return "a credential query parameter"
     return None
 
