@@ -221,3 +221,24 @@ def test_a_hostile_event_payload_is_bad_input(make: str, tmp_path: Path) -> None
     assert raised.value.file == path
     assert {"zero": "symbolic link", "fifo": "not a regular file", "huge": "more than the limit",
             "deep": "not JSON"}[make] in raised.value.message
+
+
+@pytest.mark.parametrize("make", ["zero", "fifo", "huge"])
+def test_a_chart_archive_that_is_not_a_bounded_regular_file_is_refused(make: str, tmp_path: Path) -> None:
+    from generator import chartlock
+
+    locked = chartlock.load().charts[0]
+    path = tmp_path / locked.file
+    if make == "zero":
+        path.symlink_to("/dev/zero")
+    elif make == "fifo":
+        os.mkfifo(path)
+    else:
+        with open(path, "wb") as handle:
+            handle.truncate(limits.CHART_ARCHIVE_BYTES + 1)  # sparse
+    with pytest.raises(InputError) as raised:
+        chartlock.archive(locked, tmp_path)
+    assert {"zero": "not a regular file", "fifo": "not a regular file", "huge": "more than the limit"}[make] in raised.value.message
+    assert "CHART_ARCHIVE_BYTES" in raised.value.message
+    fetched = chartlock.folder_fetcher(tmp_path)(locked)  # charts sync --from: a sentence, not a read
+    assert isinstance(fetched, str) and ("symbolic link" in fetched or "CHART_ARCHIVE_BYTES" in fetched)

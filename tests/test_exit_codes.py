@@ -90,3 +90,16 @@ def test_a_corrupt_chart_lock_is_bad_input(content: bytes, scratch_repo: Path, t
                  "--cache", str(tmp_path / "cache")]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"{lock}: error: chart lock ") and "bug" not in err
+
+
+def test_hydrate_of_an_unknown_environment_names_the_known_ones(capsys) -> None:
+    assert main(["hydrate", "--root", str(REPO), "--env", "nope", "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"{REPO}/environments/nope: error: no environment named 'nope'\n  fix: pick one of: dev, prod")
+    assert '"exit": 2' in captured.out
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-1", "0", "1e9"])
+def test_preflight_refuses_a_deadline_that_is_not_a_positive_finite_number(value: str, capsys) -> None:
+    assert main(["preflight", "--root", str(REPO), "--env", "dev", "--deadline", value]) == 2
+    assert "the deadline must be a positive number of seconds, at most 86400 (MAXIMUM)" in capsys.readouterr().err
