@@ -242,3 +242,11 @@ def test_a_chart_archive_that_is_not_a_bounded_regular_file_is_refused(make: str
     assert "CHART_ARCHIVE_BYTES" in raised.value.message
     fetched = chartlock.folder_fetcher(tmp_path)(locked)  # charts sync --from: a sentence, not a read
     assert isinstance(fetched, str) and ("symbolic link" in fetched or "CHART_ARCHIVE_BYTES" in fetched)
+
+
+def test_docs_list_every_limit() -> None:
+    """docs/limits.md names every constant of generator/limits.py (and says its value)."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "limits.md").read_text()
+    names = [n for n, v in vars(limits).items() if n.isupper() and isinstance(v, (int, float)) and n not in ("MiB", "HTTP_CHUNK")]
+    assert len(names) >= 14
+    assert [n for n in names if f"`{n}`" not in text] == []
