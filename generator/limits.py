@@ -20,7 +20,6 @@ GITHUB_LIST_BYTES = 64 * MiB  # all pages of one GitHub list together (reviews, 
 EVENT_PAYLOAD_BYTES = 25 * MiB  # $GITHUB_EVENT_PATH (GitHub caps webhook payloads at 25 MB)
 CACHE_RECORD_BYTES = 64 * MiB  # one .cache/hydrated/ entry (the rendered objects of one Application)
 CHART_ARCHIVE_BYTES = 64 * MiB  # one chart .tgz (the largest pinned one is under 1 MiB)
-JSON_DEPTH = 200  # nesting of any JSON the generator reads back (caches, chart lock, answers)
 
 HELM_TIMEOUT = 300.0  # seconds per `helm template` / `helm pull` run
 HELM_VERSION_TIMEOUT = 60.0  # seconds for `helm version`
