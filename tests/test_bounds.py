@@ -250,3 +250,20 @@ def test_docs_list_every_limit() -> None:
     names = [n for n, v in vars(limits).items() if n.isupper() and isinstance(v, (int, float)) and n not in ("MiB", "HTTP_CHUNK")]
     assert len(names) >= 14
     assert [n for n in names if f"`{n}`" not in text] == []
+
+
+def test_github_lists_are_bounded_in_total(monkeypatch) -> None:
+    """Many full pages (each under HTTP_BODY_BYTES) stop at GITHUB_LIST_BYTES, before MAX_PAGES."""
+    client = GitHub("http://127.0.0.1:9", "t")
+    page = [{"body": "x" * 1000}] * 100
+    calls = []
+
+    def pages(method: str, url: str, body=None):
+        calls.append(url)
+        return page, {"link": f'<http://127.0.0.1:9/next?page={len(calls) + 1}>; rel="next"'}
+
+    monkeypatch.setattr(client, "_request", pages)
+    monkeypatch.setattr(limits, "GITHUB_LIST_BYTES", 500_000)
+    with pytest.raises(GitHubError, match="GITHUB_LIST_BYTES"):
+        client.get_all("repos/o/r/pulls/1/reviews")
+    assert len(calls) == 5

@@ -103,3 +103,15 @@ def test_hydrate_of_an_unknown_environment_names_the_known_ones(capsys) -> None:
 def test_preflight_refuses_a_deadline_that_is_not_a_positive_finite_number(value: str, capsys) -> None:
     assert main(["preflight", "--root", str(REPO), "--env", "dev", "--deadline", value]) == 2
     assert "the deadline must be a positive number of seconds, at most 86400 (MAXIMUM)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", [b"[" * 100_000 + b"]" * 100_000, b"\xff", b'{"format": []}'])
+def test_a_corrupt_validation_record_is_a_miss(content: bytes, tmp_path: Path) -> None:
+    from generator.validate.record import Key, Records
+
+    records = Records(tmp_path, tmp_path / "validated", "c" * 64, None, read=True)
+    key = Key("ef" * 32, "environment", "dev", None, ("rendered/dev",))
+    path = tmp_path / "validated" / key.digest[:2] / f"{key.digest}.json"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    assert records.read(key) is None
