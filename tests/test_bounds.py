@@ -267,3 +267,12 @@ def test_github_lists_are_bounded_in_total(monkeypatch) -> None:
     with pytest.raises(GitHubError, match="GITHUB_LIST_BYTES"):
         client.get_all("repos/o/r/pulls/1/reviews")
     assert len(calls) == 5
+
+
+def test_a_comment_list_from_a_server_that_is_not_github_is_refused(monkeypatch) -> None:
+    from generator.guard import comment
+
+    client = GitHub("http://127.0.0.1:9", "t")
+    monkeypatch.setattr(client, "get_all", lambda path: [{"body": comment.MARKER, "user": {"type": "Bot"}, "id": "../x"}])
+    with pytest.raises(GitHubError, match="without a numeric id"):
+        comment.upsert(client, "o/r", 1, "text")
