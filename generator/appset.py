@@ -38,7 +38,7 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the same YAML 1.1 rea
 
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 GO_ACTION = re.compile(r"{{-?\s*(.*?)\s*-?}}")
-GO_FIELD = re.compile(r"^(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+GO_FIELD = re.compile(r"^(\.[A-Za-z_][A-Za-z0-9_]*)+\Z")
 FAST_TAG = re.compile(r"{{(.*?)}}")
 
 
@@ -66,7 +66,7 @@ def _glob(pattern: str) -> re.Pattern[str]:
         else:
             out += re.escape(pattern[i])
             i += 1
-    return re.compile(f"^{out}$")
+    return re.compile(f"^{out}\\Z")  # the whole path, a final newline included
 
 
 def _sanitize(name: str) -> str:

@@ -105,3 +105,14 @@ def test_an_environment_folder_name_with_a_newline_is_refused(scratch_repo: Path
 def test_validate_jobs_must_be_at_least_one(jobs: str, capsys) -> None:
     assert main(["validate", "--jobs", jobs]) == 2
     assert "argument --jobs:" in capsys.readouterr().err
+
+
+def test_the_generator_s_own_patterns_match_whole_strings() -> None:
+    """Go's `$` (Argo CD's regexps) matches only at the very end; these models of them too."""
+    from generator.applied.apiversions import GA
+    from generator.applied.directory import MANIFEST_FILE, SOURCE_OVERRIDES
+    from generator.appset import GO_FIELD, _glob
+
+    for pattern, value in ((MANIFEST_FILE, "a.yaml"), (SOURCE_OVERRIDES, ".argocd-source.yaml"), (GA, "v1"),
+                           (GO_FIELD, ".path.basename"), (_glob("rendered/*/fleet.json"), "rendered/dev/fleet.json")):
+        assert pattern.match(value) and not pattern.match(value + "\n"), pattern.pattern
