@@ -43,7 +43,7 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the same YAML 1.1 rea
 
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 GO_ACTION = re.compile(r"{{-?\s*(.*?)\s*-?}}")
-GO_FIELD = re.compile(r"^(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+GO_FIELD = re.compile(r"^(\.[A-Za-z_][A-Za-z0-9_]*)+\Z")
 FAST_TAG = re.compile(r"{{(.*?)}}")
 
 

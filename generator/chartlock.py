@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import tempfile
 import urllib.parse
 from dataclasses import dataclass
@@ -26,9 +25,12 @@ from typing import Any, Callable
 
 import yaml
 
+from generator import child, limits
 from generator.errors import InputError
 from generator.projectfiles import project_file
 from generator.schemacache import SHA256, URL_TIMEOUT_SECONDS, sha256_hex, write_all
+from generator.secretscan import redact_urls
+from generator.yamlio import read_limited
 
 CHARTS_LOCK = "schemas/charts.lock.json"
 CACHE_ENV = "LITELLM_GITOPS_CHARTS"
@@ -85,8 +87,13 @@ def load(root: Path = Path(".")) -> ChartLock:
         raise InputError("chart lock not found", file=path, hint=f"restore {CHARTS_LOCK} from git") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"chart lock is not valid JSON: {exc.msg}", file=path, line=exc.lineno, column=exc.colno) from None
-    except (KeyError, TypeError) as exc:
-        raise InputError(f"chart lock is malformed (missing or wrong {exc})", file=path,
+    except RecursionError:
+        raise InputError(f"chart lock nests deeper than Python's JSON reader allows", file=path,
+                         hint=f"restore {CHARTS_LOCK} from git") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"chart lock is not UTF-8 (byte {exc.start + 1})", file=path, hint=f"restore {CHARTS_LOCK} from git") from None
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"chart lock is malformed (missing or wrong {limits.one_line(str(exc), 80)})", file=path,
                          hint="charts: repository, chart, version, file, sha256 (or null), offlineSha256") from None
     return ChartLock(tuple(charts), path)
 
@@ -101,8 +108,10 @@ def archive(locked: LockedChart, folder: Path) -> tuple[Path, str]:
     """The chart's archive in `folder` and its sha256, checked against the lock."""
     path = (folder / locked.file).resolve()
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+        data = read_limited(path, limits.CHART_ARCHIVE_BYTES, "chart archive (limit CHART_ARCHIVE_BYTES)")
+    except InputError as exc:
+        if exc.message != "file not found":
+            raise
         raise InputError(f"chart archive {locked.file} ({locked.label}) is not in the chart folder", file=folder,
                          hint="run `litellm-gitops charts sync` (or `charts sync --from ../shared/charts`), "
                               "or pass --charts DIR") from None
@@ -121,9 +130,9 @@ Fetch = Callable[[LockedChart], "bytes | str"]  # the archive, or a sentence say
 def folder_fetcher(folder: Path) -> Fetch:
     def fetch(locked: LockedChart) -> bytes | str:
         try:
-            return (folder / locked.file).read_bytes()
-        except FileNotFoundError:
-            return f"not found in {folder}"
+            return read_limited(folder / locked.file, limits.CHART_ARCHIVE_BYTES, "chart archive (limit CHART_ARCHIVE_BYTES)")
+        except InputError as exc:
+            return f"not found in {folder}" if exc.message == "file not found" else exc.message
     return fetch
 
 
@@ -133,7 +142,7 @@ def _http_get(url: str) -> bytes:
     if not url.startswith("https://"):
         raise OSError(f"refusing a non-https URL {url}")
     with urllib.request.urlopen(url, timeout=URL_TIMEOUT_SECONDS) as response:  # noqa: S310 (https only)
-        return response.read()
+        return limits.read_body(response, f"GET {redact_urls(url)}", limits.CHART_ARCHIVE_BYTES, "CHART_ARCHIVE_BYTES")
 
 
 def repository_fetcher(helm: str = "helm", get: Callable[[str], bytes] = _http_get) -> Fetch:
@@ -144,12 +153,18 @@ def repository_fetcher(helm: str = "helm", get: Callable[[str], bytes] = _http_g
         if locked.oci:
             ref = f"oci://{locked.repository.removeprefix('oci://').rstrip('/')}/{locked.chart}"
             with tempfile.TemporaryDirectory() as tmp:
-                done = subprocess.run([helm, "pull", ref, "--version", locked.version, "--destination", tmp],
-                                      capture_output=True, text=True, check=False)
+                try:
+                    done = child.run([helm, "pull", ref, "--version", locked.version, "--destination", tmp],
+                                     timeout=limits.HELM_TIMEOUT, timeout_name="HELM_TIMEOUT")
+                except (OSError, child.ChildLimit) as exc:
+                    return f"helm pull {ref} --version {locked.version}: {limits.one_line(str(exc))}"
                 if done.returncode != 0:
-                    return f"helm pull {ref} --version {locked.version} failed: {done.stderr.strip()}"
+                    return f"helm pull {ref} --version {locked.version} failed: {child.message(done.stderr)}"
                 pulled = Path(tmp) / locked.file
-                return pulled.read_bytes() if pulled.is_file() else f"helm pull wrote no {locked.file}"
+                try:
+                    return read_limited(pulled, limits.CHART_ARCHIVE_BYTES, "pulled chart archive (limit CHART_ARCHIVE_BYTES)")
+                except InputError as exc:
+                    return f"helm pull: {exc.message}"
         base = locked.repository.rstrip("/") + "/"
         try:
             index = yaml.safe_load(get(base + "index.yaml"))
@@ -157,8 +172,8 @@ def repository_fetcher(helm: str = "helm", get: Callable[[str], bytes] = _http_g
             if not entries or not entries[0].get("urls"):
                 return f"{base}index.yaml lists no {locked.chart} {locked.version}"
             data = get(urllib.parse.urljoin(base, entries[0]["urls"][0]))
-        except (OSError, ValueError, AttributeError, yaml.YAMLError) as exc:
-            return f"download from {base} failed: {getattr(exc, 'reason', exc)}"
+        except (OSError, ValueError, AttributeError, TypeError, KeyError, IndexError, RecursionError, yaml.YAMLError) as exc:
+            return f"download from {redact_urls(base)} failed: {limits.one_line(redact_urls(str(getattr(exc, 'reason', exc))))}"
         listed = entries[0].get("digest")
         if listed and listed != sha256_hex(data):
             return f"archive sha256 {sha256_hex(data)} differs from the repository index's digest {listed}"

@@ -10,6 +10,7 @@ With --json, stdout stays one JSON document whatever happens: {"ok": false, "exi
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -18,7 +19,7 @@ from importlib import import_module
 
 from generator import __version__
 from generator.console import add_verbosity_options, configure
-from generator.errors import EXIT_BAD_INPUT, EXIT_BUG, EXIT_FAILED, CheckFailed, InputError, os_error
+from generator.errors import EXIT_BAD_INPUT, EXIT_BUG, EXIT_FAILED, EXIT_OK, CheckFailed, InputError, os_error
 
 DEBUG_VARIABLE = "LITELLM_GITOPS_DEBUG"
 
@@ -63,11 +64,51 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def _fail(args: argparse.Namespace, code: int, text: str, error: dict) -> int:
-    """Print one failure: the text on stderr, and with --json a JSON document on stdout."""
+    """Print one failure: the text on stderr, and with --json a JSON document on stdout (unless
+    stdout is what failed: full, closed)."""
     print(text, file=sys.stderr)
     if getattr(args, "json", False):
-        print(json.dumps({"ok": False, "exit": code, "error": error}, indent=2))
+        try:
+            print(json.dumps({"ok": False, "exit": code, "error": error}, indent=2))
+        except (OSError, ValueError):
+            pass
     return code
+
+
+def _tolerant_streams() -> None:
+    """In a locale whose encoding cannot show every character (LC_ALL=C with PYTHONUTF8=0, an
+    ASCII PYTHONIOENCODING), print what cannot be encoded as an escape instead of failing."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", "") or "").lower().replace("-", "").replace("_", "")
+        if stream is not None and hasattr(stream, "reconfigure") and encoding != "utf8":
+            stream.reconfigure(errors="backslashreplace")
+
+
+_STREAM_ERRORS = {errno.ENOSPC, errno.EPIPE, errno.EBADF, errno.EIO, errno.EFBIG, errno.EDQUOT}
+
+
+def _flush_stdout(code: int, failed: OSError | None = None) -> int:
+    """Flush stdout while we can still say why it failed (a full disk, a closed pipe); afterwards
+    fd 1 points to /dev/null so the interpreter's own flush at exit has nothing to complain about.
+    `failed`: a write to stdout that already failed."""
+    try:
+        if failed is not None:
+            raise failed
+        sys.stdout.flush()
+        return code
+    except (OSError, ValueError) as exc:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        finally:
+            os.close(devnull)
+        if isinstance(exc, BrokenPipeError):  # `... | head`: nobody is reading, as in run_command
+            return code or EXIT_FAILED
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        print(f"error: cannot write to standard output: {reason[0].lower() + reason[1:]}", file=sys.stderr)
+        return EXIT_BAD_INPUT
 
 
 def _bug(args: argparse.Namespace, exc: BaseException) -> int:
@@ -99,6 +140,8 @@ def run_command(args: argparse.Namespace) -> int:
         if isinstance(exc, BrokenPipeError):  # `litellm-gitops phases ... | head`: nobody is reading
             sys.stderr.close()
             return EXIT_FAILED
+        if exc.filename is None and exc.errno in _STREAM_ERRORS and sys.stdout is not None:  # writing stdout failed
+            return _flush_stdout(EXIT_OK, exc)
         error = os_error(exc)
         return _fail(args, EXIT_BAD_INPUT, str(error), error.as_dict())
     except KeyboardInterrupt:
@@ -108,6 +151,11 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if sys.stdout is None:  # started with fd 1 closed (`litellm-gitops plan >&-`)
+        if sys.stderr is not None:
+            print("error: standard output is closed; run with it open (redirect it to a file or /dev/null)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    _tolerant_streams()
     argv = sys.argv[1:] if argv is None else argv
     first = ALIASES.get(argv[0], argv[0]) if argv else None
     parser = build_parser(first if first in COMMAND_MODULES else None)
@@ -115,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad usage already; keep --help at 0
         return int(exc.code or 0)
-    return run_command(args)
+    return _flush_stdout(run_command(args))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from --deadline, else $LITELLM_GITOPS_DEADLINE, else DEFAULT seconds.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import threading
 import time
@@ -18,6 +19,7 @@ from typing import Any, Callable
 from generator.errors import CheckFailed, InputError
 
 DEFAULT = 120.0
+MAXIMUM = 86_400.0  # seconds: a longer deadline is a typo (and `inf` would overflow a thread's wait)
 VARIABLE = "LITELLM_GITOPS_DEADLINE"
 CONNECT_TIMEOUT = 5.0  # seconds, per connection attempt
 READ_TIMEOUT = 20.0  # seconds without a byte, per read
@@ -43,8 +45,9 @@ def start(seconds: float | None = None) -> float:
             seconds = float(text) if text else DEFAULT
         except ValueError:
             raise InputError(f"{VARIABLE} must be a number of seconds", hint=f"for example {VARIABLE}=60") from None
-    if not seconds > 0:
-        raise InputError("the deadline must be a positive number of seconds", hint="for example --deadline 60")
+    if not (math.isfinite(seconds) and 0 < seconds <= MAXIMUM):
+        raise InputError(f"the deadline must be a positive number of seconds, at most {MAXIMUM:g} (MAXIMUM)",
+                         hint="for example --deadline 60")
     _ends_at = time.monotonic() + seconds
     return seconds
 

@@ -22,12 +22,21 @@ import jsonschema
 from generator.errors import InputError, dotted
 from generator.projectfiles import ENVIRONMENT_SCHEMA, project_file
 from generator.secretscan import credential_kinds
-from generator.yamlio import contains, load_positioned, position, to_plain
+from generator.yamlio import MAX_ENVIRONMENT_BYTES, contains, load_positioned, position, read_limited, to_plain
 
 DEFAULTS_FILE = "defaults.yaml"
 ENVIRONMENT_FILE = "environment.yaml"
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 RESERVED_NAMES = {"fleet": "rendered/fleet/ holds the hubs' objects (generator.fleet)"}
+
+# What every schema pattern ends with: `$` that does not match before a final newline (Python's `re.search`
+# would), shown without it in messages.
+ANCHOR = r"$(?!\n)"
+
+
+def shown_pattern(pattern: str) -> str:
+    """A schema pattern as a person reads it: the trailing `(?!\n)` guard left out."""
+    return pattern[:-len(ANCHOR)] + "$" if pattern.endswith(ANCHOR) else pattern
 
 
 @dataclass(frozen=True)
@@ -85,11 +94,20 @@ def deep_merge(base: Any, override: Any) -> Any:
 
 @cache
 def _validator(schema_file: Path) -> jsonschema.Draft202012Validator:
+    hint = f"restore {ENVIRONMENT_SCHEMA} from git (it ships with litellm-gitops)"
     try:
-        schema = json.loads(schema_file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("environment schema not found", file=schema_file,
-                         hint=f"restore {ENVIRONMENT_SCHEMA} (it ships with litellm-gitops)") from None
+        raw = read_limited(schema_file, MAX_ENVIRONMENT_BYTES, "environment schema")
+    except InputError as exc:
+        raise InputError("environment schema not found" if exc.message == "file not found" else exc.message,
+                         file=schema_file, hint=hint) from None
+    try:
+        schema = json.loads(raw.decode("utf-8"))
+        jsonschema.Draft202012Validator.check_schema(schema)  # also compiles every pattern (format "regex")
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise InputError(f"the environment schema is not JSON ({type(exc).__name__})", file=schema_file, hint=hint) from None
+    except jsonschema.SchemaError as exc:
+        raise InputError(f"the environment schema is not a valid JSON Schema (at {dotted(exc.absolute_path) or 'the top'}: "
+                         f"{exc.message[:200]})", file=schema_file, hint=hint) from None
     return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
 
 
@@ -113,7 +131,7 @@ def _no_link(folder: Path) -> None:
 
 def load_environment(root: Path, name: str) -> Environment:
     folder = root / name
-    if not DNS_LABEL.match(name):
+    if not DNS_LABEL.fullmatch(name):
         raise InputError(
             f"environment name {name!r} is not a DNS-1123 label",
             file=folder,
@@ -139,7 +157,7 @@ def load_environment(root: Path, name: str) -> Environment:
     # Every problem at once: the schema's, then (on a valid shape) the secret checks'.
     problems = _schema_problems(config, sources, project_file(root.parent, ENVIRONMENT_SCHEMA))
     if not problems:
-        problems += _secret_value_problems(config, sources)
+        problems += _quantity_problems(config, sources) + _secret_value_problems(config, sources)
     named = {(p.file, p.line, p.column) for p in problems}  # a place already reported is not reported twice
     problems += [p for p in _credential_problems(config, sources) if (p.file, p.line, p.column) not in named]
     if problems:
@@ -241,7 +259,7 @@ def _schema_problem(error: jsonschema.ValidationError, sources: list[tuple[Path,
     if error.validator == "pattern":
         described = schema.get("description")
         return [_at(path, sources, f"{_dotted(path)} is not valid{is_value}",
-                    (described + " " if described else "") + f"It must match {error.validator_value}")]
+                    (described + " " if described else "") + f"It must match {shown_pattern(error.validator_value)}")]
     bounds = _range(schema)
     if bounds:
         return [_at(path, sources, f"{_dotted(path)} is out of range{is_value}: it must be {bounds}",
@@ -287,6 +305,46 @@ def _secret_value_problems(config: dict, sources: list[tuple[Path, Any]]) -> lis
                 file=file, line=line, column=column,
                 hint=f"put the secret's NAME here (for example 'litellm/{_kebab(key)}') and store the value in AWS "
                      "Secrets Manager; if the value was real, rotate it now: it may already be in git history"))
+    return problems
+
+
+# Kubernetes quantities as the schema admits them ($defs resourceList, storageSize): suffix -> factor.
+_QUANTITY = re.compile(r"([0-9]+(?:\.[0-9]+)?)(m|Ki|Mi|Gi|Ti)?")
+_FACTORS = {None: 1, "m": 0.001, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+# gp3, the StorageClass this project renders (components/storage_class.py): 1 GiB to 16 TiB
+# (docs.aws.amazon.com/ebs/latest/userguide/general-purpose.html#gp3-ebs-volume-type).
+VOLUME_MIN, VOLUME_MAX = 2**30, 16 * 2**40
+
+
+def _quantity(text: str) -> float:
+    match = _QUANTITY.fullmatch(text)
+    return float(match.group(1)) * _FACTORS[match.group(2)] if match else float("nan")
+
+
+def _quantity_problems(config: dict, sources: list[tuple[Path, Any]]) -> list[InputError]:
+    """What a pattern cannot say: every request at most its limit, every volume within gp3's sizes."""
+    problems = []
+    stack: list[tuple[Any, list[str | int]]] = [(config, [])]
+    while stack:  # bounded: each node of the (schema-checked) configuration once
+        node, path = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        stack.extend((v, path + [k]) for k, v in node.items() if isinstance(v, dict))
+        size = node.get("storageSize")
+        if isinstance(size, str) and not VOLUME_MIN <= _quantity(size) <= VOLUME_MAX:
+            file, line, column = _where(path + ["storageSize"], sources)
+            problems.append(InputError(f"{_dotted(path + ['storageSize'])} is {size}, outside the gp3 volume sizes 1Gi to 16Ti",
+                             file=file, line=line, column=column, hint="pick a size from 1Gi to 16Ti, e.g. 10Gi"))
+        requests, limits = node.get("requests"), node.get("limits")
+        if isinstance(requests, dict) and isinstance(limits, dict):
+            for resource in sorted(set(requests) & set(limits)):
+                if _quantity(str(requests[resource])) > _quantity(str(limits[resource])):
+                    file, line, column = _where(path + ["requests", resource], sources)
+                    problems.append(InputError(f"{_dotted(path + ['requests', resource])} ({requests[resource]}) is more than "
+                                     f"{_dotted(path + ['limits', resource])} ({limits[resource]})",
+                                     file=file, line=line, column=column,
+                                     hint="a request must not exceed its limit (Kubernetes refuses the Pod); lower the request "
+                                          "or raise the limit"))
     return problems
 
 

@@ -32,9 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from generator import crdschema
+from generator import crdschema, limits
 from generator.errors import InputError
 from generator.projectfiles import CHECKOUT, UPSTREAM_LOCK
+from generator.secretscan import redact_urls, url_credential
 
 LOCK_FILE = CHECKOUT / UPSTREAM_LOCK  # the lock this package ships with
 CACHE_ENV = "LITELLM_GITOPS_SCHEMA_CACHE"
@@ -105,6 +106,9 @@ def _read_json(path: Path) -> Any:
     except json.JSONDecodeError as exc:
         raise InputError(f"schema lock is not valid JSON: {exc.msg}", file=path, line=exc.lineno, column=exc.colno,
                          hint="restore schemas/upstream.lock.json from git") from None
+    except (RecursionError, UnicodeDecodeError):
+        raise InputError("schema lock is not JSON this project writes (not UTF-8, or nested too deep)", file=path,
+                         hint="restore schemas/upstream.lock.json from git") from None
 
 
 def _pinned(entry: dict, folder: str, lock_path: Path) -> Pinned:
@@ -167,10 +171,18 @@ def sha256_hex(data: bytes) -> str:
 
 def check_mirror(mirror: str) -> str:
     """A mirror of raw.githubusercontent.com: https, or plain http on this machine only."""
-    parsed = urllib.parse.urlsplit(mirror)
+    hint = "pass e.g. --mirror https://mirror.example.com (same paths as raw.githubusercontent.com)"
+    credential = url_credential(mirror)
+    if credential:  # it would be printed with every download; the URL itself is not echoed
+        raise InputError(f"the mirror URL carries {credential} (a credential)", hint=hint)
+    try:
+        parsed = urllib.parse.urlsplit(mirror)
+        parsed.port  # noqa: B018 (raises ValueError for a port that is not a number in 0-65535)
+    except ValueError as exc:
+        raise InputError(f"the mirror is not a URL ({limits.one_line(str(exc), 80)})", hint=hint) from None
     local = parsed.scheme == "http" and parsed.hostname in ("127.0.0.1", "localhost", "::1")
     if not (parsed.scheme == "https" or local) or not parsed.hostname:
-        raise InputError(f"mirror {mirror!r} is neither https nor http on this machine",
+        raise InputError(f"mirror {limits.one_line(repr(mirror), 120)} is neither https nor http on this machine",
                          hint="pass e.g. --mirror https://mirror.example.com (same paths as raw.githubusercontent.com)")
     return mirror.rstrip("/")
 
@@ -189,11 +201,12 @@ def url_fetcher(mirror: str | None = None, opener: Callable[..., Any] = urllib.r
         url = mirrored(pinned.url, mirror)
         try:
             with opener(url, timeout=URL_TIMEOUT_SECONDS) as response:
-                return response.read()
+                return limits.read_body(response, f"GET {redact_urls(url)}")
         except urllib.error.HTTPError as exc:
-            return f"download from {url} failed: HTTP {exc.code} {exc.reason} (is the pinned tag or path right?)"
+            return (f"download from {redact_urls(url)} failed: HTTP {exc.code} {limits.one_line(str(exc.reason))} "
+                    "(is the pinned tag or path right?)")
         except (urllib.error.URLError, OSError, ValueError) as exc:
-            return f"download from {url} failed: {getattr(exc, 'reason', exc)}"
+            return f"download from {redact_urls(url)} failed: {limits.one_line(redact_urls(str(getattr(exc, 'reason', exc))))}"
 
     return fetch
 
@@ -335,5 +348,7 @@ def verified_schema(lock: Lock, cache: Path, locked: LockedFile) -> Any:
                          hint="run `litellm-gitops schemas sync` again; never edit the cache by hand")
     try:
         return json.loads(data)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"cached schema is not JSON: {exc.msg}", file=path, hint="run `litellm-gitops schemas sync` again") from None
+    except RecursionError:
+        raise InputError("cached schema nests too deep to read", file=path, hint="run `litellm-gitops schemas sync` again") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"cached schema is not JSON: {getattr(exc, 'msg', exc.reason)}", file=path, hint="run `litellm-gitops schemas sync` again") from None

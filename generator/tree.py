@@ -9,9 +9,10 @@ Design (a small write-ahead journal around directory swaps):
 
 1. stage: every environment is written in full into `rendered/.tmp-<env>-<id>/` (same file
    system, so renames are possible). A kill here leaves only `.tmp-*` folders: leftovers.
-2. journal: `rendered/.render-journal.json` is written to a temporary name and renamed into place
-   (atomic), listing each step: (target, staging path, the staging folder's inode). From here on a
-   killed run is undone by the next one.
+2. journal: `rendered/.render-journal.json` (git-ignored) is written to a temporary name and
+   renamed into place (atomic), listing each step: (target name, staging name, the staging
+   folder's inode), names relative to the folder it sits in. From here on a killed run is undone
+   by the next one.
 3. swap: each target is exchanged with its staging folder by `renameat2(RENAME_EXCHANGE)` (Linux
    >= 3.15, through libc with ctypes): one atomic system call, so the target is never missing;
    afterwards the staging path holds the old tree. A target that did not exist is renamed into
@@ -24,6 +25,10 @@ the journal: committed, it finishes step 5; not committed, it puts back every st
 Whether a step happened is read from the file system, not the journal (the kill may fall between
 the swap and any record of it): the target is the staged folder exactly when its inode is the one
 recorded. Without a journal, any `.tmp-*`/`.old-*` is a leftover of a kill before step 2.
+A journal is input like any file (a pull request could commit one, a copied checkout carries one):
+before anything is touched, every step must name a direct child of the folder as its target and,
+as its staging path, a `.tmp-<target>-<run>`/`.old-<target>-<run>` sibling of the shape render
+itself creates; anything else (an absolute path, `..`, another name) is refused, nothing touched.
 
 Why not the usual two renames (old aside, new in): between them the target is missing, and a kill
 there loses it (seen in 2 of 41 kills with 50 environments). Where RENAME_EXCHANGE is unavailable
@@ -40,6 +45,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -47,12 +53,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from generator import limits
 from generator.errors import InputError, os_error
+from generator.yamlio import read_limited
 
 JOURNAL = ".render-journal.json"
 STAGING_PREFIX = ".tmp-"
 OLD_PREFIX = ".old-"
 WRITERS = 4
+RUN_ID = re.compile(r"[0-9a-f]{8}")  # secrets.token_hex(4): the run part of a staging name
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 
@@ -193,10 +202,10 @@ def leftovers(root: Path) -> list[str]:
                   if p.name.startswith((STAGING_PREFIX, OLD_PREFIX)) or p.name.startswith(JOURNAL))
 
 
-def _undo(steps: list[dict]) -> None:
+def _undo(root: Path, steps: list[dict]) -> None:
     """Put back every step that happened, last first (see the module docstring)."""
     for step in reversed(steps):
-        target, staging = Path(step["target"]), Path(step["staging"])
+        target, staging = root / step["target"], root / step["staging"]
         if step["op"] == "remove":  # the target was renamed to `staging`
             if os.path.lexists(staging) and not os.path.lexists(target):
                 os.rename(staging, target)
@@ -211,21 +220,55 @@ def _undo(steps: list[dict]) -> None:
             os.rename(aside, target)  # killed inside the fallback swap
 
 
+def _journal_step(step: object) -> dict | None:
+    """`step` when it is a step render writes (see the module docstring), else None."""
+    if not isinstance(step, dict) or set(step) - {"op", "target", "staging", "inode"}:
+        return None
+    op, target, staging, inode = step.get("op"), step.get("target"), step.get("staging"), step.get("inode")
+    prefix = {"swap": STAGING_PREFIX, "remove": OLD_PREFIX}.get(op)  # type: ignore[arg-type]
+    if prefix is None or not isinstance(target, str) or not isinstance(staging, str):
+        return None
+    if not target or target.startswith(".") or "/" in target or "\0" in target:  # a direct child, never a leftover
+        return None
+    if not (staging.startswith(f"{prefix}{target}-") and RUN_ID.fullmatch(staging[len(prefix) + len(target) + 1:])):
+        return None
+    if op == "swap" and (isinstance(inode, bool) or not isinstance(inode, int)):
+        return None
+    return step
+
+
+def read_journal(journal: Path) -> tuple[list[dict], bool]:
+    """The steps of a journal and whether it committed; InputError (nothing touched) for anything
+    render did not write: unreadable, too large, or a path that is not one of its own."""
+    hint = (f"check each folder in {journal.parent} with `git status`, then delete {JOURNAL} and the .tmp-*, "
+            ".old-* folders beside it and render again (never commit the journal; .gitignore lists it)")
+    try:
+        raw = read_limited(journal, limits.JOURNAL_BYTES, "render journal (limit JOURNAL_BYTES)")
+    except InputError as exc:
+        raise InputError(exc.message, file=journal, hint=hint) from None
+    try:
+        record = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        raise InputError("the render journal is not JSON", file=journal, hint=hint) from None
+    if not isinstance(record, dict) or not isinstance(record.get("steps"), list) or not isinstance(record.get("committed"), bool):
+        raise InputError("the render journal is not one render writes (an object with steps and committed)", file=journal, hint=hint)
+    for index, step in enumerate(record["steps"]):
+        if _journal_step(step) is None:
+            raise InputError(f"the render journal's step {index + 1} names a path render never creates "
+                             "(only folders directly in this folder and their .tmp-/.old- siblings); nothing was touched",
+                             file=journal, hint=hint)
+    return record["steps"], record["committed"]
+
+
 def recover(root: Path) -> list[str]:
     """Finish or roll back what a killed run left in `root`, then remove every leftover; returns
     one line per action, for the user."""
     done: list[str] = []
     journal = root / JOURNAL
-    if journal.is_file() and not journal.is_symlink():
-        try:
-            record = json.loads(journal.read_text(encoding="utf-8"))
-            steps, committed = record["steps"], bool(record["committed"])
-        except (ValueError, KeyError, TypeError):
-            raise InputError("the render journal is unreadable", file=journal,
-                             hint="check each rendered/<env> with `git status`, then delete the journal and rendered/.tmp-*, "
-                                  ".old-* and render again") from None
+    if os.path.lexists(journal):
+        steps, committed = read_journal(journal)
         if not committed:
-            _undo(steps)
+            _undo(root, steps)
         done.append(f"{'finished' if committed else 'rolled back'} an interrupted render ({len(steps)} step(s))")
     for name in leftovers(root):
         _remove(root / name)
@@ -277,20 +320,21 @@ def _transaction(root: Path, trees: dict[str, dict[str, str]], remove: list[str]
         with ThreadPoolExecutor(max_workers=WRITERS) as pool:  # file-system bound: overlap the writes
             list(pool.map(lambda name: _stage(staged[name], trees[name]), trees))
         for name in sorted(trees):
-            steps.append({"op": "swap", "target": str(root / name), "staging": str(staged[name]),
-                          "inode": _inode(staged[name])})
+            steps.append({"op": "swap", "target": name, "staging": staged[name].name, "inode": _inode(staged[name])})
         for name in sorted(remove):
-            steps.append({"op": "remove", "target": str(root / name), "staging": str(root / f"{OLD_PREFIX}{name}-{run}")})
+            steps.append({"op": "remove", "target": name, "staging": f"{OLD_PREFIX}{name}-{run}"})
         _write_journal(root, steps, committed=False)
         for step in steps:
-            current = Path(step["target"])
+            current = root / step["target"]
             if step["op"] == "swap":
-                _swap(Path(step["target"]), Path(step["staging"]))
+                _swap(root / step["target"], root / step["staging"])
             else:
-                os.rename(step["target"], step["staging"])
+                os.rename(root / step["target"], root / step["staging"])
+        current = root / JOURNAL
+        _write_journal(root, steps, committed=True)  # the decision point
     except BaseException as exc:
         try:
-            _undo(steps)
+            _undo(root, steps)
             for name in leftovers(root):
                 _remove(root / name)
         except OSError:
@@ -300,6 +344,10 @@ def _transaction(root: Path, trees: dict[str, dict[str, str]], remove: list[str]
             raise InputError(f"cannot write: {(exc.strerror or str(exc)).lower()}; no environment was changed",
                              file=current, hint=hint) from None
         raise
-    _write_journal(root, steps, committed=True)
-    recover(root)  # removes the old trees (now at the staging paths) and the journal
+    try:
+        recover(root)  # removes the old trees (now at the staging paths) and the journal
+    except OSError as exc:
+        raise InputError(f"the new trees are in place ({', '.join(sorted(trees)) or 'removals only'}), but removing the "
+                         f"old ones failed: {(exc.strerror or str(exc)).lower()}", file=exc.filename or root,
+                         hint=f"{os_error(exc).hint}; the next render removes the leftovers") from None
     return recovered

@@ -125,3 +125,13 @@ def test_write_leaves_the_file_alone_when_the_result_would_not_load(scratch_repo
     assert run(scratch_repo, "discover", "--env", "dev", "--write") == 2
     assert "cluster.oidcIssuer is not valid" in capsys.readouterr().err
     assert path.read_text(encoding="utf-8") == before
+
+
+def test_a_refused_write_restores_the_file_byte_for_byte(scratch_repo, aws, capsys):  # noqa: F811
+    make_cluster("us-east-1", "llm-dev", issuer="https://oidc.eks.us-east-1.amazonaws.com/id/not-an-eks-issuer")
+    path = edit_environment(scratch_repo, "dev", lambda d: d["aws"].__setitem__("accountId", ACCOUNT))
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))  # as an editor on Windows saves it
+    before = path.read_bytes()
+    assert run(scratch_repo, "discover", "--env", "dev", "--write") == 2
+    assert "cluster.oidcIssuer is not valid" in capsys.readouterr().err
+    assert path.read_bytes() == before

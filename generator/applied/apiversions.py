@@ -31,7 +31,7 @@ from generator.validate.kubernetes import BUNDLED, strict_schema_dir
 ARGO_CD = ("argoproj.io/v1alpha1/Application", "argoproj.io/v1alpha1/AppProject", "argoproj.io/v1alpha1/ApplicationSet")
 NOT_RESOURCES = frozenset({"Status", "APIGroup", "APIGroupList", "APIResourceList", "APIVersions", "WatchEvent",
                            "DeleteOptions", "ListOptions", "GetOptions", "PatchOptions", "CreateOptions", "UpdateOptions"})
-GA = re.compile(r"^v\d+$")
+GA = re.compile(r"^v\d+\Z")
 
 
 @lru_cache(maxsize=8)

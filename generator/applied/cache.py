@@ -19,16 +19,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
+from generator import limits
+from generator.errors import InputError
 from generator.schemacache import write_atomically
+from generator.yamlio import read_limited
 
 FORMAT = 2
 DEFAULT_DIR = Path(".cache") / "hydrated"
 CACHE_ENV = "LITELLM_GITOPS_HYDRATE_CACHE"
 _MEMO: dict[str, Any] = {}  # object digest -> parsed object, for the whole process
 _MEMO_LIMIT = 200_000
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 def default_dir(root: Path) -> Path:
@@ -49,10 +54,20 @@ def _write(path: Path, data: bytes) -> None:
         write_atomically(path, data)
 
 
+_UNREADABLE = (OSError, ValueError, TypeError, RecursionError, InputError)  # a miss, never an error: render again
+
+
+def _read_json(path: Path) -> Any:
+    """A cache entry, bounded (limits.CACHE_RECORD_BYTES, a regular file, never a link)."""
+    return json.loads(read_limited(path, limits.CACHE_RECORD_BYTES, "cache entry"))
+
+
 def _load(root: Path, digest: str) -> Any:
     found = _MEMO.get(digest)
     if found is None:
-        found = json.loads(_path(root, "objects", digest).read_bytes())
+        found = _read_json(_path(root, "objects", digest))
+        if not isinstance(found, dict):
+            raise ValueError("a cached object is not a mapping")
         if len(_MEMO) >= _MEMO_LIMIT:
             _MEMO.clear()
         _MEMO[digest] = found
@@ -62,9 +77,13 @@ def _load(root: Path, digest: str) -> Any:
 def read(root: Path, digest: str) -> list[tuple[str, dict[str, Any]]] | None:
     """(origin, object) of a cached render, or None on a miss (or an unreadable entry)."""
     try:
-        index = json.loads(_path(root, "renders", digest).read_bytes())
+        index = _read_json(_path(root, "renders", digest))
+        if not isinstance(index, list) or not all(isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)
+                                                  and isinstance(entry[1], str) and _DIGEST.fullmatch(entry[1])
+                                                  for entry in index):
+            return None
         return [(origin, _load(root, obj)) for origin, obj in index]
-    except (OSError, ValueError):
+    except _UNREADABLE:
         return None
 
 
@@ -95,8 +114,10 @@ def read_file(root: Path | None, raw: bytes, parse) -> list[Any]:
     docs = None
     if root is not None:
         try:
-            docs = json.loads(_path(root, "files", digest).read_bytes())
-        except (OSError, ValueError):
+            docs = _read_json(_path(root, "files", digest))
+        except _UNREADABLE:
+            docs = None
+        if not isinstance(docs, list):
             docs = None
     if docs is None:
         docs = parse()

@@ -42,9 +42,9 @@ from generator.argoglob import glob_match
 from generator.applied import cache
 from generator.errors import InputError
 
-MANIFEST_FILE = re.compile(r"^.*\.(yaml|yml|json|jsonnet)$")
+MANIFEST_FILE = re.compile(r"^.*\.(yaml|yml|json|jsonnet)\Z")  # \Z: Go's $ (no final-newline match)
 SKIP_MARKER = b"+argocd:skip-file-rendering"
-SOURCE_OVERRIDES = re.compile(r"^\.argocd-source(-.*)?\.yaml$")
+SOURCE_OVERRIDES = re.compile(r"^\.argocd-source(-.*)?\.yaml\Z")
 
 
 class _Loader(yamlio.StrictLoader):

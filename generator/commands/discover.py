@@ -47,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
         found = discover(Aws(env.region), env)
     except AwsError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if args.json:  # stdout stays one JSON document (generator/cli.py)
+            print(json.dumps({"ok": False, "exit": EXIT_FAILED, "error": {"message": str(exc)}}, indent=2))
         return EXIT_FAILED
     sys.stdout.write(json.dumps(found.as_dict(), indent=2) + "\n" if args.json else report(found))
     if args.write:

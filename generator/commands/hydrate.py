@@ -11,6 +11,7 @@ from generator import autosync, chartlock
 from generator.applied import AppliedState, Hydrator, hydrate, out
 from generator.applied import cache as render_cache
 from generator.commands.common import add_hydrate_options, add_repository_options, selected_names
+from generator.environment import environment_names
 from generator.errors import EXIT_OK, InputError
 
 NAME = "hydrate"
@@ -92,7 +93,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     hydrator = hydrator_for(args)
-    states = hydrate(args.root, selected_names(args), hydrator)
+    if args.out:
+        out.claim(args.out, args.root)
+    names = selected_names(args)
+    known = environment_names(args.root / "environments")
+    for name in names:
+        if name not in known:
+            raise InputError(f"no environment named {name!r}", file=args.root / "environments" / name,
+                             hint=f"pick one of: {', '.join(known) or 'none yet'}")
+    states = hydrate(args.root, names, hydrator)
     summary = {}
     for env, state in states.items():
         written = out.write(state, args.out) if args.out else 0

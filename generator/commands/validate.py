@@ -57,6 +57,20 @@ examples:
 """
 
 
+MAX_JOBS = 256  # more workers than this is a typo, not a machine
+
+
+def _jobs(text: str) -> int:
+    """--jobs: a whole number from 1 to MAX_JOBS (argparse says so and exits 2 otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= MAX_JOBS:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_JOBS}, not {value}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_repository_options(parser)
     parser.add_argument("--schema-location", action="append", metavar="TEMPLATE",
@@ -68,7 +82,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_hydrate_options(parser)
     parser.add_argument("--no-hydrate", action="store_true",
                         help="check the rendered files only, not the objects the Applications will apply")
-    parser.add_argument("--jobs", type=int, default=0, metavar="N", help="parallel workers (default: one per CPU)")
+    parser.add_argument("--jobs", type=_jobs, default=0, metavar="N", help=f"parallel workers, 1-{MAX_JOBS} (default: one per CPU)")
     parser.add_argument("--record", type=Path, metavar="DIR",
                         help="validation records (default: $LITELLM_GITOPS_VALIDATE_CACHE or .cache/validated under --root)")
     parser.add_argument("--revalidate", action="store_true",

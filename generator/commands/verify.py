@@ -5,15 +5,18 @@ exits 1 naming each one that fails."""
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
+import math
 import sys
 import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
 
-from generator import deadline
+from generator import deadline, limits
 from generator.components.verification import LITELLM_HEALTH, OPEN_WEBUI_HEALTH
 from generator.errors import EXIT_FAILED, EXIT_OK, InputError
+from generator.secretscan import url_credential
 
 NAME = "verify"
 HELP = "check LiteLLM and Open WebUI health endpoints (phase 15)"
@@ -43,17 +46,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _base(url: str, flag: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InputError(f"{flag} must be an http(s) URL", hint=f"for example {flag} http://127.0.0.1:4000")
+    """The URL without a trailing slash; InputError for anything urllib could not use as an http(s)
+    base URL (no host, a port that is not 1-65535, a broken IPv6 literal) or one carrying a
+    credential (it would be printed; the health endpoints need none). The URL is never echoed."""
+    hint = f"for example {flag} http://127.0.0.1:4000"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise InputError(f"{flag} is not a URL ({limits.one_line(str(exc), 80)})", hint=hint) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() or ord(c) < 32 for c in url):
+        raise InputError(f"{flag} must be an http(s) URL with a host", hint=hint)
+    if port == 0:
+        raise InputError(f"{flag} has port 0 (a port is 1-65535)", hint=hint)
+    if parts.query or parts.fragment:
+        raise InputError(f"{flag} must be a base URL, without ?query or #fragment", hint=hint)
+    credential = url_credential(url)
+    if credential:
+        raise InputError(f"{flag} carries {credential} (a credential); it would be printed", hint=hint)
     return url.rstrip("/")
 
 
-def _get(url: str, timeout: float) -> tuple[int, bytes]:
-    """GET under the command's deadline (a server that drips bytes is cut): status and body."""
+def _seconds(value: float | None, flag: str) -> None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise InputError(f"{flag} must be a positive, finite number of seconds", hint=f"for example {flag} 10")
+
+
+def _get(url: str, timeout: float, read: bool) -> tuple[int, bytes]:
+    """GET under the command's deadline (a server that drips bytes is cut): status and, when
+    `read`, the body (at most limits.HTTP_BODY_BYTES)."""
     def fetch() -> tuple[int, bytes]:
         with urllib.request.urlopen(url, timeout=min(timeout, deadline.timeout())) as response:  # noqa: S310 (scheme checked above)
-            return response.status, response.read()
+            return response.status, limits.read_body(response, f"GET {url}") if read else b""
 
     return deadline.call(fetch, f"GET {url}")
 
@@ -63,13 +87,20 @@ def _failure(url: str, exc: Exception) -> dict:
         return {"url": url, "ok": False, "detail": "no complete answer before the deadline"}
     if isinstance(exc, urllib.error.HTTPError):
         return {"url": url, "ok": False, "detail": f"HTTP {exc.code}"}
-    return {"url": url, "ok": False, "detail": f"unreachable: {getattr(exc, 'reason', exc)}"}
+    if isinstance(exc, limits.LimitExceeded):
+        return {"url": url, "ok": False, "detail": limits.one_line(str(exc))}
+    if isinstance(exc, http.client.HTTPException):
+        return {"url": url, "ok": False, "detail": f"not an HTTP answer ({type(exc).__name__})"}
+    return {"url": url, "ok": False, "detail": f"unreachable: {limits.one_line(str(getattr(exc, 'reason', exc)))}"}
+
+
+FAILURES = (deadline.DeadlineExceeded, urllib.error.URLError, OSError, http.client.HTTPException)
 
 
 def check(url: str, timeout: float) -> dict:
     try:
-        status, _ = _get(url, timeout)
-    except (deadline.DeadlineExceeded, urllib.error.URLError, OSError) as exc:
+        status, _ = _get(url, timeout, read=False)
+    except FAILURES as exc:
         return _failure(url, exc)
     return {"url": url, "ok": 200 <= status < 300, "detail": f"HTTP {status}"}
 
@@ -77,16 +108,24 @@ def check(url: str, timeout: float) -> dict:
 def check_release(url: str, release: str, timeout: float) -> dict:
     """LiteLLM's readiness answer names the release it runs (`litellm_version`)."""
     try:
-        _, body = _get(url, timeout)
-        reported = json.loads(body or b"{}").get("litellm_version")
-    except (deadline.DeadlineExceeded, urllib.error.URLError, OSError) as exc:
+        _, body = _get(url, timeout, read=True)
+        answer = json.loads(body or b"{}")
+    except FAILURES as exc:
         return _failure(url, exc)
-    except (ValueError, AttributeError):
+    except (ValueError, RecursionError):
+        return {"url": url, "ok": False, "detail": "not JSON"}
+    if not isinstance(answer, dict):
         return {"url": url, "ok": False, "detail": "not a JSON object"}
-    return {"url": url, "ok": reported == release, "detail": f"release {reported or 'not reported'}, want {release}"}
+    reported = answer.get("litellm_version")
+    if reported is not None and not isinstance(reported, str):
+        return {"url": url, "ok": False, "detail": "litellm_version is not a string"}
+    shown = limits.one_line(reported, 80) if reported else "not reported"
+    return {"url": url, "ok": reported == release, "detail": f"release {shown}, want {release}"}
 
 
 def run(args: argparse.Namespace) -> int:
+    _seconds(args.timeout, "--timeout")
+    _seconds(args.deadline, "--deadline")
     deadline.start(args.deadline)
     litellm = _base(args.litellm_url, "--litellm-url")
     targets = [litellm + p for p in LITELLM_HEALTH]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.guard.github import GitHub
+from generator.guard.github import GitHub, GitHubError
 
 MARKER = "<!-- litellm-gitops-review -->"
 MAX_BODY = 65_536  # GitHub's limit for a comment body
@@ -30,7 +30,10 @@ def upsert(client: GitHub, repo: str, number: int, text: str) -> tuple[str, Any]
     comments = client.get_all(f"repos/{repo}/issues/{number}/comments")
     existing = next((c for c in comments if _ours(c)), None)
     if existing is not None:
-        client.patch(f"repos/{repo}/issues/comments/{existing['id']}", {"body": text})
-        return "updated", existing["id"]
+        comment_id = existing.get("id")
+        if isinstance(comment_id, bool) or not isinstance(comment_id, int):  # a server that is not GitHub
+            raise GitHubError(f"GET /repos/{repo}/issues/{number}/comments answered a comment without a numeric id")
+        client.patch(f"repos/{repo}/issues/comments/{comment_id}", {"body": text})
+        return "updated", comment_id
     created = client.post(f"repos/{repo}/issues/{number}/comments", {"body": text})
     return "created", created.get("id") if isinstance(created, dict) else None

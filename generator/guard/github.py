@@ -7,6 +7,7 @@ configured API host.
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import urllib.error
@@ -14,13 +15,14 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from generator import deadline
+from generator import deadline, limits
 from generator.errors import CheckFailed
+from generator.secretscan import redact_urls, url_credential
 
 DEFAULT_API = "https://api.github.com"
 PER_PAGE = 100
 MAX_PAGES = 50
-MAX_BODY = 32 << 20  # bytes; a page of reviews is a few hundred KB
+MAX_BODY = limits.HTTP_BODY_BYTES  # bytes; a page of reviews is a few hundred KB
 _LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?([^";]+)"?')
 
 
@@ -51,11 +53,19 @@ _OPENER = urllib.request.build_opener(_SameOriginRedirects)
 class GitHub:
     def __init__(self, api_url: str | None = None, token: str | None = None) -> None:
         self.api_url = (api_url or DEFAULT_API).rstrip("/")
-        parsed = urllib.parse.urlsplit(self.api_url)
+        try:
+            parsed = urllib.parse.urlsplit(self.api_url)
+            parsed.port  # noqa: B018 (raises ValueError for a port that is not a number)
+        except ValueError:
+            raise GitHubError(f"not an API URL: {limits.one_line(redact_urls(self.api_url), 120)!r}") from None
         if parsed.scheme not in ("https", "http") or not parsed.netloc:
-            raise GitHubError(f"not an API URL: {self.api_url!r}")
+            raise GitHubError(f"not an API URL: {limits.one_line(redact_urls(self.api_url), 120)!r}")
+        credential = url_credential(self.api_url)
+        if credential:
+            raise GitHubError(f"the GitHub API URL carries {credential} (a credential); pass the token as GITHUB_TOKEN instead")
         self._origin = (parsed.scheme, parsed.netloc)
         self.token = token or None
+        self._listed = 0  # bytes of list pages read so far (GITHUB_LIST_BYTES)
 
     def _url(self, path: str) -> str:
         return f"{self.api_url}/{path.lstrip('/')}"
@@ -78,30 +88,32 @@ class GitHub:
         def exchange() -> tuple[bytes, dict[str, str]]:
             # Socket timeouts per connect and read; the whole exchange under the command's deadline.
             with _OPENER.open(request, timeout=deadline.timeout()) as response:  # URL checked above
-                body = response.read(MAX_BODY + 1)
-                if len(body) > MAX_BODY:
-                    raise GitHubError(f"{where} answered more than {MAX_BODY:,} bytes")
+                body = limits.read_body(response, where)
                 return body, {k.lower(): v for k, v in response.headers.items()}
 
         try:
-            raw, response_headers = deadline.call(exchange, f"{where} at {parsed.scheme}://{parsed.netloc}")
+            raw, response_headers = deadline.call(exchange, f"{where} at {redact_urls(f'{parsed.scheme}://{parsed.netloc}')}")
         except deadline.DeadlineExceeded as exc:
             raise GitHubError(str(exc)) from None
         except urllib.error.HTTPError as exc:
             message = ""
-            try:
-                message = str(json.loads(exc.read() or b"{}").get("message", ""))[:200]
-            except (ValueError, AttributeError):
+            try:  # only the start of an error body is read: it is quoted, one line
+                answer = json.loads(exc.read(limits.HTTP_ERROR_BODY_BYTES) or b"{}")
+                message = str(answer.get("message", "")) if isinstance(answer, dict) else ""
+            except (ValueError, AttributeError, RecursionError, OSError, http.client.HTTPException):
                 pass
             if not message and 300 <= exc.code < 400:
                 message = str(exc.reason)
+            message = limits.one_line(redact_urls(message))
             raise GitHubError(f"{where} answered HTTP {exc.code}" + (f": {message}" if message else "")) from None
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise GitHubError(f"{where} at {parsed.scheme}://{parsed.netloc} failed: {reason}") from None
+        except limits.LimitExceeded as exc:
+            raise GitHubError(str(exc)) from None
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+            reason = limits.one_line(redact_urls(str(getattr(exc, "reason", exc) or type(exc).__name__)))
+            raise GitHubError(f"{where} at {redact_urls(f'{parsed.scheme}://{parsed.netloc}')} failed: {reason}") from None
         try:
             return (json.loads(raw) if raw.strip() else None), response_headers
-        except ValueError:
+        except (ValueError, RecursionError):
             raise GitHubError(f"{where} answered something that is not JSON") from None
 
     def get(self, path: str) -> Any:
@@ -115,6 +127,9 @@ class GitHub:
             if url is None:
                 return items
             page, headers = self._request("GET", url)
+            self._listed += len(json.dumps(page))
+            if self._listed > limits.GITHUB_LIST_BYTES:
+                raise GitHubError(f"{path} answered more than GITHUB_LIST_BYTES ({limits.GITHUB_LIST_BYTES:,} bytes) in all")
             if not isinstance(page, list):
                 raise GitHubError(f"GET {urllib.parse.urlsplit(url).path} did not answer a list")
             items.extend(page)

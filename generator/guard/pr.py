@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from generator import limits
 from generator.errors import InputError
 from generator.guard.github import GitHub, GitHubError
+from generator.yamlio import read_limited
 
-_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-_SHA = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{64}$")
+_REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")  # fullmatch: nothing before or after, not even a newline
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -26,8 +28,8 @@ class PullRequest:
 
 
 def check_repo(repo: str, where: str) -> str:
-    if not _REPO.match(repo or ""):
-        raise InputError(f"{where}: {repo!r} is not owner/name", hint="pass --repo OWNER/NAME or set GITHUB_REPOSITORY")
+    if not _REPO.fullmatch(repo or ""):
+        raise InputError(f"{where}: {limits.one_line(repr(repo), 120)} is not owner/name", hint="pass --repo OWNER/NAME or set GITHUB_REPOSITORY")
     return repo
 
 
@@ -38,7 +40,7 @@ def _pr_fields(pr: Any, where: str | Path) -> tuple[int, str, str]:
         raise InputError("pull_request lacks number, user.login or head.sha", file=where,
                          hint="pass the payload GitHub Actions wrote (GITHUB_EVENT_PATH) or use --repo and --pr") from None
     if not isinstance(number, int) or isinstance(number, bool) or number < 1 or not isinstance(author, str) or not author \
-            or not isinstance(sha, str) or not _SHA.match(sha):
+            or not isinstance(sha, str) or not _SHA.fullmatch(sha):
         raise InputError("pull_request.number, user.login or head.sha has the wrong type or shape", file=where)
     return number, author, sha
 
@@ -46,11 +48,15 @@ def _pr_fields(pr: Any, where: str | Path) -> tuple[int, str, str]:
 def from_event(path: Path, environ: Mapping[str, str]) -> PullRequest | None:
     """The PR of a pull_request or pull_request_review payload; None for other events."""
     try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("event payload not found", file=path, hint="GITHUB_EVENT_PATH must name the event JSON") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"event payload is not JSON ({exc})", file=path) from None
+        raw = read_limited(path, limits.EVENT_PAYLOAD_BYTES, "event payload (limit EVENT_PAYLOAD_BYTES)")
+    except InputError as exc:
+        if exc.message == "file not found":
+            raise InputError("event payload not found", file=path, hint="GITHUB_EVENT_PATH must name the event JSON") from None
+        raise
+    try:
+        payload = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise InputError(f"event payload is not JSON ({limits.one_line(str(exc), 120)})", file=path) from None
     if not isinstance(payload, dict):
         raise InputError("event payload is not a JSON object", file=path)
     if "pull_request" not in payload:

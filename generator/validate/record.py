@@ -262,7 +262,7 @@ class Records:
         try:
             data = json.loads(read_limited(self._path(key.digest), MAX_RECORD_BYTES, "validation record"))
             return _parse(data, key.digest)
-        except (InputError, ValueError, TypeError, KeyError, AttributeError):
+        except (InputError, ValueError, TypeError, KeyError, AttributeError, RecursionError):  # nested too deep: a miss
             return None
 
     def write(self, key: Key, record: Record) -> None:
