@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from typing import Any
 
 from generator.guard.redact import show
@@ -22,6 +23,11 @@ HEADINGS = {
     "database-url": "database URL: needs two approvals",
     "source": "what Argo CD applies (sources, destinations, projects, repositories, bootstrap): needs two approvals",
     "bastion": "bastion replaced or removed: needs two approvals",
+    "refused": "named refusals (submodules, CloudFormation macros): blocked whatever the approvals",
+    "reaches-litellm": "reaches what LiteLLM runs with and is not on the allowlist: blocked whatever the approvals",
+    "image-repository": "LiteLLM or Open WebUI image from another repository: needs two approvals",
+    "data-loss": "volume, claim or claim template removed: needs two approvals",
+    "unlisted": "not on the allowlist of harmless changes (harmless.yaml): needs two approvals",
 }
 
 
@@ -108,7 +114,10 @@ def to_json(verdict: Verdict, exit_code: int) -> str:
 
 
 def bad_input_markdown(message: str) -> str:
-    fence = "~~~"
+    """The message (it names files the pull request chose) in a fence longer than any run of
+    tildes or backticks inside it, so nothing in it can close the fence or start a heading."""
+    longest = max((len(run) for run in re.findall(r"~+|`+", message)), default=0)
+    fence = "~" * max(3, longest + 1)
     return f"### ⛔ Guard: bad input\n\n{fence}\n{message}\n{fence}\n"
 
 
