@@ -77,15 +77,16 @@ class Row:
     reaching: bool
     compare: str | None
     reason: str
+    names: tuple[str, ...] = ("*",)
 
-    def matches(self, kind: str, path: str, before: Any, after: Any) -> bool:
-        if not any(fnmatch.fnmatchcase(kind, k) for k in self.kinds):
+    def matches(self, item: "Item", path: str, before: Any, after: Any, docs: tuple[Any, Any]) -> bool:
+        if not any(fnmatch.fnmatchcase(item.kind, k) for k in self.kinds):
+            return False
+        if not any(fnmatch.fnmatchcase(item.name, n) for n in self.names):
             return False
         if not any(p.fullmatch(path) for p in self.paths):
             return False
-        if self.compare == "image-tag":
-            return same_repository(before, after)
-        return True
+        return COMPARES[self.compare](before, after, docs) if self.compare else True
 
 
 def _pattern(text: str) -> re.Pattern[str]:
@@ -101,17 +102,18 @@ def rows() -> tuple[Row, ...]:
     doc = yaml.safe_load(TABLE.read_text(encoding="utf-8"))
     found = []
     for row in doc["rows"]:
-        unknown = set(row) - {"id", "kinds", "paths", "reaching", "compare", "reason"}
-        if unknown or not row.get("reason") or row.get("compare") not in (None, "image-tag"):
-            raise ValueError(f"harmless.yaml row {row.get('id')}: unknown fields {sorted(unknown)} or no reason")
+        unknown = set(row) - {"id", "kinds", "names", "paths", "reaching", "compare", "reason"}
+        if unknown or not row.get("reason") or (row.get("compare") is not None and row["compare"] not in COMPARES):
+            raise ValueError(f"harmless.yaml row {row.get('id')}: unknown fields {sorted(unknown)}, compare or no reason")
         found.append(Row(str(row["id"]), tuple(map(str, row["kinds"])), tuple(_pattern(str(p)) for p in row["paths"]),
-                         bool(row.get("reaching", False)), row.get("compare"), str(row["reason"])))
+                         bool(row.get("reaching", False)), row.get("compare"), str(row["reason"]),
+                         tuple(map(str, row.get("names") or ["*"]))))
     return tuple(found)
 
 
-def harmless(kind: str, path: str, before: Any, after: Any, reaching: bool) -> Row | None:
+def harmless(item: "Item", path: str, before: Any, after: Any, reaching: bool, docs: tuple[Any, Any]) -> Row | None:
     for row in rows():
-        if (row.reaching or not reaching) and row.matches(kind, path, before, after):
+        if (row.reaching or not reaching) and row.matches(item, path, before, after, docs):
             return row
     return None
 
@@ -129,6 +131,34 @@ def _repository(image: Any) -> str | None:
 def same_repository(before: Any, after: Any) -> bool:
     a, b = _repository(before), _repository(after)
     return a is not None and a == b
+
+
+def _actions(node: Any) -> list[Any]:
+    if isinstance(node, dict):
+        found = []
+        for key, value in node.items():
+            if key in ("Action", "NotAction"):
+                found += value if isinstance(value, list) else [value]
+                if key == "NotAction":
+                    found.append(None)  # never a Bedrock-only statement
+            else:
+                found += _actions(value)
+        return found
+    if isinstance(node, list):
+        return [a for v in node for a in _actions(v)]
+    return []
+
+
+BEDROCK_ONLY = re.compile(r"^(bedrock:[A-Za-z*]+|sts:AssumeRoleWithWebIdentity|sts:TagSession)$")
+
+
+def bedrock_only(before: Any, after: Any, docs: tuple[Any, Any]) -> bool:
+    """Both sides of the resource allow nothing but Bedrock calls (and the IRSA trust)."""
+    actions = _actions(docs[0]) + _actions(docs[1])
+    return bool(actions) and all(isinstance(a, str) and BEDROCK_ONLY.match(a) for a in actions)
+
+
+COMPARES = {"image-tag": lambda before, after, docs: same_repository(before, after), "bedrock-only": bedrock_only}
 
 
 # --- the objects of one side ----------------------------------------------------------------------
@@ -337,7 +367,8 @@ MACROS = ("Fn::Transform", "AWS::Include")
 READ_ONLY_ACTIONS = frozenset({"secretsmanager:getsecretvalue", "secretsmanager:describesecret",
                                "secretsmanager:listsecretversionids", "secretsmanager:getresourcepolicy",
                                "secretsmanager:batchgetsecretvalue", "secretsmanager:listsecrets",
-                               "kms:decrypt", "kms:describekey"})
+                               "kms:decrypt", "kms:describekey", "sts:assumerolewithwebidentity", "sts:assumerole",
+                               "sts:tagsession"})
 
 
 def _read_only(node: Any) -> bool:
@@ -420,12 +451,13 @@ def _argo_source_object(item: Item) -> bool:
 
 
 def compare(old: EnvTree | None, new: EnvTree | None, salt_names: set[str],
-            traced: dict[str, tuple[str, ...]] | None = None) -> list[Change]:
+            traced: dict[str, tuple[str, ...]] | None = None, traced_env: tuple[str, ...] = ()) -> list[Change]:
     """Every changed field between the two sides not on the table, with its category and why.
 
     `salt_names`: the salt key's Secrets Manager names and logical ids (rules.py finds them).
     `traced`: per chart, the values paths the red lines trace (a change there is theirs to judge:
-    it is not blocked here, only counted as unlisted)."""
+    it is not blocked here, only counted as unlisted). `traced_env`: the variables the red lines
+    trace through every LiteLLM container (an env entry of that name is theirs too)."""
     if new is None:
         return []  # a removed environment: the red lines judge what it delivered
     before = items(old) if old is not None else {}
@@ -461,9 +493,21 @@ def compare(old: EnvTree | None, new: EnvTree | None, salt_names: set[str],
             changes += _whole(item, a is None, why)
             continue
         pinned = key in scope_.litellm or item.kind.startswith(("HelmValues litellm", "HelmValues open-webui"))
-        changes += _fields(item, a.doc, b.doc, why, pinned, (traced or {}).get(item.kind.split(" ", 1)[-1], ())
-                           if item.kind.startswith("HelmValues ") else ())
+        paths = ((traced or {}).get(item.kind.split(" ", 1)[-1], ()) if item.kind.startswith("HelmValues ")
+                 else tuple(f"{prefix}.env[{name}" for prefix in _container_prefixes(a.doc, b.doc) for name in traced_env))
+        changes += _fields(item, a.doc, b.doc, why, pinned, paths)
     return changes
+
+
+def _container_prefixes(*docs: Any) -> set[str]:
+    """The flattened paths of every container of the workloads `docs`."""
+    found = set()
+    for doc in docs:
+        for path in flatten(doc):
+            match = re.match(r"^(.*?\.(?:initContainers|containers|ephemeralContainers)\[[^\]]*\])\.env\[", path)
+            if match:
+                found.add(match.group(1))
+    return found
 
 
 def _whole(item: Item, added: bool, why: str | None) -> list[Change]:
@@ -494,7 +538,7 @@ def _fields(item: Item, left: Any, right: Any, why: str | None, pinned_image: bo
         va, vb = flat_a.get(path, MISSING), flat_b.get(path, MISSING)
         if va == vb and type(va) is type(vb):
             continue
-        if harmless(item.kind, path, va, vb, why is not None):
+        if harmless(item, path, va, vb, why is not None, (left, right)):
             continue
         sensitive = bool(_SENSITIVE.search(path)) or item.kind == "Secret"
         image_move = path.endswith((".image", "image.repository")) and pinned_image and not same_repository(va, vb) and va is not MISSING \
@@ -503,7 +547,7 @@ def _fields(item: Item, left: Any, right: Any, why: str | None, pinned_image: bo
             found.append(Change(IMAGE_REPOSITORY, item.label, path, va, vb, item.file,
                                 "LiteLLM's or Open WebUI's image from another repository (supply chain)", False))
             continue
-        if why and not any(path == t or path.startswith((t + ".", t + "[")) for t in traced):
+        if why and not any(path == t or path.startswith((t + ".", t + "[", t + "]", t + "#")) for t in traced):
             found.append(Change(REACHES, item.label, path, va, vb, item.file,
                                 why + "; not on the allowlist (harmless.yaml)", sensitive))
             continue

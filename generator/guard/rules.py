@@ -108,6 +108,8 @@ CATEGORIES = tuple(POLICIES)  # most severe first
 TRACED_VALUES = {"litellm": tuple(dict.fromkeys([p for r in SECRET_RULES for p in r.value_paths]
                                                  + [f"envVars.{n}" for r in SECRET_RULES[1:] for n in r.mentions])),
                  STORE_AUTH_CHART: tuple(".".join(p) for p in STORE_AUTH_PATHS)}
+# Variables the data flow traces in every LiteLLM container (dataflow.py): env entries of these names.
+TRACED_ENV = tuple(sorted({n for r in SECRET_RULES for n in r.mentions}))
 
 # ExternalSecret and store fields as External Secrets defaults them, so spelling a default out is no change.
 REMOTE_REF_DEFAULTS = allowlist.REMOTE_REF_DEFAULTS
@@ -775,7 +777,7 @@ def evaluate(base: Tree, head: Tree) -> list[Finding]:
         # Every other change in the applied state, against the table of harmless ones. An object
         # another rule already judged needs no second, milder finding.
         judged = {f.object: CATEGORIES.index(f.category) for f in findings if f.environment == name}
-        for change in allowlist.compare(old_env, new_env, salt_names, TRACED_VALUES):
+        for change in allowlist.compare(old_env, new_env, salt_names, TRACED_VALUES, TRACED_ENV):
             if judged.get(change.object, len(CATEGORIES)) <= CATEGORIES.index(change.category):
                 continue
             findings.append(Finding(change.category, name, change.object, f"{change.field} ({change.why})",
