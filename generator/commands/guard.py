@@ -11,7 +11,7 @@ from pathlib import Path
 from generator import deadline
 from generator.commands.common import add_hydrate_options, write_report
 from generator.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, InputError
-from generator.guard import approvals, pr, report, rules, tree, verdict
+from generator.guard import approvals, pr, report, rules, synced, tree, verdict
 from generator.guard.github import GitHub
 
 NAME = "guard"
@@ -106,10 +106,13 @@ def _judge(args: argparse.Namespace) -> int:
     # What Argo CD will apply: a checkout that cannot be hydrated is bad input (refused). A side given
     # as a bare rendered tree is judged on its rendered files, which is stricter, never looser: its
     # LiteLLM chains are undetermined (a difference) and its chart bumps stay source changes.
+    # The revision pin's text is compared with the one the generator writes before any Jsonnet is
+    # evaluated: an environment whose pin differs is not hydrated (synced.py refuses it).
+    head_envs = [name for name, env in pair.head.items() if not synced.pin_problem(env)]
     if not args.no_hydrate:
         from generator.commands.hydrate import hydrate_pair  # helm and the charts: imported only to hydrate
 
-        for trees, states in zip((pair.base, pair.head), hydrate_pair(args, list(pair.base), list(pair.head), required=False)):
+        for trees, states in zip((pair.base, pair.head), hydrate_pair(args, list(pair.base), head_envs, required=False)):
             for name, state in states.items():
                 trees[name].applied = state
     findings = rules.evaluate(pair.base, pair.head)

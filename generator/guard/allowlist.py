@@ -493,9 +493,12 @@ def compare(old: EnvTree | None, new: EnvTree | None, salt_names: set[str],
             changes += _whole(item, a is None, why)
             continue
         pinned = key in scope_.litellm or item.kind.startswith(("HelmValues litellm", "HelmValues open-webui"))
-        paths = ((traced or {}).get(item.kind.split(" ", 1)[-1], ()) if item.kind.startswith("HelmValues ")
-                 else tuple(f"{prefix}.env[{name}" for prefix in _container_prefixes(a.doc, b.doc) for name in traced_env))
-        changes += _fields(item, a.doc, b.doc, why, pinned, paths)
+        paths = (traced or {}).get(item.kind.split(" ", 1)[-1], ()) if item.kind.startswith("HelmValues ") else ()
+        # An env entry of a traced variable: the data flow computes its effective value in both
+        # trees and reports any difference (rules.chain_findings); an unchanged value is no change.
+        skip = tuple(f"{prefix}.env[{name}" for prefix in _container_prefixes(a.doc, b.doc) for name in traced_env
+                     if key in scope_.litellm)
+        changes += _fields(item, a.doc, b.doc, why, pinned, paths, skip)
     return changes
 
 
@@ -530,7 +533,7 @@ _DATA_LOSS = re.compile(r"(^|\.)(volumeClaimTemplates|volumes)(\[[^\]]*\])?(\.|$
 
 
 def _fields(item: Item, left: Any, right: Any, why: str | None, pinned_image: bool,
-            traced: tuple[str, ...] = ()) -> list[Change]:
+            traced: tuple[str, ...] = (), skip: tuple[str, ...] = ()) -> list[Change]:
     flat_a, flat_b = flatten(left), flatten(right)
     found = []
     removed_volumes: set[str] = set()
@@ -539,6 +542,8 @@ def _fields(item: Item, left: Any, right: Any, why: str | None, pinned_image: bo
         if va == vb and type(va) is type(vb):
             continue
         if harmless(item, path, va, vb, why is not None, (left, right)):
+            continue
+        if any(path.startswith((t + "]", t + "#")) for t in skip):
             continue
         sensitive = bool(_SENSITIVE.search(path)) or item.kind == "Secret"
         image_move = path.endswith((".image", "image.repository")) and pinned_image and not same_repository(va, vb) and va is not MISSING \
