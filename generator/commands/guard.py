@@ -11,7 +11,8 @@ from pathlib import Path
 from generator import deadline
 from generator.commands.common import add_hydrate_options, write_report
 from generator.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, InputError
-from generator.guard import approvals, pr, report, rules, synced, tree, verdict
+from generator.guard import allowlist, approvals, gitsnap, pr, report, rules, synced, tree, verdict
+from generator.guard.redact import MISSING
 from generator.guard.github import GitHub
 
 NAME = "guard"
@@ -43,7 +44,8 @@ and --no-hydrate are judged on the rendered files only, which is stricter: LiteL
 then undetermined and a chart bump counts like any other source change.
 
 An approval counts when it is the reviewer's latest state-changing review, on the head commit,
-from someone other than the author who has write access to the repository (admin, maintain or
+from someone other than the author and other than whoever pushed or authored the head commit
+(the repository activity API and the commit), who has write access to the repository (admin, maintain or
 write, from GitHub's collaborator permission API). Reviews are read from the GitHub REST API only
 when a finding needs them, with GITHUB_API_URL, GITHUB_TOKEN, GITHUB_REPOSITORY and the payload at
 GITHUB_EVENT_PATH (pull_request or pull_request_review), or with --repo and --pr. If GitHub cannot
@@ -115,7 +117,10 @@ def _judge(args: argparse.Namespace) -> int:
         for trees, states in zip((pair.base, pair.head), hydrate_pair(args, list(pair.base), head_envs, required=False)):
             for name, state in states.items():
                 trees[name].applied = state
-    findings = rules.evaluate(pair.base, pair.head)
+    findings = [rules.Finding(allowlist.REFUSED, "(repository)", f"file {path}", "submodule (Argo CD fetches the other "
+                              "repository; the guard would read an empty folder)", MISSING, "present", path)
+                for path in gitsnap.submodules(args.head)]
+    findings += rules.evaluate(pair.base, pair.head)
 
     def read_approvals() -> tuple[pr.PullRequest | None, approvals.Approvals | None]:
         client = github_client()
@@ -123,7 +128,7 @@ def _judge(args: argparse.Namespace) -> int:
         if pull is None:
             return None, None
         reviews = client.get_all(f"repos/{pull.repo}/pulls/{pull.number}/reviews")
-        counted = approvals.count(reviews, pull.author, pull.head_sha)
+        counted = approvals.count(reviews, pull.author, pull.head_sha, approvals.pushers(client.get, pull.repo, pull.head_sha))
         return pull, approvals.require_write(
             counted, lambda login: client.get(f"repos/{pull.repo}/collaborators/{quote(login, safe='')}/permission"))
 

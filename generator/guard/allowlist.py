@@ -158,7 +158,18 @@ def bedrock_only(before: Any, after: Any, docs: tuple[Any, Any]) -> bool:
     return bool(actions) and all(isinstance(a, str) and BEDROCK_ONLY.match(a) for a in actions)
 
 
-COMPARES = {"image-tag": lambda before, after, docs: same_repository(before, after), "bedrock-only": bedrock_only}
+# LiteLLM's built-in logging callbacks (litellm/litellm_core_utils/custom_logger_registry.py): names
+# LiteLLM resolves itself. Any other value is a `module.instance` path it imports and runs.
+BUILTIN_CALLBACKS = frozenset({"otel", "prometheus", "langfuse", "datadog", "s3", "sentry", "lago", "openmeter",
+                               "gcs_bucket", "langsmith", "arize", "opik", "helicone", "lunary", "braintrust"})
+
+
+def builtin_callback(before: Any, after: Any, docs: tuple[Any, Any]) -> bool:
+    return all(v is MISSING or (isinstance(v, str) and v in BUILTIN_CALLBACKS) for v in (before, after))
+
+
+COMPARES = {"image-tag": lambda before, after, docs: same_repository(before, after), "bedrock-only": bedrock_only,
+            "builtin-callback": builtin_callback}
 
 
 # --- the objects of one side ----------------------------------------------------------------------

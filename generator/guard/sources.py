@@ -130,7 +130,13 @@ def _delivers_reaching_kind(env: EnvTree, source: dict[str, Any]) -> bool:
     folder = readable_path(env, source)
     if folder is None:
         return True  # content the guard cannot read: assume the worst
-    return any(_KIND.search(env.files[rel]) or _DISGUISE.search(env.files[rel])
+    parsed: dict[str, list[str]] = {}
+    for obj in env.objects.values():
+        parsed.setdefault(obj.file, []).append(obj.kind)
+    # A file the guard parsed is judged by the kinds it holds (the allowlist judges the objects
+    # themselves); one it did not parse, by a scan of its bytes that fails closed.
+    return any(any(kind in REACH.kinds for kind in parsed[rel]) if rel in parsed
+               else (_KIND.search(env.files[rel]) or _DISGUISE.search(env.files[rel])) is not None
                for rel in source_files(env, folder, source.get("directory")))
 
 
