@@ -476,13 +476,11 @@ def compare(old: EnvTree | None, new: EnvTree | None, salt_names: set[str],
     fresh = old is None  # a new environment: its objects are new, nothing existing changes
     scope_ = scope((before, after), salt_names)
     changes: list[Change] = []
-    for item in after.values():
-        if item.key.startswith("cfn/"):
-            text = json.dumps(item.doc, default=str)
-            if any(m in text for m in MACROS):
-                changes.append(Change(REFUSED, item.label, "Fn::Transform / AWS::Include", MISSING, "present", item.file,
-                                      "a CloudFormation macro: the template that runs is not the one in git", False))
     for template in new.of_kind("CloudFormationTemplate"):
+        # Anywhere in any stack: a macro rewrites the template CloudFormation runs.
+        if any(m in json.dumps(template.doc, default=str) for m in MACROS):
+            changes.append(Change(REFUSED, template.label, "Fn::Transform / AWS::Include", MISSING, "present", template.file,
+                                  "a CloudFormation macro: the template that runs is not the one in git", False))
         if "Transform" in template.doc:
             changes.append(Change(REFUSED, template.label, "Transform", MISSING, "present", template.file,
                                   "a CloudFormation macro: the template that runs is not the one in git", False))

@@ -482,6 +482,25 @@ def _scan(node: Any, names: tuple[str, ...], path: str, label: str, file: str, o
         out.add(label, path or "(document)", node, file, sensitive=not _REFERENCE_ONLY.match(node.strip()))
 
 
+def _parsed_data(data: dict[str, Any]) -> dict[str, Any]:
+    """A ConfigMap's values, those holding a YAML mapping (LiteLLM's config.yaml) parsed under
+    `<key>::`, so a mention is a fact about its own field, not about the whole text (adding a
+    model beside `master_key: os.environ/LITELLM_MASTER_KEY` changes no fact about it)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        inner = None
+        if isinstance(value, str) and len(value) <= allowlist.MAX_EMBEDDED_YAML and not str(key).endswith(".json"):
+            try:
+                inner = load_plain(value)
+            except Exception:  # not YAML: scanned as text
+                inner = None
+        if isinstance(inner, dict):
+            out[f"{key}::"] = inner
+        else:
+            out[key] = value
+    return out
+
+
 def _override_facts(env: EnvTree, names: tuple[str, ...], out: Facts) -> None:
     for obj in env.of_kind("HelmValues"):
         if may_mention(obj, names):
@@ -495,7 +514,7 @@ def _override_facts(env: EnvTree, names: tuple[str, ...], out: Facts) -> None:
             continue
         for key in ("data", "stringData", "binaryData"):
             if isinstance(obj.doc.get(key), dict):
-                _scan(obj.doc[key], names, key, obj.label, obj.file, out)
+                _scan(_parsed_data(obj.doc[key]), names, key, obj.label, obj.file, out)
 
 
 # --- what the guard must read ------------------------------------------------------------------
@@ -594,10 +613,10 @@ def _secret_scope(rule: SecretRule, envs: list[EnvTree]) -> Scope:
             # a rotation schedule, a target attachment, anything that names the secret's resource
             if scope.resources and cfn.references(resource) & scope.resources or (
                     str(resource.get("Type", "")).startswith("AWS::SecretsManager::")
-                    and any(n in json.dumps(resource) for n in needles)):
+                    and any(n in json.dumps(resource, default=str) for n in needles)):
                 scope.referrers.add(logical_id)
         for push in env.of_kind("PushSecret"):
-            if any(n in json.dumps(push.spec) for n in needles):
+            if any(n in json.dumps(push.spec, default=str) for n in needles):
                 scope.pushes.add(push.key)
     return scope
 
