@@ -345,3 +345,38 @@ def test_date_typed_tag_values_are_allowed_and_an_integer_store_key_is_bad_input
         "remoteRef"].__setitem__("key", 12345))
     code, out, err = run_cli("guard", "--base", real.write(tmp_path / "b2"), "--head", bad.write(tmp_path / "h2"))
     assert code in (1, 2) and code != 70, err
+
+
+# --- loose ends: nothing printed, nothing escapes the Markdown ---------------------------------
+
+@pytest.mark.parametrize("value", ["CORRECTHORSEBATTERYSTAPLE", "postgresql://litellm:pa/ss/word@db.internal:5432/litellm"])
+def test_master_key_and_database_url_values_are_never_printed(value: str, tmp_path: Path) -> None:
+    base = Rendered.minimal()
+    head = base.edit(lambda t: t.values("litellm").update({"masterkey": value, "envVars": {"DATABASE_URL": value}}))
+    b, h = base.write(tmp_path / "b"), head.write(tmp_path / "h")
+    md = tmp_path / "guard.md"
+    for args in (("--json",), ("--markdown", md), ()):
+        code, out, err = run_cli("guard", "--base", b, "--head", h, *args)
+        assert code == 1
+        for text in (out, err, md.read_text() if md.exists() else ""):
+            assert value not in text and "pa/ss/word" not in text and "HORSE" not in text, text
+
+
+def test_the_markdown_escapes_file_names(tmp_path: Path) -> None:
+    base = Rendered.minimal()
+    head = base.copy()
+    name = "manifests/secret-store/x```\n# owned~~~~.yaml"
+    head.envs[ENV][name] = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "litellm"},
+                            "data": {"a": "b"}}
+    md = tmp_path / "guard.md"
+    run_cli("guard", "--base", base.write(tmp_path / "b"), "--head", head.write(tmp_path / "h"), "--markdown", md)
+    lines = md.read_text().splitlines()
+    assert [line for line in lines if line.startswith("#")] == [lines[0]], lines
+    assert not any(line.startswith(("```", "~~~")) for line in lines), lines
+
+
+def test_bad_input_markdown_fences_outlast_the_message() -> None:
+    from generator.guard import report
+    text = report.bad_input_markdown("file a~~~~~b.yaml: unparsable\n# heading")
+    fence = text.splitlines()[2]
+    assert set(fence) == {"~"} and len(fence) > 5 and text.rstrip().endswith(fence)

@@ -554,7 +554,7 @@ def _fields(item: Item, left: Any, right: Any, why: str | None, pinned_image: bo
             continue
         if any(path.startswith((t + "]", t + "#")) for t in skip):
             continue
-        sensitive = bool(_SENSITIVE.search(path)) or item.kind == "Secret"
+        sensitive = bool(_SENSITIVE.search(path)) or item.kind == "Secret" or item.kind.startswith("HelmValues ")
         image_move = path.endswith((".image", "image.repository")) and pinned_image and not same_repository(va, vb) and va is not MISSING \
             and vb is not MISSING
         if image_move:

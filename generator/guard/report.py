@@ -31,8 +31,17 @@ HEADINGS = {
 }
 
 
+# Fields of a master-key or database-URL finding that name where a value comes from, never the value.
+_WIRING = re.compile(r"(\.key|\.name|\.version|\.versionStage|\.property|secretKey|\.kind|Type|"
+                     r"secretStoreRef|\(object\)|\(whole object\)|\(whole chain\)|Deployment\.\w+|Policy)$")
+
+
 def shown(finding: Finding) -> tuple[str, str]:
-    sensitive = finding.sensitive
+    """Before and after as they may be printed. A master-key or database-URL finding's values are
+    redacted whatever their shape (an upper-case passphrase looks like a variable name, a URL's
+    password may hold `/`), except on fields that only name where the value comes from."""
+    sensitive = finding.sensitive or (finding.category in ("master-key", "database-url")
+                                      and not _WIRING.search(finding.field.split(" (", 1)[0]))
     return show(finding.before, finding.field, sensitive), show(finding.after, finding.field, sensitive)
 
 
@@ -64,15 +73,21 @@ def text(verdict: Verdict) -> str:
     return "\n".join(out) + "\n"
 
 
+def _line(value: str) -> str:
+    """One list item: escaped, on one line (nothing can start a heading, a fence or a table)."""
+    return html.escape(value, quote=False).replace("\r", " ").replace("\n", " ").replace("`", "&#96;")
+
+
 def _cell(value: str) -> str:
-    return "<code>" + html.escape(value, quote=False).replace("|", "&#124;").replace("\n", " ") + "</code>"
+    return ("<code>" + html.escape(value, quote=False).replace("|", "&#124;").replace("\r", " ").replace("\n", " ")
+            .replace("`", "&#96;") + "</code>")
 
 
 def markdown(verdict: Verdict, limit: int = 200) -> str:
     icon = "✅" if verdict.allowed else "⛔"
     out = [f"### {icon} Guard: {_title(verdict).lower()}", ""]
-    out += [f"- {html.escape(reason, quote=False)}" for reason in verdict.reasons]
-    out += [f"- {html.escape(line, quote=False)}" for line in _approval_lines(verdict)]
+    out += [f"- {_line(reason)}" for reason in verdict.reasons]
+    out += [f"- {_line(line)}" for line in _approval_lines(verdict)]
     shown_count = 0
     for category in CATEGORIES:
         items = [f for f in verdict.findings if f.category == category]
@@ -85,7 +100,8 @@ def markdown(verdict: Verdict, limit: int = 200) -> str:
                 break
             shown_count += 1
             before, after = shown(f)
-            out.append(f"| {f.environment} | {_cell(f.object)} | {_cell(f.field)} | {_cell(before)} → {_cell(after)} |")
+            where = f" {_cell(f.file)}" if f.file else ""
+            out.append(f"| {_cell(f.environment)} | {_cell(f.object)}{where} | {_cell(f.field)} | {_cell(before)} → {_cell(after)} |")
     if len(verdict.findings) > shown_count:
         out += ["", f"… and {len(verdict.findings) - shown_count} more finding(s) not shown; run `litellm-gitops guard` for all."]
     return "\n".join(out) + "\n"
