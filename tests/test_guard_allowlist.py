@@ -380,3 +380,45 @@ def test_bad_input_markdown_fences_outlast_the_message() -> None:
     text = report.bad_input_markdown("file a~~~~~b.yaml: unparsable\n# heading")
     fence = text.splitlines()[2]
     assert set(fence) == {"~"} and len(fence) > 5 and text.rstrip().endswith(fence)
+
+
+# --- hub mode: modelled, not refused -------------------------------------------------------------
+
+FLEET = Path(__file__).resolve().parent / "testdata" / "fleet"
+
+
+def _hub_checkout(scratch_repo: Path, where: Path, envs: tuple[str, ...], edit: Callable[[Path], Any] | None = None) -> Path:
+    import shutil
+
+    from generator.cli import main
+    shutil.copytree(scratch_repo, where)
+    for env in envs:
+        shutil.copytree(FLEET / env, where / "environments" / env)
+    if edit:
+        edit(where)
+    assert main(["render", "--root", str(where)]) == 0
+    return where
+
+
+def _stage(root: Path) -> None:
+    path = root / "environments/eu-staging/environment.yaml"
+    path.write_text(path.read_text().replace("stage: staging", "stage: prod"))
+
+
+@pytest.mark.parametrize("name", ["a hub environment's stage", "a hub-managed environment added"])
+def test_hub_mode_routine_changes_are_never_blocked(name: str, scratch_repo: Path, tmp_path: Path, github) -> None:
+    every = ("eu-dev", "eu-prod", "eu-staging")
+    if name == "a hub environment's stage":
+        base = _hub_checkout(scratch_repo, tmp_path / "base", every)
+        head = _hub_checkout(scratch_repo, tmp_path / "head", every, _stage)
+    else:
+        base = _hub_checkout(scratch_repo, tmp_path / "base", every[:2])
+        head = _hub_checkout(scratch_repo, tmp_path / "head", every)
+    code, out, err = run_cli("guard", "--base", base, "--head", head, "--json", "--no-hydrate")
+    import json
+    report = json.loads(out)
+    assert all(f["policy"] != "blocked" for f in report["findings"]), report
+    if name == "a hub-managed environment added":  # its root, cluster and project: two approvals
+        assert categories(report) == {"source"}, report
+        assert {f["object"] for f in report["findings"]} == {
+            "Application argocd/eu-staging-root", "Secret argocd/cluster-eu-staging", "AppProject argocd/litellm-eu-staging"}
