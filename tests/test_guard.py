@@ -501,7 +501,7 @@ def test_markdown_report_stops_at_its_limit_without_empty_tables() -> None:
     from generator.guard import report, rules, verdict
     findings = [rules.Finding("salt-key", ENV, "o", f"f{i}", 1, 2) for i in range(3)] + [rules.Finding("bastion", ENV, "o", "g", 1, 2)]
     text = report.markdown(verdict.Verdict(False, findings, [ENV]), limit=2)
-    assert text.count("| prod |") == 2 and "bastion" not in text
+    assert text.count("| <code>prod</code> |") == 2 and "bastion" not in text
     assert "… and 2 more finding(s) not shown" in text
 
 
