@@ -22,18 +22,29 @@ Compare the rendered trees of a pull request's base and head by meaning, in ever
   salt-key                      blocked, whatever the approvals: the ExternalSecret entry that maps
                                 LITELLM_SALT_KEY, the store it reads through, its Secrets Manager
                                 secret in CloudFormation, any override in LiteLLM's values
-  master-key, database-url      two approvals (same notion of what determines the value)
-  salt-key-source               blocked: a source (repoURL, revision, path, chart, helm, ...),
-                                destination or project of an Application that can reach the salt
-                                key's chain, an AppProject, the root Application
+  salt-key-source               blocked: a source (repoURL, revision, path, chart, helm, ...) or
+                                destination of an Application that can reach the salt key's chain,
+                                the root Application
   unmodelled                    blocked unless unchanged: content Argo CD syncs that the guard
                                 cannot read as Argo CD does (.argocd-source*, hidden files,
-                                jsonnet, kustomization, Chart.yaml, skip marker, plugin or
-                                kustomize sources), YAML that go-yaml and PyYAML read differently
-  source                        two approvals: any other source change, repository Secrets, bootstrap
+                                jsonnet other than the revision pin, kustomization, Chart.yaml,
+                                skip marker, plugin or kustomize sources), YAML that go-yaml and
+                                PyYAML read differently
+  refused                       blocked: git submodules (gitlinks, .gitmodules), CloudFormation
+                                macros (Transform, Fn::Transform, AWS::Include) in any stack
+  reaches-litellm               blocked: any change not on the allowlist (harmless.yaml) to what
+                                LiteLLM's proxy or migration Job runs with, External Secrets'
+                                controller, policy engines and admission mutation, Argo CD's own
+                                configuration, CloudFormation naming the salt key's secret
+  master-key, database-url      two approvals (same notion of what determines the value)
+  source                        two approvals: any other source change, AppProjects, repository
+                                Secrets, bootstrap, a hub's new environment
   bastion                       two approvals to remove it or change what makes CloudFormation
                                 replace the instance (the resource schema's createOnlyProperties)
-  everything else               allowed
+  image-repository, data-loss   two approvals: a LiteLLM or Open WebUI image from another
+                                repository; a claim, volume or claim template removed
+  unlisted                      two approvals: any other change not on the allowlist
+  on the allowlist              allowed (generator/guard/harmless.yaml, docs/guard.md)
 
 Both checkouts are hydrated (`litellm-gitops hydrate`: every chart rendered with the real helm as
 Argo CD would), and the data flow of LITELLM_SALT_KEY, LITELLM_MASTER_KEY and DATABASE_URL is
