@@ -422,3 +422,31 @@ def test_hub_mode_routine_changes_are_never_blocked(name: str, scratch_repo: Pat
         assert categories(report) == {"source"}, report
         assert {f["object"] for f in report["findings"]} == {
             "Application argocd/eu-staging-root", "Secret argocd/cluster-eu-staging", "AppProject argocd/litellm-eu-staging"}
+
+
+# --- hydrated end to end: the real chart, rendered by the real helm ---------------------------
+
+@pytest.mark.parametrize("name", ["command wrapper", "replicas"])
+def test_hydrated_values_changes(name: str, scratch_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As guard.yml runs it: both checkouts hydrated (helm template of the LiteLLM chart), a change
+    to dev's LiteLLM values judged by the objects it renders."""
+    import shutil
+    monkeypatch.delenv("LITELLM_GITOPS_HYDRATE_CACHE", raising=False)
+    base, head = tmp_path / "base", tmp_path / "head"
+    shutil.copytree(scratch_repo, base)
+    shutil.copytree(scratch_repo, head)
+    values = head / "rendered" / "dev" / "values" / "litellm.yaml"
+    text = values.read_text()
+    if name == "replicas":
+        values.write_text(text.replace("replicaCount: 1\n", "replicaCount: 3\n", 1))
+    else:
+        values.write_text(text + 'command: ["/bin/sh", "-c"]\nargs: ["export LITELLM_SALT_KEY=x; exec litellm --port 4000"]\n')
+    code, out, err = run_cli("guard", "--base", base, "--head", head, "--json", "--hydrate-cache", tmp_path / "cache")
+    import json
+    report = json.loads(out)
+    if name == "replicas":
+        assert code == 0 and report["findings"] == [], report
+    else:
+        assert code == 1 and BLOCKED in categories(report), report
+        assert any(f["object"] == "Deployment litellm/litellm" and f["field"].startswith(
+            "spec.template.spec.containers[litellm].command") for f in report["findings"]), report

@@ -32,6 +32,7 @@ from typing import Any, Iterable
 import yaml
 
 from generator import naming
+from generator.applied.model import BOOTSTRAP
 from generator.guard import dataflow
 from generator.guard.flatten import flatten
 from generator.guard.redact import MISSING
@@ -252,8 +253,8 @@ def items(env: EnvTree) -> dict[str, Item]:
         found.setdefault(item.key, item)
 
     if env.applied is not None:
-        for obj in env.applied:
-            if isinstance(obj.doc, dict) and obj.kind not in SOURCE_KINDS:
+        for obj in env.applied:  # bootstrap/ is applied by a person and judged as a source (sources.py)
+            if isinstance(obj.doc, dict) and obj.kind not in SOURCE_KINDS and obj.application != BOOTSTRAP:
                 add(_k8s_item(obj.doc, obj.namespace, obj.origin))
     else:
         for obj in env.objects.values():
