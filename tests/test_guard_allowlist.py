@@ -281,6 +281,8 @@ ROUTINE: dict[str, Callable[[Rendered, list[dict[str, Any]]], Any]] = {
         {"model_name": "claude-haiku", "litellm_params": {"model": "bedrock/eu.anthropic.claude-3-5-haiku-20241022-v1:0"}})),
     "otel callback turned on": lambda t, d: _set_config(d, lambda c: c.setdefault("litellm_settings", {}).setdefault(
         "callbacks", []).append("otel")),
+    "securityContext hardening": lambda t, d: container(d).__setitem__("securityContext", {
+        "runAsNonRoot": True, "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}),
     "PodDisruptionBudget": lambda t, d: d.append({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
                                                   "metadata": {"name": "litellm", "namespace": "litellm"},
                                                   "spec": {"minAvailable": 1, "selector": {"matchLabels": {
@@ -293,6 +295,13 @@ def test_routine_changes_to_litellm_pass_silently(name: str, hydrated: Rendered,
     code, report = guard(tmp_path, hydrated, _edit(hydrated, ROUTINE[name]))
     assert code == 0 and report["findings"] == [], report
     assert github.requests == []
+
+
+def test_a_reloader_annotation_on_litellm_needs_approvals_not_a_block(hydrated: Rendered, tmp_path: Path) -> None:
+    head = _edit(hydrated, lambda t, d: find(d, "Deployment", "litellm")["metadata"].setdefault("annotations", {}).__setitem__(
+        "reloader.stakater.com/auto", "true"))
+    code, report = guard(tmp_path, hydrated, head)
+    assert code == 1 and categories(report) == {UNLISTED}, report
 
 
 def test_an_unlisted_litellm_setting_is_blocked_not_silently_allowed(hydrated: Rendered, tmp_path: Path) -> None:

@@ -434,7 +434,7 @@ def reach(item: Item, scope_: Scope) -> str | None:
         return "rewrites pods at admission (LiteLLM's included)"
     if (kind, item.namespace, item.name) in scope_.read:
         return f"a {kind} LiteLLM's or External Secrets' pods read"
-    if item.namespace == ARGOCD_NAMESPACE or item.name.startswith("argocd-"):
+    if item.namespace == ARGOCD_NAMESPACE or item.namespace.startswith(ARGOCD_NAMESPACE + "-") or item.name.startswith("argocd-"):
         return "Argo CD's own namespace or configuration (it decides what every Application applies)"
     return None
 
@@ -562,7 +562,10 @@ def _fields(item: Item, left: Any, right: Any, why: str | None, pinned_image: bo
             found.append(Change(IMAGE_REPOSITORY, item.label, path, va, vb, item.file,
                                 "LiteLLM's or Open WebUI's image from another repository (supply chain)", False))
             continue
-        if why and not any(path == t or path.startswith((t + ".", t + "[", t + "]", t + "#")) for t in traced):
+        # A workload's own labels and annotations reach no pod (the pod template's do): two approvals.
+        own_metadata = path.startswith("metadata.") and item.kind.rsplit("/", 1)[-1] in WORKLOAD_KINDS
+        if why and not own_metadata and not any(path == t or path.startswith((t + ".", t + "[", t + "]", t + "#"))
+                                                for t in traced):
             found.append(Change(REACHES, item.label, path, va, vb, item.file,
                                 why + "; not on the allowlist (harmless.yaml)", sensitive))
             continue
