@@ -34,6 +34,11 @@ class FakeGitHub:
     roles: dict[str, str | None] = field(default_factory=dict)  # login -> repository role; None: 404
     default_role: str = "write"  # the role of any login not in `roles`
     permission_answers: dict[str, Any] = field(default_factory=dict)  # login -> a raw answer, to test odd shapes
+    # sha -> (author login, committer login) of `GET /commits/{sha}`; and pushes for `GET /activity`
+    commits: dict[str, tuple[str | None, str | None]] = field(default_factory=lambda: {HEAD_SHA: (AUTHOR, "web-flow")})
+    pushes: list[dict[str, Any]] = field(default_factory=lambda: [
+        {"id": 1, "before": OLD_SHA, "after": HEAD_SHA, "ref": "refs/heads/feature", "activity_type": "push",
+         "actor": {"login": AUTHOR, "type": "User"}}])
     _next_id: int = 1000
 
     def add_pr(self, number: int = PR_NUMBER, author: str = AUTHOR, head_sha: str = HEAD_SHA) -> None:
@@ -104,6 +109,15 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 if int(m[1]) not in state.pulls:
                     return self._send(404, {"message": "Not Found"})
                 return self._page(state.reviews.get(int(m[1]), []), path, query)
+            if m := re.fullmatch(rf"{prefix}/commits/([0-9a-f]+)", path):
+                if m[1] not in state.commits:
+                    return self._send(404, {"message": "Not Found"})
+                author, committer = state.commits[m[1]]
+                return self._send(200, {"sha": m[1], "author": {"login": author} if author else None,
+                                        "committer": {"login": committer} if committer else None})
+            if path == f"{prefix}/activity":
+                pushes = [p for p in state.pushes if query.get("activity_type", ["push"])[0] == p["activity_type"]]
+                return self._send(200, pushes)
             if m := re.fullmatch(rf"{prefix}/collaborators/([^/]+)/permission", path):
                 login = m[1]
                 if login in state.permission_answers:

@@ -42,10 +42,12 @@ def approve_many(gh, n: int = 5) -> None:
         gh.review(f"reviewer{i}")
 
 
-def assert_needs_two_approvals(tmp_path: Path, github, base: Rendered, head: Rendered, category: str) -> None:
-    """Refused for `category` alone, still refused with one approval, allowed with two."""
+def assert_needs_two_approvals(tmp_path: Path, github, base: Rendered, head: Rendered, category: str,
+                               also: frozenset[str] = frozenset()) -> None:
+    """Refused for `category` (and at most the approval-gated categories `also`), still refused
+    with one approval, allowed with two."""
     code, report = guard(tmp_path, base, head)
-    assert code == 1 and categories(report) == {category}, report
+    assert code == 1 and category in categories(report) and categories(report) <= {category} | also, report
     github.review("bob")
     assert guard(tmp_path, base, head)[0] == 1
     github.review("carol")
@@ -329,7 +331,8 @@ BASTION_CHANGES: dict[str, Callable[[Rendered], Any]] = {
 @pytest.mark.parametrize("name", sorted(BASTION_CHANGES))
 def test_bastion_replacement_or_removal_needs_two_approvals(name: str, tmp_path: Path, github) -> None:
     base = Rendered.minimal()
-    assert_needs_two_approvals(tmp_path, github, base, base.edit(BASTION_CHANGES[name]), "bastion")
+    # The launch template and security group the instance refers to are not on the allowlist either.
+    assert_needs_two_approvals(tmp_path, github, base, base.edit(BASTION_CHANGES[name]), "bastion", frozenset({"unlisted"}))
 
 
 UNRELATED: dict[str, Callable[[Rendered], Any]] = {
@@ -341,19 +344,31 @@ UNRELATED: dict[str, Callable[[Rendered], Any]] = {
     "secret description and tags": lambda t: _set(t.cfn_secret("LITELLM_SALT_KEY")[1]["Properties"], "Description", "new words"),
     "bastion instance type": lambda t: _set(t.instance()[2]["Parameters"]["InstanceType"], "Default", "t3.medium"),
     "bastion user data": lambda t: _set(_instance_props(t), "UserData", {"Fn::Base64": "#!/bin/bash\necho bye\n"}),
-    "bastion security group egress": lambda t: t.resource("HostSecurityGroup")["Properties"]["SecurityGroupEgress"].append(
-        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "CidrIp": "0.0.0.0/0"}),
-    # SecurityGroupIds updates in place: a replaced group does not replace the instance.
-    "bastion security group replaced": lambda t: _set(t.resource("HostSecurityGroup")["Properties"], "GroupDescription", "new"),
-    "IRSA policy listing the secret ARN": lambda t: t.template_of(t.cfn_secret("LITELLM_SALT_KEY")[0])["Resources"].__setitem__(
-        "ReaderPolicy", {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": {"Statement": [
-            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-             "Resource": {"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:eu-west-1:1:secret:prod/litellm/salt-key-??????"}}]}}}),
     "otel env var": lambda t: _set(t.values("litellm")["envVars"], "OTEL_SERVICE_NAME", "gateway"),
     "new environment": lambda t: t.envs.__setitem__("staging", Rendered.minimal("staging").envs["staging"]),
     "file renamed": lambda t: t.envs[ENV].__setitem__("manifests/secret-store/renamed.yaml",
                                                       t.envs[ENV].pop("manifests/secret-store/one.yaml")),
 }
+
+
+# Not on the allowlist, nowhere near LiteLLM's inputs: two approvals, never blocked.
+UNLISTED_CHANGES: dict[str, Callable[[Rendered], Any]] = {
+    "bastion security group egress": lambda t: t.resource("HostSecurityGroup")["Properties"]["SecurityGroupEgress"].append(
+        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "CidrIp": "0.0.0.0/0"}),
+    # SecurityGroupIds updates in place: a replaced group does not replace the instance.
+    "bastion security group replaced": lambda t: _set(t.resource("HostSecurityGroup")["Properties"], "GroupDescription", "new"),
+    # Read-only: it cannot write the salt key's secret (a policy that can is blocked: test_guard_allowlist.py).
+    "IRSA policy reading the secret ARN": lambda t: t.template_of(t.cfn_secret("LITELLM_SALT_KEY")[0])["Resources"].__setitem__(
+        "ReaderPolicy", {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": {"Statement": [
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+             "Resource": {"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:eu-west-1:1:secret:prod/litellm/salt-key-??????"}}]}}}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNLISTED_CHANGES))
+def test_unlisted_changes_need_two_approvals(name: str, tmp_path: Path, github) -> None:
+    base = Rendered.minimal()
+    assert_needs_two_approvals(tmp_path, github, base, base.edit(UNLISTED_CHANGES[name]), "unlisted")
 
 
 @pytest.mark.parametrize("name", sorted(UNRELATED))
@@ -381,7 +396,8 @@ def test_first_render_of_the_secrets_is_allowed(tmp_path: Path) -> None:
     base.envs[ENV]["values/litellm.yaml"] = {"replicaCount": 2}
     base.values("external-secrets").pop("serviceAccount")
     code, report = guard(tmp_path, base, head)
-    assert code == 0, report
+    # Wiring that was never there is no salt-key change; it is not on the allowlist either.
+    assert code == 1 and categories(report) == {"unlisted"}, report
 
 
 def test_wiring_a_secret_into_an_environment_that_had_part_of_it_needs_approval(tmp_path: Path) -> None:
@@ -485,7 +501,7 @@ def test_markdown_report_stops_at_its_limit_without_empty_tables() -> None:
     from generator.guard import report, rules, verdict
     findings = [rules.Finding("salt-key", ENV, "o", f"f{i}", 1, 2) for i in range(3)] + [rules.Finding("bastion", ENV, "o", "g", 1, 2)]
     text = report.markdown(verdict.Verdict(False, findings, [ENV]), limit=2)
-    assert text.count("| prod |") == 2 and "bastion" not in text
+    assert text.count("| <code>prod</code> |") == 2 and "bastion" not in text
     assert "… and 2 more finding(s) not shown" in text
 
 

@@ -139,7 +139,8 @@ HAND_SOURCE_CHANGES: dict[str, tuple[str, Callable[[Rendered], Any]]] = {
     "secret store recurse": (SALT_SOURCE, lambda t: _set(_app(t, "secret-store")["spec"]["source"]["directory"], "recurse", True)),
     "dashboards into LiteLLM's namespace": (SALT_SOURCE, lambda t: _set(
         _app(t, "grafana-dashboards")["spec"]["destination"], "namespace", "litellm")),
-    "stack AppProject source repos": (SALT_SOURCE, lambda t: t.obj("AppProject", "litellm")["spec"]["sourceRepos"].append("*")),
+    # What a project allows limits its Applications; what they apply is judged on its own.
+    "stack AppProject source repos": (SOURCE, lambda t: t.obj("AppProject", "litellm")["spec"]["sourceRepos"].append("*")),
     "LiteLLM repository Secret": (SALT_SOURCE, lambda t: _set(_repo_secret(t, "litellm-helm")["stringData"], "url", "ghcr.io/attacker")),
     "root Application path": (SALT_SOURCE, lambda t: _set(t.obj("Application", f"{ENV}-root")["spec"]["source"], "path",
                                                          "rendered/staging/apps")),
@@ -533,7 +534,8 @@ def test_a_mutating_webhook_is_refused(real: Rendered, tmp_path: Path) -> None:
         "apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
         "metadata": {"name": "inject"}, "webhooks": []}))
     code, report = guard(tmp_path, real, head)
-    assert code == 1 and UNMODELLED in categories(report), report
+    assert code == 1 and "reaches-litellm" in categories(report), report
+    assert any(f["object"] == "MutatingWebhookConfiguration inject" for f in report["findings"]), report
 
 
 def test_an_alias_bomb_is_bad_input_not_a_hang(tmp_path: Path) -> None:

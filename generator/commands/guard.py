@@ -11,7 +11,8 @@ from pathlib import Path
 from generator import deadline
 from generator.commands.common import add_hydrate_options, write_report
 from generator.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, InputError
-from generator.guard import approvals, pr, report, rules, tree, verdict
+from generator.guard import allowlist, approvals, gitsnap, pr, report, rules, synced, tree, verdict
+from generator.guard.redact import MISSING
 from generator.guard.github import GitHub
 
 NAME = "guard"
@@ -21,18 +22,29 @@ Compare the rendered trees of a pull request's base and head by meaning, in ever
   salt-key                      blocked, whatever the approvals: the ExternalSecret entry that maps
                                 LITELLM_SALT_KEY, the store it reads through, its Secrets Manager
                                 secret in CloudFormation, any override in LiteLLM's values
-  master-key, database-url      two approvals (same notion of what determines the value)
-  salt-key-source               blocked: a source (repoURL, revision, path, chart, helm, ...),
-                                destination or project of an Application that can reach the salt
-                                key's chain, an AppProject, the root Application
+  salt-key-source               blocked: a source (repoURL, revision, path, chart, helm, ...) or
+                                destination of an Application that can reach the salt key's chain,
+                                the root Application
   unmodelled                    blocked unless unchanged: content Argo CD syncs that the guard
                                 cannot read as Argo CD does (.argocd-source*, hidden files,
-                                jsonnet, kustomization, Chart.yaml, skip marker, plugin or
-                                kustomize sources), YAML that go-yaml and PyYAML read differently
-  source                        two approvals: any other source change, repository Secrets, bootstrap
+                                jsonnet other than the revision pin, kustomization, Chart.yaml,
+                                skip marker, plugin or kustomize sources), YAML that go-yaml and
+                                PyYAML read differently
+  refused                       blocked: git submodules (gitlinks, .gitmodules), CloudFormation
+                                macros (Transform, Fn::Transform, AWS::Include) in any stack
+  reaches-litellm               blocked: any change not on the allowlist (harmless.yaml) to what
+                                LiteLLM's proxy or migration Job runs with, External Secrets'
+                                controller, policy engines and admission mutation, Argo CD's own
+                                configuration, CloudFormation naming the salt key's secret
+  master-key, database-url      two approvals (same notion of what determines the value)
+  source                        two approvals: any other source change, AppProjects, repository
+                                Secrets, bootstrap, a hub's new environment
   bastion                       two approvals to remove it or change what makes CloudFormation
                                 replace the instance (the resource schema's createOnlyProperties)
-  everything else               allowed
+  image-repository, data-loss   two approvals: a LiteLLM or Open WebUI image from another
+                                repository; a claim, volume or claim template removed
+  unlisted                      two approvals: any other change not on the allowlist
+  on the allowlist              allowed (generator/guard/harmless.yaml, docs/guard.md)
 
 Both checkouts are hydrated (`litellm-gitops hydrate`: every chart rendered with the real helm as
 Argo CD would), and the data flow of LITELLM_SALT_KEY, LITELLM_MASTER_KEY and DATABASE_URL is
@@ -43,7 +55,8 @@ and --no-hydrate are judged on the rendered files only, which is stricter: LiteL
 then undetermined and a chart bump counts like any other source change.
 
 An approval counts when it is the reviewer's latest state-changing review, on the head commit,
-from someone other than the author who has write access to the repository (admin, maintain or
+from someone other than the author and other than whoever pushed or authored the head commit
+(the repository activity API and the commit), who has write access to the repository (admin, maintain or
 write, from GitHub's collaborator permission API). Reviews are read from the GitHub REST API only
 when a finding needs them, with GITHUB_API_URL, GITHUB_TOKEN, GITHUB_REPOSITORY and the payload at
 GITHUB_EVENT_PATH (pull_request or pull_request_review), or with --repo and --pr. If GitHub cannot
@@ -106,13 +119,19 @@ def _judge(args: argparse.Namespace) -> int:
     # What Argo CD will apply: a checkout that cannot be hydrated is bad input (refused). A side given
     # as a bare rendered tree is judged on its rendered files, which is stricter, never looser: its
     # LiteLLM chains are undetermined (a difference) and its chart bumps stay source changes.
+    # The revision pin's text is compared with the one the generator writes before any Jsonnet is
+    # evaluated: an environment whose pin differs is not hydrated (synced.py refuses it).
+    head_envs = [name for name, env in pair.head.items() if not synced.pin_problem(env)]
     if not args.no_hydrate:
         from generator.commands.hydrate import hydrate_pair  # helm and the charts: imported only to hydrate
 
-        for trees, states in zip((pair.base, pair.head), hydrate_pair(args, list(pair.base), list(pair.head), required=False)):
+        for trees, states in zip((pair.base, pair.head), hydrate_pair(args, list(pair.base), head_envs, required=False)):
             for name, state in states.items():
                 trees[name].applied = state
-    findings = rules.evaluate(pair.base, pair.head)
+    findings = [rules.Finding(allowlist.REFUSED, "(repository)", f"file {path}", "submodule (Argo CD fetches the other "
+                              "repository; the guard would read an empty folder)", MISSING, "present", path)
+                for path in gitsnap.submodules(args.head)]
+    findings += rules.evaluate(pair.base, pair.head)
 
     def read_approvals() -> tuple[pr.PullRequest | None, approvals.Approvals | None]:
         client = github_client()
@@ -120,7 +139,7 @@ def _judge(args: argparse.Namespace) -> int:
         if pull is None:
             return None, None
         reviews = client.get_all(f"repos/{pull.repo}/pulls/{pull.number}/reviews")
-        counted = approvals.count(reviews, pull.author, pull.head_sha)
+        counted = approvals.count(reviews, pull.author, pull.head_sha, approvals.pushers(client.get, pull.repo, pull.head_sha))
         return pull, approvals.require_write(
             counted, lambda login: client.get(f"repos/{pull.repo}/collaborators/{quote(login, safe='')}/permission"))
 

@@ -2,7 +2,9 @@
 
 An approval counts when it is its reviewer's latest state-changing review (APPROVED,
 CHANGES_REQUESTED or DISMISSED; COMMENTED and PENDING change nothing), it was given on the pull
-request's current head commit, the reviewer is a person other than the pull request's author, and
+request's current head commit, the reviewer is a person other than the pull request's author and
+other than whoever pushed or authored the most recent commit (`pushers`: GitHub's "Require
+approval of the most recent reviewable push", its strictest setting), and
 the reviewer has write access to the repository, as GitHub's own required reviews demand (so two
 throwaway accounts' approvals count for nothing).
 
@@ -39,7 +41,29 @@ def _order(review: dict[str, Any], index: int) -> tuple[str, int, int]:
     return (str(review.get("submitted_at") or ""), rid if isinstance(rid, int) else 0, index)
 
 
-def count(reviews: list[Any], author: str, head_sha: str) -> Approvals:
+def _login(node: Any) -> str | None:
+    login = node.get("login") if isinstance(node, dict) else None
+    return login if isinstance(login, str) and login else None
+
+
+def pushers(get: Callable[[str], Any], repo: str, head_sha: str) -> set[str]:
+    """Who may have pushed the head commit, whose approval GitHub's "Require approval of the most
+    recent reviewable push" does not count: the head commit's author and committer
+    (`GET /repos/{repo}/commits/{sha}`) and the actor of every push that moved a branch of the
+    repository to it (`GET /repos/{repo}/activity`, the repository activity API: pushes with their
+    actor and `after` commit). Lower-cased logins."""
+    found = set()
+    commit = get(f"repos/{repo}/commits/{head_sha}")
+    if isinstance(commit, dict):
+        found |= {login for login in (_login(commit.get("author")), _login(commit.get("committer"))) if login}
+    activity = get(f"repos/{repo}/activity?activity_type=push&per_page=100")
+    for push in activity if isinstance(activity, list) else []:
+        if isinstance(push, dict) and push.get("after") == head_sha and _login(push.get("actor")):
+            found.add(str(_login(push.get("actor"))))
+    return {login.lower() for login in found}
+
+
+def count(reviews: list[Any], author: str, head_sha: str, pushed_by: set[str] = frozenset()) -> Approvals:
     latest: dict[str, dict[str, Any]] = {}
     logins: dict[str, str] = {}
     ordered = sorted(((r, i) for i, r in enumerate(reviews) if isinstance(r, dict)), key=lambda p: _order(*p))
@@ -60,6 +84,8 @@ def count(reviews: list[Any], author: str, head_sha: str) -> Approvals:
             result.ignored.append((login, f"latest review is {state.lower().replace('_', ' ')}"))
         elif key == author.lower():
             result.ignored.append((login, "is the pull request's author"))
+        elif key in pushed_by:
+            result.ignored.append((login, "pushed or authored the most recent commit"))
         elif str(user.get("type", "User")) == "Bot":
             result.ignored.append((login, "is a bot"))
         elif review.get("commit_id") != head_sha:

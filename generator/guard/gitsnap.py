@@ -109,3 +109,46 @@ def _tree_ids(listing: bytes) -> dict[str, str] | None:
         if mode == TREE_MODE and kind == "tree" and name != FLEET:
             found[name] = f"{kind} {oid}"
     return found
+
+
+GITLINK = "160000"
+GITMODULES = ".gitmodules"
+
+
+def submodules(checkout: Path) -> list[str]:
+    """Where the checkout brings in another repository: every gitlink (mode 160000) in its HEAD
+    commit and every `.gitmodules` file, in HEAD or in the work tree (a checkout git does not
+    vouch for, or a rendered/ folder given alone, is searched on disk).
+
+    Argo CD's repo-server fetches submodules of the whole repository by default (argo-cd v3.5.1
+    util/git/client.go, nativeGitClient.Submodule: `git submodule update --init --recursive` when
+    .gitmodules exists; ARGOCD_GIT_MODULES_ENABLED defaults to true), while actions/checkout leaves
+    the folder empty: the guard would judge an empty folder where Argo CD reads another repository."""
+    found: set[str] = set()
+    top = checkout
+    process = None
+    if (checkout / ".git").exists():
+        try:
+            process = _start(checkout, "ls-tree", "-r", "-z", "--full-tree", "--format=%(objectmode) %(path)", "HEAD")
+        except OSError:
+            process = None
+    elif checkout.name == RENDERED and (checkout.parent / ".git").exists():
+        top = checkout.parent
+        try:
+            process = _start(top, "ls-tree", "-r", "-z", "--full-tree", "--format=%(objectmode) %(path)", "HEAD")
+        except OSError:
+            process = None
+    if process is not None:
+        output, _ = process.communicate()
+        for record in output.split(b"\0"):
+            mode, _, path = record.decode("utf-8", "surrogateescape").partition(" ")
+            if mode == GITLINK or path.rsplit("/", 1)[-1] == GITMODULES:
+                found.add(path)
+    # On disk: the top level's (the one git reads) and any under rendered/ (HEAD covers the rest).
+    if (top / GITMODULES).exists():
+        found.add(GITMODULES)
+    for base, dirs, names in os.walk(top / RENDERED if (top / RENDERED).is_dir() else top):
+        dirs[:] = sorted(d for d in dirs if d != ".git" and not os.path.islink(os.path.join(base, d)))
+        if GITMODULES in names:
+            found.add(os.path.relpath(os.path.join(base, GITMODULES), top).replace(os.sep, "/"))
+    return sorted(found)

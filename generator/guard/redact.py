@@ -58,7 +58,7 @@ def show(value: Any, field: str = "", sensitive: bool = False) -> str:
     if value is MISSING:
         return ABSENT
     if isinstance(value, (dict, list)):
-        text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
     elif isinstance(value, bool):
         text = "true" if value else "false"
     else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from typing import Any
 
 from generator.guard.redact import show
@@ -22,11 +23,25 @@ HEADINGS = {
     "database-url": "database URL: needs two approvals",
     "source": "what Argo CD applies (sources, destinations, projects, repositories, bootstrap): needs two approvals",
     "bastion": "bastion replaced or removed: needs two approvals",
+    "refused": "named refusals (submodules, CloudFormation macros): blocked whatever the approvals",
+    "reaches-litellm": "reaches what LiteLLM runs with and is not on the allowlist: blocked whatever the approvals",
+    "image-repository": "LiteLLM or Open WebUI image from another repository: needs two approvals",
+    "data-loss": "volume, claim or claim template removed: needs two approvals",
+    "unlisted": "not on the allowlist of harmless changes (harmless.yaml): needs two approvals",
 }
 
 
+# Fields of a master-key or database-URL finding that name where a value comes from, never the value.
+_WIRING = re.compile(r"(\.key|\.name|\.version|\.versionStage|\.property|secretKey|\.kind|Type|"
+                     r"secretStoreRef|\(object\)|\(whole object\)|\(whole chain\)|Deployment\.\w+|Policy)$")
+
+
 def shown(finding: Finding) -> tuple[str, str]:
-    sensitive = finding.sensitive
+    """Before and after as they may be printed. A master-key or database-URL finding's values are
+    redacted whatever their shape (an upper-case passphrase looks like a variable name, a URL's
+    password may hold `/`), except on fields that only name where the value comes from."""
+    sensitive = finding.sensitive or (finding.category in ("master-key", "database-url")
+                                      and not _WIRING.search(finding.field.split(" (", 1)[0]))
     return show(finding.before, finding.field, sensitive), show(finding.after, finding.field, sensitive)
 
 
@@ -58,15 +73,21 @@ def text(verdict: Verdict) -> str:
     return "\n".join(out) + "\n"
 
 
+def _line(value: str) -> str:
+    """One list item: escaped, on one line (nothing can start a heading, a fence or a table)."""
+    return html.escape(value, quote=False).replace("\r", " ").replace("\n", " ").replace("`", "&#96;")
+
+
 def _cell(value: str) -> str:
-    return "<code>" + html.escape(value, quote=False).replace("|", "&#124;").replace("\n", " ") + "</code>"
+    return ("<code>" + html.escape(value, quote=False).replace("|", "&#124;").replace("\r", " ").replace("\n", " ")
+            .replace("`", "&#96;") + "</code>")
 
 
 def markdown(verdict: Verdict, limit: int = 200) -> str:
     icon = "✅" if verdict.allowed else "⛔"
     out = [f"### {icon} Guard: {_title(verdict).lower()}", ""]
-    out += [f"- {html.escape(reason, quote=False)}" for reason in verdict.reasons]
-    out += [f"- {html.escape(line, quote=False)}" for line in _approval_lines(verdict)]
+    out += [f"- {_line(reason)}" for reason in verdict.reasons]
+    out += [f"- {_line(line)}" for line in _approval_lines(verdict)]
     shown_count = 0
     for category in CATEGORIES:
         items = [f for f in verdict.findings if f.category == category]
@@ -79,7 +100,8 @@ def markdown(verdict: Verdict, limit: int = 200) -> str:
                 break
             shown_count += 1
             before, after = shown(f)
-            out.append(f"| {f.environment} | {_cell(f.object)} | {_cell(f.field)} | {_cell(before)} → {_cell(after)} |")
+            where = f" {_cell(f.file)}" if f.file else ""
+            out.append(f"| {_cell(f.environment)} | {_cell(f.object)}{where} | {_cell(f.field)} | {_cell(before)} → {_cell(after)} |")
     if len(verdict.findings) > shown_count:
         out += ["", f"… and {len(verdict.findings) - shown_count} more finding(s) not shown; run `litellm-gitops guard` for all."]
     return "\n".join(out) + "\n"
@@ -108,7 +130,10 @@ def to_json(verdict: Verdict, exit_code: int) -> str:
 
 
 def bad_input_markdown(message: str) -> str:
-    fence = "~~~"
+    """The message (it names files the pull request chose) in a fence longer than any run of
+    tildes or backticks inside it, so nothing in it can close the fence or start a heading."""
+    longest = max((len(run) for run in re.findall(r"~+|`+", message)), default=0)
+    fence = "~" * max(3, longest + 1)
     return f"### ⛔ Guard: bad input\n\n{fence}\n{message}\n{fence}\n"
 
 

@@ -26,7 +26,7 @@ from enum import Enum
 from typing import Any, Iterator, Sequence
 
 from generator import naming
-from generator.guard import cfn, cfnschema, dataflow, sources, synced
+from generator.guard import allowlist, cfn, cfnschema, dataflow, sources, synced
 from generator.guard.flatten import _item_label, flatten, join
 from generator.guard.redact import MISSING
 from generator.guard.tree import EnvTree, Obj, Tree, app_sources
@@ -97,13 +97,22 @@ STORE_AUTH_PATHS = (("serviceAccount", "name"), ("serviceAccount", "annotations"
 # (sources.py), content Argo CD syncs that the guard cannot read as Argo CD does (synced.py), and
 # any other source change.
 SALT_SOURCE, UNMODELLED, SOURCE = "salt-key-source", "unmodelled", "source"
-POLICIES = ({SECRET_RULES[0].category: SECRET_RULES[0].policy, SALT_SOURCE: Policy.BLOCK, UNMODELLED: Policy.BLOCK}
-            | {r.category: r.policy for r in SECRET_RULES[1:]} | {SOURCE: Policy.TWO_APPROVALS, BASTION.category: BASTION.policy})
+# The allowlist (allowlist.py over harmless.yaml): every other change in the applied state.
+POLICIES = ({SECRET_RULES[0].category: SECRET_RULES[0].policy, SALT_SOURCE: Policy.BLOCK, UNMODELLED: Policy.BLOCK,
+             allowlist.REFUSED: Policy.BLOCK, allowlist.REACHES: Policy.BLOCK}
+            | {r.category: r.policy for r in SECRET_RULES[1:]} | {SOURCE: Policy.TWO_APPROVALS, BASTION.category: BASTION.policy}
+            | {allowlist.IMAGE_REPOSITORY: Policy.TWO_APPROVALS, allowlist.DATA_LOSS: Policy.TWO_APPROVALS,
+               allowlist.UNLISTED: Policy.TWO_APPROVALS})
 CATEGORIES = tuple(POLICIES)  # most severe first
+# Values paths the red lines trace, per chart: the allowlist leaves their changes to them.
+TRACED_VALUES = {"litellm": tuple(dict.fromkeys([p for r in SECRET_RULES for p in r.value_paths]
+                                                 + [f"envVars.{n}" for r in SECRET_RULES[1:] for n in r.mentions])),
+                 STORE_AUTH_CHART: tuple(".".join(p) for p in STORE_AUTH_PATHS)}
+# Variables the data flow traces in every LiteLLM container (dataflow.py): env entries of these names.
+TRACED_ENV = tuple(sorted({n for r in SECRET_RULES for n in r.mentions}))
 
 # ExternalSecret and store fields as External Secrets defaults them, so spelling a default out is no change.
-REMOTE_REF_DEFAULTS = {"conversionStrategy": "Default", "decodingStrategy": "None", "metadataPolicy": "None",
-                       "nullBytePolicy": "Ignore"}
+REMOTE_REF_DEFAULTS = allowlist.REMOTE_REF_DEFAULTS
 TEMPLATE_DEFAULTS = {"engineVersion": "v2", "mergePolicy": "Replace"}
 SECRET_IGNORED_PROPERTIES = ("Description", "Tags")
 _TEMPLATE_REF = re.compile(r"\{\{(.*?)\}\}", re.S)
@@ -473,6 +482,25 @@ def _scan(node: Any, names: tuple[str, ...], path: str, label: str, file: str, o
         out.add(label, path or "(document)", node, file, sensitive=not _REFERENCE_ONLY.match(node.strip()))
 
 
+def _parsed_data(data: dict[str, Any]) -> dict[str, Any]:
+    """A ConfigMap's values, those holding a YAML mapping (LiteLLM's config.yaml) parsed under
+    `<key>::`, so a mention is a fact about its own field, not about the whole text (adding a
+    model beside `master_key: os.environ/LITELLM_MASTER_KEY` changes no fact about it)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        inner = None
+        if isinstance(value, str) and len(value) <= allowlist.MAX_EMBEDDED_YAML and not str(key).endswith(".json"):
+            try:
+                inner = load_plain(value)
+            except Exception:  # not YAML: scanned as text
+                inner = None
+        if isinstance(inner, dict):
+            out[f"{key}::"] = inner
+        else:
+            out[key] = value
+    return out
+
+
 def _override_facts(env: EnvTree, names: tuple[str, ...], out: Facts) -> None:
     for obj in env.of_kind("HelmValues"):
         if may_mention(obj, names):
@@ -486,7 +514,7 @@ def _override_facts(env: EnvTree, names: tuple[str, ...], out: Facts) -> None:
             continue
         for key in ("data", "stringData", "binaryData"):
             if isinstance(obj.doc.get(key), dict):
-                _scan(obj.doc[key], names, key, obj.label, obj.file, out)
+                _scan(_parsed_data(obj.doc[key]), names, key, obj.label, obj.file, out)
 
 
 # --- what the guard must read ------------------------------------------------------------------
@@ -585,10 +613,10 @@ def _secret_scope(rule: SecretRule, envs: list[EnvTree]) -> Scope:
             # a rotation schedule, a target attachment, anything that names the secret's resource
             if scope.resources and cfn.references(resource) & scope.resources or (
                     str(resource.get("Type", "")).startswith("AWS::SecretsManager::")
-                    and any(n in json.dumps(resource) for n in needles)):
+                    and any(n in json.dumps(resource, default=str) for n in needles)):
                 scope.referrers.add(logical_id)
         for push in env.of_kind("PushSecret"):
-            if any(n in json.dumps(push.spec) for n in needles):
+            if any(n in json.dumps(push.spec, default=str) for n in needles):
                 scope.pushes.add(push.key)
     return scope
 
@@ -763,6 +791,16 @@ def evaluate(base: Tree, head: Tree) -> list[Finding]:
         for item in synced.evaluate(name, old_env, new_env):
             where = f" (line {item.line})" if item.line else ""
             findings.append(Finding(UNMODELLED, name, item.object, item.field + where, MISSING, "refused", item.file))
+        salt = _secret_scope(SECRET_RULES[0], envs)
+        salt_names = salt.remote_keys | salt.resources | {SECRET_RULES[0].name_hint}
+        # Every other change in the applied state, against the table of harmless ones. An object
+        # another rule already judged needs no second, milder finding.
+        judged = {f.object: CATEGORIES.index(f.category) for f in findings if f.environment == name}
+        for change in allowlist.compare(old_env, new_env, salt_names, TRACED_VALUES, TRACED_ENV):
+            if judged.get(change.object, len(CATEGORIES)) <= CATEGORIES.index(change.category):
+                continue
+            findings.append(Finding(change.category, name, change.object, f"{change.field} ({change.why})",
+                                    change.before, change.after, change.file, change.sensitive))
         instances = {lid for e in envs for _, lid, r in cfn_resources(e) if r.get("Type") in BASTION.types}
         old_bastion, new_bastion = bastion_facts(old_env, instances), bastion_facts(new_env, instances)
         if old_bastion:

@@ -130,7 +130,13 @@ def _delivers_reaching_kind(env: EnvTree, source: dict[str, Any]) -> bool:
     folder = readable_path(env, source)
     if folder is None:
         return True  # content the guard cannot read: assume the worst
-    return any(_KIND.search(env.files[rel]) or _DISGUISE.search(env.files[rel])
+    parsed: dict[str, list[str]] = {}
+    for obj in env.objects.values():
+        parsed.setdefault(obj.file, []).append(obj.kind)
+    # A file the guard parsed is judged by the kinds it holds (the allowlist judges the objects
+    # themselves); one it did not parse, by a scan of its bytes that fails closed.
+    return any(any(kind in REACH.kinds for kind in parsed[rel]) if rel in parsed
+               else (_KIND.search(env.files[rel]) or _DISGUISE.search(env.files[rel])) is not None
                for rel in source_files(env, folder, source.get("directory")))
 
 
@@ -141,7 +147,11 @@ def _chart_name(source: dict[str, Any]) -> str:
 def app_reaches(app: Obj, env: EnvTree) -> bool:
     spec = app.spec
     destination = spec.get("destination") if isinstance(spec.get("destination"), dict) else {}
-    if str(destination.get("namespace") or "") in REACH.namespaces or app.kind == "ApplicationSet":
+    if app.kind == "ApplicationSet":
+        # Evaluated as Argo CD does (tree.py): each Application it generates is compared on its
+        # own, so a template change shows up on every generated root it changes.
+        return False
+    if str(destination.get("namespace") or "") in REACH.namespaces:
         return True
     for source in app_sources(app):
         if source.get("chart"):
@@ -167,7 +177,10 @@ def reaches(obj: Obj, env: EnvTree) -> bool:
     if obj.kind in ("Application", "ApplicationSet"):
         return app_reaches(obj, env)
     if obj.kind == "AppProject":
-        return True
+        # What a project allows (destinations, source repositories, kind allow-lists) limits what
+        # its Applications may apply; what they do apply is judged on its own (the Applications,
+        # the applied state). Two approvals, like any other source change.
+        return False
     if obj.kind == "Secret" and isinstance(obj.doc, dict):
         labels = (obj.doc.get("metadata") or {}).get("labels") or {}
         if labels.get(SECRET_TYPE) in REACH.secret_types:
@@ -210,7 +223,44 @@ class SourceChange:
 def _guarded(env: EnvTree | None) -> dict[str, Obj]:
     if env is None:
         return {}
-    return {k: o for k, o in env.objects.items() if is_guarded(o) and env.touched(o.file)}
+    # An Application a hub's ApplicationSet generates depends on files besides its own (the
+    # environments' files the git generator reads): it is always compared.
+    return {k: o for k, o in env.objects.items() if is_guarded(o) and (env.touched(o.file) or _generated(o))}
+
+
+def _cluster(obj: Obj) -> tuple[str, str] | None:
+    """(name, server) of an Argo CD cluster Secret, None for anything else or an unreadable one."""
+    if obj.kind != "Secret" or not isinstance(obj.doc, dict):
+        return None
+    labels = (obj.doc.get("metadata") or {}).get("labels") or {}
+    data = obj.doc.get("stringData")
+    if not isinstance(labels, dict) or labels.get(SECRET_TYPE) != "cluster" or not isinstance(data, dict):
+        return None
+    return str(data.get("name") or ""), str(data.get("server") or "")
+
+
+def _destination(app: Obj) -> tuple[str, str]:
+    destination = app.spec.get("destination") if isinstance(app.spec.get("destination"), dict) else {}
+    return str(destination.get("name") or ""), str(destination.get("server") or "")
+
+
+def _new_target(obj: Obj, old: EnvTree) -> bool:
+    """A hub's new cluster Secret, or the root generated for it, naming no cluster that the base
+    already knows (by name or server): it deploys to a new cluster only."""
+    known = {c for o in old.objects.values() for c in (_cluster(o) or ()) if c}
+    known |= {d for o in old.of_kind("Application") if _generated(o) for d in _destination(o) if d}
+    cluster = _cluster(obj)
+    if cluster is not None:
+        return all(part and part not in known for part in cluster)
+    if _generated(obj):  # a root for an environment no base root syncs
+        paths = {str(src.get("path")) for o in old.of_kind("Application") if _generated(o) for src in app_sources(o)}
+        mine = {str(src.get("path")) for src in app_sources(obj)}
+        return obj.key not in old.objects and not mine & paths
+    return False
+
+
+def _generated(obj: Obj) -> bool:
+    return obj.kind == "Application" and not obj.file.startswith(("apps/", "bootstrap/")) and b"ApplicationSet" in obj.raw
 
 
 def compare(name: str, old: EnvTree | None, new: EnvTree | None) -> list[SourceChange]:
@@ -231,6 +281,8 @@ def compare(name: str, old: EnvTree | None, new: EnvTree | None) -> list[SourceC
         obj = b or a
         assert obj is not None
         reach = (a is not None and reaches(a, old)) or (b is not None and reaches(b, new))
+        if a is None and b is not None and _new_target(b, old):
+            reach = False  # a new environment's root or cluster: nothing that exists changes
         label = obj.label or key
         if a is None or b is None:
             changes.append(SourceChange(name, label, "(whole object)", "present" if a else MISSING,

@@ -37,8 +37,6 @@ from generator.guard.tree import EnvTree, app_sources
 
 MANIFEST_FILE = re.compile(r"^.*\.(yaml|yml|json|jsonnet)$")  # repository.go: manifestFile
 SKIP_MARKER = b"+argocd:skip-file-rendering"  # repository.go: skipFileRenderingMarker
-# Objects that rewrite other objects at admission: what LiteLLM's pods finally run is not in git.
-MUTATING = re.compile(rb"""["']?kind["']?\s*:\s*["']?(MutatingWebhookConfiguration|MutatingAdmissionPolicy|MutatingAdmissionPolicyBinding)\b""")
 KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")  # util/kustomize: IsKustomization
 # Source fields that select a tool the guard does not run. (directory.include/exclude are globs
 # the guard evaluates as Argo CD does: generator.guard.sources.source_files.)
@@ -61,13 +59,63 @@ def expected_pin(env: EnvTree) -> bytes | None:
     repository (argocd.pin_revision_jsonnet, the guard's own trusted code): the one Jsonnet whose
     meaning the guard knows (it applies apps/*.yaml with their Git sources pinned to the root's
     revision). None without a root Application."""
-    roots = [o for o in env.objects.values() if o.kind == "Application" and o.file.startswith("bootstrap/")]
-    sources = app_sources(roots[0]) if len(roots) == 1 else []
-    if len(sources) != 1 or not isinstance(sources[0].get("repoURL"), str):
-        return None
+    roots = [o.doc for o in env.objects.values() if o.kind == "Application" and o.file.startswith("bootstrap/")]
+    if not roots:  # bootstrap/ unchanged, so not parsed: read the root from its bytes (the same ones on both sides)
+        roots = _bootstrap_roots(env)
     files = [rel.removeprefix("apps/") for rel in env.files
              if rel.startswith("apps/") and "/" not in rel[5:] and rel.endswith(".yaml")]
+    if not roots:  # a hub-managed environment: its root is generated on the hub (tree.py evaluates it there)
+        return _hub_managed_pin(env, files)
+    sources = _doc_sources(roots[0]) if len(roots) == 1 else []
+    if len(sources) != 1 or not isinstance(sources[0].get("repoURL"), str):
+        return None
     return argocd.pin_revision_jsonnet(env.name, sources[0]["repoURL"], files).encode()
+
+
+_PIN_REPO = re.compile(rb"^local repo = (\"[^\n]*\");$", re.M)
+
+
+def _hub_managed_pin(env: EnvTree, files: list[str]) -> bytes | None:
+    """The pin the generator writes for a hub-managed environment (no root in bootstrap/): the text
+    for the repository it names, accepted only if it is exactly that text, byte for byte."""
+    import json
+
+    raw = env.files.get(f"apps/{argocd.PIN_FILE}") or b""
+    match = _PIN_REPO.search(raw)
+    try:
+        repo = json.loads(match.group(1)) if match else None
+    except ValueError:
+        return None
+    return argocd.pin_revision_jsonnet(env.name, repo, files).encode() if isinstance(repo, str) else None
+
+
+def _doc_sources(doc: Any) -> list[dict[str, Any]]:
+    spec = doc.get("spec") if isinstance(doc, dict) and isinstance(doc.get("spec"), dict) else {}
+    found = [spec["source"]] if isinstance(spec.get("source"), dict) else []
+    return found + [s for s in spec.get("sources") or [] if isinstance(s, dict)]
+
+
+def _bootstrap_roots(env: EnvTree) -> list[Any]:
+    import yaml
+
+    roots = []
+    for rel, raw in env.files.items():
+        if rel.startswith("bootstrap/") and rel.endswith((".yaml", ".yml")) and b"Application" in raw:
+            try:
+                docs = list(yaml.safe_load_all(raw))
+            except yaml.YAMLError:
+                continue  # unreadable: no expected pin, so the pin is refused
+            roots += [d for d in docs if isinstance(d, dict) and d.get("kind") == "Application"]
+    return roots
+
+
+def pin_problem(env: EnvTree | None) -> bool:
+    """Whether `env` has a revision pin whose text is not the one the generator writes for it:
+    decided on the text alone, before anything evaluates Jsonnet."""
+    if env is None:
+        return False
+    raw = env.files.get(f"apps/{argocd.PIN_FILE}")
+    return raw is not None and raw != expected_pin(env)
 
 
 def file_problem(rel: str, raw: bytes, head: bool = True, pin: bytes | None = None) -> tuple[str, int | None] | None:
@@ -84,8 +132,6 @@ def file_problem(rel: str, raw: bytes, head: bool = True, pin: bytes | None = No
         return f"{name} turns the folder into a Helm or Kustomize source", None
     if SKIP_MARKER in raw:
         return "skip-rendering marker (Argo CD skips this file, the guard would read it)", None
-    if MUTATING.search(raw):
-        return "a mutating admission webhook or policy (it can rewrite any pod, LiteLLM's included)", None
     if head and MANIFEST_FILE.match(name) and not rel.startswith(NOT_SYNCED) and not name.endswith(".json"):
         found = yamlcheck.first_problem(raw)
         if found:
@@ -104,9 +150,20 @@ def _value_file_problem(env: EnvTree, value_file: Any) -> str | None:
     return None
 
 
+def _hub_root(env: EnvTree, source: dict[str, Any]) -> bool:
+    """A root a hub's ApplicationSet generates (generator.fleet): rendered/<env>/apps of this
+    repository read only through the revision pin, exactly as argocd.root_directory() says. What
+    it applies is the environment's own tree (rendered/<env>/), which the guard judges as any other."""
+    if not env.name.startswith("fleet/"):
+        return False
+    path = source.get("path")
+    return (isinstance(path, str) and re.fullmatch(r"rendered/[a-z0-9][a-z0-9-]*/apps", path) is not None
+            and source.get("directory") == argocd.root_directory())
+
+
 def _source_problems(env: EnvTree, source: dict[str, Any]) -> list[tuple[str, str]]:
     problems = []
-    for dotted in UNMODELLED_SOURCE_FIELDS:
+    for dotted in UNMODELLED_SOURCE_FIELDS if not _hub_root(env, source) else ():
         node: Any = source
         for part in dotted.split("."):
             node = node.get(part) if isinstance(node, dict) else None
@@ -121,7 +178,9 @@ def _source_problems(env: EnvTree, source: dict[str, Any]) -> list[tuple[str, st
         if helm.get("fileParameters"):
             problems.append(("helm.fileParameters", "Helm file parameters (files the guard does not read)"))
     elif source.get("path") is not None:
-        if readable_path(env, source) is None:
+        if _hub_root(env, source):
+            pass  # a hub's generated root: the environment's own tree is judged on its own
+        elif readable_path(env, source) is None:
             problems.append(("path", f"path {source.get('path')!r} is outside rendered/{env.name}/"))
         elif source.get("helm"):
             problems.append(("helm", "a Helm chart from a Git path (the guard does not render it)"))
@@ -146,8 +205,7 @@ def evaluate(name: str, old: EnvTree | None, new: EnvTree | None) -> list[Unmode
                 break
     for app in new.of_kind("Application", "ApplicationSet"):
         if app.kind == "ApplicationSet":
-            found.append(Unmodelled(name, app.label, "(whole object)", app.file))
-            continue
+            continue  # evaluated as Argo CD does (tree.py): its generated Applications are judged below
         for index, source in enumerate(app_sources(app)):
             for field, why in _source_problems(new, source):
                 found.append(Unmodelled(name, app.label, f"sources[{index}].{field}: {why}", app.file))
