@@ -11,7 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from generator import fleet
+from generator import chartlock, fleet
 from generator.commands.common import add_repository_options, selected_names
 from generator.environment import Environment, environment_names, load_environment
 from generator.errors import EXIT_FAILED, EXIT_OK, InputError
@@ -69,7 +69,9 @@ class _Rendered:
 def _render_one(root: Path, name: str, check: bool) -> tuple[_Rendered | None, tuple | None]:
     """Load and render one environment; an InputError comes back as its fields (it does not pickle)."""
     try:
-        result = render_environment(load_environment(root / "environments", name))
+        env = load_environment(root / "environments", name)
+        chartlock.check_pinned(env, chartlock.load(root))
+        result = render_environment(env)
     except InputError as exc:
         return None, (exc.message, exc.file, exc.line, exc.column, exc.hint)
     if not check:
