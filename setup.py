@@ -1,10 +1,12 @@
-"""Ship this repository's schemas/ inside the wheel as generator/data/schemas/.
+"""Ship this repository's own files that the tool reads at run time inside the wheel, under
+generator/data/ at the same relative paths (SHIPPED below).
 
-schemas/ holds what the tool itself needs at run time (the environment schema, the editor
-schemas, the upstream schema lock, the chart lock a new repository starts from). They stay where
-this repository, its workflows and editors read them; the build copies them into the package, so
-an installed tool needs no checkout (generator/projectfiles.py looks there last). Everything else
-about the build is in pyproject.toml.
+schemas/ holds the environment schema, the editor schemas, the upstream schema lock and the chart
+lock; `litellm-gitops init` starts a new repository from the defaults, the workflows and the
+Renovate configuration this repository uses itself. They stay where this repository, its
+workflows and editors read them (one copy in git); the build copies them into the package, so an
+installed tool needs no checkout (generator/projectfiles.py: shipped_file). Everything else about
+the build is in pyproject.toml.
 """
 
 from pathlib import Path
@@ -13,13 +15,21 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 
+SHIPPED = ("schemas/*.json", "environments/defaults.yaml", "renovate.json",
+           ".github/workflows/guard.yml", ".github/workflows/review.yml", ".github/workflows/cloudformation.yml")
+
+
 class BuildPy(build_py):
     def run(self) -> None:
         super().run()
-        target = Path(self.build_lib, "generator", "data", "schemas")
-        self.mkpath(str(target))
-        for source in sorted(Path("schemas").glob("*.json")):
-            self.copy_file(str(source), str(target / source.name))
+        for pattern in SHIPPED:
+            sources = sorted(Path().glob(pattern))
+            if not sources:
+                raise SystemExit(f"setup.py: nothing matches {pattern}: the wheel would miss it")
+            for source in sources:
+                target = Path(self.build_lib, "generator", "data", source)
+                self.mkpath(str(target.parent))
+                self.copy_file(str(source), str(target))
 
 
 setup(cmdclass={"build_py": BuildPy})

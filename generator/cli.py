@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "guard",
     "diff",
     "comment",
+    "init",
 )
 
 

@@ -1,8 +1,9 @@
-"""Where the tool's own data files live (schemas/environment.schema.json, schemas/upstream.lock.json,
-schemas/charts.lock.json, the editor schemas): in the repository being rendered first, then in the
-checkout this package runs from (an editable install, this project's own repository), then in the
-copy the wheel ships as generator/data/schemas/ (setup.py puts it there), so an installed tool
-works in any repository, including one `litellm-gitops init` made that holds none of them."""
+"""Where the tool's own data files live (schemas/*.json; and what `init` starts a repository from:
+environments/defaults.yaml, renovate.json, three workflows): in the repository being rendered
+first (project_file only), then in the checkout this package runs from (an editable install, this
+project's own repository), then in the copy the wheel ships under generator/data/ at the same
+relative path (setup.py puts it there), so an installed tool works in any repository, including
+one `litellm-gitops init` made that holds none of them."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """The package as a user gets it: `python -m build` makes an sdist and a wheel from this checkout,
 the wheel installs into a fresh virtualenv with no checkout on its import path, and the installed
-`litellm-gitops` prints its version and renders a repository that holds only environments/ (the
+`litellm-gitops` prints its version, renders a repository that holds only environments/ (the
 schemas and locks come from the wheel: generator/projectfiles.py, setup.py) to the same bytes as
-this repository's rendered/.
+this repository's rendered/, and creates a repository with `init` that renders.
 
 Offline: the build uses this virtualenv's setuptools (--no-isolation), and the fresh virtualenv
 finds the already-installed dependencies through a .pth line (pip installs the wheel alone,
@@ -58,6 +58,9 @@ def test_the_wheel_carries_everything_the_commands_read(dist: Path):
     templates = {p.relative_to(REPO).as_posix() for p in (REPO / "generator" / "templates").rglob("*") if p.is_file()}
     assert templates and templates <= names
     assert "generator/data/dashboards/litellm.json" in names
+    for init_source in ("environments/defaults.yaml", "renovate.json", ".github/workflows/guard.yml",
+                         ".github/workflows/review.yml", ".github/workflows/cloudformation.yml"):
+        assert f"generator/data/{init_source}" in names  # what `init` starts a repository from
     assert f"litellm_gitops-{generator.__version__}.dist-info/licenses/LICENSE" in names
     metadata = zipfile.ZipFile(wheel).read(f"litellm_gitops-{generator.__version__}.dist-info/METADATA").decode()
     assert f"\nVersion: {generator.__version__}\n" in metadata
@@ -113,3 +116,13 @@ def test_the_installed_tool_renders_a_repository_without_schemas(installed: Path
             mine = tmp_path / "rendered" / path.relative_to(REPO / "rendered")
             assert mine.read_bytes() == path.read_bytes(), f"{mine} differs from the repository's"
     assert _run(installed, tmp_path, "render", "--check").returncode == 0
+
+
+def test_the_installed_tool_creates_a_repository_that_renders(installed: Path, tmp_path: Path):
+    """init reads this repository's defaults, workflows and Renovate configuration: from the wheel."""
+    done = _run(installed, tmp_path, "init", "created")
+    assert done.returncode == 0, done.stderr
+    created = tmp_path / "created"
+    assert f"litellm-gitops=={generator.__version__}\n" in (created / "requirements.txt").read_text()
+    assert _run(installed, created, "render").returncode == 0
+    assert _run(installed, created, "render", "--check").returncode == 0
