@@ -94,3 +94,9 @@ def test_init_never_writes_into_an_existing_repository(tmp_path: Path):
     assert done.returncode == 2 and "not an empty folder" in done.stderr
     assert [p.name for p in (tmp_path / "taken").iterdir()] == ["keep.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["taken"]  # no staging folder left behind
+
+
+def test_pre_commit_accepts_its_config(created: Path):
+    done = subprocess.run([tool("pre-commit"), "validate-config", str(created / ".pre-commit-config.yaml")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
