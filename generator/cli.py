@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "diff",
     "comment",
     "init",
+    "env",
 )
 
 

@@ -11,7 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from generator import chartlock, fleet
+from generator import chartlock, collisions, fleet
 from generator.commands.common import add_repository_options, selected_names
 from generator.environment import Environment, environment_names, load_environment
 from generator.errors import EXIT_FAILED, EXIT_OK, InputError
@@ -103,9 +103,14 @@ def run(args: argparse.Namespace) -> int:
     rendered = render_selected(args)
     results = [r.result for r in rendered]
     environments = [r.env for r in results]
+    selected = {env.name: env for env in environments}
+    collisions.check([selected.get(name) or load_environment(args.root / "environments", name)
+                      for name in environment_names(args.root / "environments")])
     for result in results:
         for warning in result.warnings:
             print(f"warning: {result.env.name}: {warning}", file=sys.stderr)
+    for placeholder in dict.fromkeys(str(p) for env in environments for p in collisions.placeholders(env)):
+        print(f"warning: {placeholder}", file=sys.stderr)
 
     out_root = args.root / "rendered"
     stale = [] if args.env else strays(out_root, {r.env.name for r in results} | {fleet.FOLDER})

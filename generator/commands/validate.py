@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from generator.commands.common import add_repository_options
-from generator.errors import EXIT_FAILED, EXIT_OK
+from generator.errors import EXIT_FAILED, EXIT_OK, InputError
 from generator.commands.common import add_hydrate_options
 from generator.validate.runner import Options, validate
 
@@ -70,6 +70,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=0, metavar="N", help="parallel workers (default: one per CPU)")
     parser.add_argument("--record", type=Path, metavar="DIR",
                         help="validation records (default: $LITELLM_GITOPS_VALIDATE_CACHE or .cache/validated under --root)")
+    parser.add_argument("--strict", action="store_true",
+                        help="fail on placeholders (documentation account ids, example-org URLs, all-zero ids) that "
+                             "render only warns about")
     parser.add_argument("--revalidate", action="store_true",
                         help="check every environment again, whatever the records say (new records are still written)")
 
@@ -80,4 +83,23 @@ def run(args: argparse.Namespace) -> int:
                               charts=args.charts, hydrate_cache=args.hydrate_cache, record=args.record,
                               revalidate=args.revalidate))
     sys.stdout.write(report.as_json() if args.json else report.text())
-    return EXIT_OK if report.ok else EXIT_FAILED
+    placeholders = _placeholders(args) if args.strict else []
+    for placeholder in placeholders:
+        print(f"error: {placeholder} (validate --strict)", file=sys.stderr)
+    return EXIT_OK if report.ok and not placeholders else EXIT_FAILED
+
+
+def _placeholders(args: argparse.Namespace) -> list[str]:
+    """--strict: every placeholder of the selected environments (generator/collisions.py); an
+    environment that does not load is already a problem in the report."""
+    from generator.collisions import placeholders
+    from generator.environment import environment_names, load_environment
+
+    found: dict[str, None] = {}
+    for name in args.env or environment_names(args.root / "environments"):
+        try:
+            env = load_environment(args.root / "environments", name)
+        except InputError:
+            continue
+        found.update(dict.fromkeys(str(p) for p in placeholders(env)))
+    return list(found)
