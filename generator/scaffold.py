@@ -5,6 +5,8 @@ shipped in the wheel by setup.py, or a template in generator/templates/init/):
 - environments/defaults.yaml: this repository's defaults, with git.repoURL set to --repo-url;
 - environments/example/environment.yaml: a commented example (templates/init);
 - schemas/charts.lock.json: this version's chart lock (`charts bump` edits the repository's copy);
+- schemas/environment-file.schema.json and defaults.schema.json: the editor schemas the files'
+  `# yaml-language-server` lines name (generator/editorschema.py; the tool itself never reads them);
 - requirements.in and requirements.txt: this exact litellm-gitops version, and every package it
   needs pinned exactly (the versions installed beside it now); Renovate's pip-compile manager
   regenerates the file with hashes;
@@ -41,7 +43,6 @@ from generator.projectfiles import shipped_file
 DISTRIBUTION = "litellm-gitops"
 EXAMPLE_ENV = "example"
 PLACEHOLDER_REPO = "https://github.com/example-org/llm-gateway-gitops.git"
-MODELINE = re.compile(r"^# yaml-language-server: \$schema=\S+\n", re.MULTILINE)
 INSTALL_FROM_CHECKOUT = re.compile(
     r"(?P<indent> +)- name: Install litellm-gitops from the base checkout\n"
     r"(?P=indent)  run: \|\n(?:(?P=indent)    .*\n)+?(?P=indent)    python -m pip install [^\n]*\./base\n")
@@ -132,8 +133,7 @@ def _renovate() -> str:
 
 
 def _defaults(repo_url: str) -> str:
-    text = MODELINE.sub("", shipped_file("environments/defaults.yaml").read_text(encoding="utf-8"), count=1)
-    text = text.removeprefix("#\n")  # the blank comment line under the modeline
+    text = shipped_file("environments/defaults.yaml").read_text(encoding="utf-8")
     rt = _yaml()
     doc = rt.load(text)
     doc["git"]["repoURL"] = repo_url
@@ -155,7 +155,8 @@ def files(repo_url: str) -> dict[str, str]:
         "renovate.json": _renovate(),
         "environments/defaults.yaml": _defaults(repo_url),
         f"environments/{EXAMPLE_ENV}/environment.yaml": _template("example-environment.yaml"),
-        "schemas/charts.lock.json": shipped_file("schemas/charts.lock.json").read_text(encoding="utf-8"),
+        **{f"schemas/{name}": shipped_file(f"schemas/{name}").read_text(encoding="utf-8")
+           for name in ("charts.lock.json", "environment-file.schema.json", "defaults.schema.json")},
         ".github/workflows/ci.yml": _template("ci.yml", **values),
         ".github/workflows/guard.yml": _base_pinned("guard.yml"),
         ".github/workflows/review.yml": _base_pinned("review.yml"),
