@@ -16,7 +16,9 @@ A chart is pinned in three places, and a bump changes all three or nothing:
   (its tag with the version replaced); the digests are of the files inside the verified archive,
   which `helm package` copies byte for byte from the tagged sources. `schemas sync` then fetches
   the raw URLs and refuses any that differ, so an archive that does not match its tag is caught.
-Entries of versions no environment pins any more are removed from both locks.
+Entries of versions no environment pins any more are removed from both locks. A chart the lock
+names but no environment pins yet (locked ahead of its component) can have its digest pinned by a
+bump to the locked version; nothing else changes then.
 
 Every archive is checked to be the chart it claims: its Chart.yaml names the chart and version.
 """
@@ -261,14 +263,15 @@ def bump(root: Path, chart: str, version: str, env_name: str | None, source: Pat
         if not found and env_name not in environment_names(root / "environments"):
             raise InputError(f"no environment named {env_name!r}", file=root / "environments" / env_name,
                              hint=f"pick one of: {', '.join(environment_names(root / 'environments'))}")
-    if not found:
+    locked_only = [c for c in chartlock.load(root).charts if c.chart == chart and c.version == version]
+    if not found and (env_name is not None or not locked_only):
         raise InputError(f"no environment{' ' + env_name if env_name else ''} pins a chart named {chart!r}",
                          file=root / "environments", hint="give the chart's name as components.<name>.chart.name spells it")
-    repositories = sorted({p.repository for p in found})
+    repositories = sorted({p.repository for p in found} or {c.repository for c in locked_only})
     if len(repositories) != 1:
         raise InputError(f"chart {chart} comes from several repositories ({', '.join(repositories)})",
                          hint="bump one environment at a time with --env")
-    repository, old = repositories[0], found[0].version
+    repository, old = repositories[0], found[0].version if found else version  # locked, pinned by none: lock only
 
     # 1. The archive, verified, before anything is written.
     if source is not None:
@@ -304,7 +307,7 @@ def bump(root: Path, chart: str, version: str, env_name: str | None, source: Pat
         if any(p.version != version for p in after if env_name is None or p.env.name == env_name):
             raise InputError(f"after the edit, some environments still pin {chart} {old}",
                              file=envs, hint=f"set components.<component>.chart.version: {version} where the file says so")
-        still = {(p.repository, p.version) for p in after}
+        still = {(p.repository, p.version) for p in after} | {(repository, version)}
 
         # 3. The locks.
         charts_lock = json.loads(charts_path.read_text(encoding="utf-8"))

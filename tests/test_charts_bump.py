@@ -266,3 +266,25 @@ def test_the_bump_completes_a_pin_renovate_already_edited(new_archive: Path, tmp
     lock = json.loads((root / "schemas" / "charts.lock.json").read_text())
     assert [e["version"] for e in lock["charts"] if e["chart"] == "redis-ha"] == [NEW]
     assert _cli(root, "render").returncode == 0
+
+
+def test_a_locked_chart_no_environment_pins_yet_gets_its_published_digest(tls, charts_dir: Path, tmp_path: Path):
+    """`charts sync` asks for `charts bump reloader 2.2.16` (locked ahead of its component): the
+    bump verifies the published archive and pins its sha256, and changes nothing else."""
+    archive = (charts_dir / "reloader-2.2.16.tgz").read_bytes()
+    index = yaml.safe_dump({"apiVersion": "v1", "entries": {"reloader": [
+        {"name": "reloader", "version": "2.2.16", "urls": ["reloader-2.2.16.tgz"], "digest": hashlib.sha256(archive).hexdigest()}]}})
+    pages = {"/index.yaml": index.encode(), "/reloader-2.2.16.tgz": archive}
+    with https(tls, lambda path, _: (200, {}, pages[path]) if path in pages else (404, {}, b"")) as url:
+        root = _repo(tmp_path, "https://dandydeveloper.github.io/charts")
+        lock_path = root / "schemas" / "charts.lock.json"
+        lock_path.write_text(lock_path.read_text().replace("https://stakater.github.io/stakater-charts", url))
+        before = json.loads(lock_path.read_text())
+        environments = _snapshot(root / "environments")
+        done = _cli(root, "charts", "bump", "reloader", "2.2.16", cert=tls[0])
+    assert done.returncode == 0, done.stdout + done.stderr
+    after = json.loads(lock_path.read_text())
+    changed = [(b, a) for b, a in zip(before["charts"], after["charts"]) if b != a]
+    assert len(after["charts"]) == len(before["charts"]) and len(changed) == 1
+    assert changed[0][1] == {**changed[0][0], "sha256": hashlib.sha256(archive).hexdigest()}
+    assert _snapshot(root / "environments") == environments
