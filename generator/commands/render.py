@@ -109,8 +109,7 @@ def run(args: argparse.Namespace) -> int:
     for result in results:
         for warning in result.warnings:
             print(f"warning: {result.env.name}: {warning}", file=sys.stderr)
-    for placeholder in dict.fromkeys(str(p) for env in environments for p in collisions.placeholders(env)):
-        print(f"warning: {placeholder}", file=sys.stderr)
+    placeholders = list(dict.fromkeys(str(p) for env in environments for p in collisions.placeholders(env)))
 
     out_root = args.root / "rendered"
     stale = [] if args.env else strays(out_root, {r.env.name for r in results} | {fleet.FOLDER})
@@ -126,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
         lines += [f"  would delete: rendered/{p.name} ({describe(p.lstat().st_mode)} no environment renders)"
                   for p in stale if not p.is_dir() or p.is_symlink()]
         lines += [f"  would remove leftover: rendered/{name} (from an interrupted render)" for name in leftovers(out_root)]
+        _warn(placeholders)
         if lines:
             print("rendered/ is stale; run `litellm-gitops render` and commit the result:")
             print("\n".join(lines))
@@ -155,7 +155,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"removed rendered/{fleet.FOLDER}/{gone.name}: no environment is on that hub any more")
     if fleet_root.is_dir() and not fleet_root.is_symlink() and not any(fleet_root.iterdir()):
         fleet_root.rmdir()
+    _warn(placeholders)
     return EXIT_OK
+
+
+def _warn(placeholders: list[str]) -> None:
+    """Placeholder values (generator/collisions.py), once each, after the outcome is known."""
+    for placeholder in placeholders:
+        print(f"warning: {placeholder}", file=sys.stderr)
 
 
 def _fleets(args: argparse.Namespace, environments: list[Environment], fleet_root: Path) -> tuple[dict[str, dict[str, str]], list[Path]]:
