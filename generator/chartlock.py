@@ -98,6 +98,24 @@ def load(root: Path = Path(".")) -> ChartLock:
     return ChartLock(tuple(charts), path)
 
 
+def check_pinned(env: Any, lock: ChartLock) -> None:
+    """Every chart an enabled component of `env` (an Environment) renders is in the lock: render
+    refuses a version nobody has locked, so a bump is `charts bump`, never a hand edit of one pin."""
+    from generator.environment import config_error
+
+    for component, config in sorted(env.config.get("components", {}).items()):
+        chart = config.get("chart") if isinstance(config, dict) else None
+        if not isinstance(chart, dict) or not env.enabled(component):
+            continue
+        if lock.find(str(chart["repoURL"]), str(chart["name"]), str(chart["version"])) is None:
+            where = config_error(env, ["components", component, "chart", "version"], "", "")
+            scope = f" --env {env.name}" if Path(str(where.file)) == env.source else ""  # else defaults.yaml pins it
+            raise InputError(f"chart {chart['name']} {chart['version']} ({chart['repoURL']}) is not in {CHARTS_LOCK}",
+                             file=where.file, line=where.line, column=where.column,
+                             hint=f"run `litellm-gitops charts bump {chart['name']} {chart['version']}{scope}` "
+                                  f"(add --from DIR to pin a local archive), then render again")
+
+
 def default_cache_dir(root: Path) -> Path:
     """$LITELLM_GITOPS_CHARTS when set, else <root>/.cache/charts."""
     env = os.environ.get(CACHE_ENV)

@@ -38,6 +38,8 @@ COMMAND_MODULES = (
     "diff",
     "comment",
     "completion",
+    "init",
+    "env",
 )
 # Another name a command answers to, for the fast path in main() (each module lists its ALIASES).
 ALIASES = {"plan": "phases"}

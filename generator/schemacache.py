@@ -34,10 +34,10 @@ from typing import Any, Callable
 
 from generator import crdschema, limits
 from generator.errors import InputError
-from generator.projectfiles import CHECKOUT, UPSTREAM_LOCK
+from generator.projectfiles import UPSTREAM_LOCK, shipped_file
 from generator.secretscan import redact_urls, url_credential
 
-LOCK_FILE = CHECKOUT / UPSTREAM_LOCK  # the lock this package ships with
+LOCK_FILE = shipped_file(UPSTREAM_LOCK)  # the lock this package ships with
 CACHE_ENV = "LITELLM_GITOPS_SCHEMA_CACHE"
 DEFAULT_CACHE = Path(".cache") / "schemas"
 URL_TIMEOUT_SECONDS = 30

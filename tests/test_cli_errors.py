@@ -30,6 +30,9 @@ COMMANDS = {
     "comment": ("generator.commands.comment.github_client", ["--markdown", "{md}"]),
     "hydrate": ("generator.commands.hydrate.hydrate", ["--env", "dev", "--json"]),
     "charts": ("generator.chartlock.load", ["sync"]),
+    "init": ("generator.scaffold.init", ["{md}.new"]),
+    "env": ("generator.commands.env.environment_names", ["new", "x", "--from", "dev", "--account", "210987654321",
+                                                          "--region", "eu-west-1", "--cluster", "c"]),
 }
 
 

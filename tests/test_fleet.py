@@ -131,7 +131,8 @@ def test_roots_roll_out_dev_then_staging_then_prod(hub_repo):
 
 def test_a_new_hub_environment_is_picked_up_from_the_tree_without_touching_the_applicationset(hub_repo):
     before = (hub_repo / "rendered/fleet/central/hub/applicationset.yaml").read_bytes()
-    shutil.copytree(hub_repo / "environments/eu-staging", hub_repo / "environments/eu-qa")
+    assert main(["env", "new", "eu-qa", "--from", "eu-staging", "--account", "222233334444", "--region", "eu-west-1",
+                 "--cluster", "llm-eu-qa", "--root", str(hub_repo)]) == 0  # its own cluster: a copy would collide
     assert main(["render", "--root", str(hub_repo)]) == 0
     assert (hub_repo / "rendered/fleet/central/hub/applicationset.yaml").read_bytes() == before
     app_set = load(hub_repo / "rendered/fleet/central/hub/applicationset.yaml")

@@ -170,8 +170,12 @@ def test_sigkill_of_the_real_command_at_random_moments(scratch_repo) -> None:
     """The command itself, killed at random moments (seeded) while it renders 9 environments."""
     environments = scratch_repo / "environments"
     shutil.rmtree(environments / "prod")  # dev and its copies, which all leave git.targetRevision to the defaults
-    for index in range(8):
-        shutil.copytree(environments / "dev", environments / f"dev{index}")
+    for index in range(8):  # each its own cluster, secrets prefix and OIDC issuer (generator/collisions.py)
+        copy = environments / f"dev{index}" / "environment.yaml"
+        copy.parent.mkdir()
+        copy.write_text((environments / "dev" / "environment.yaml").read_text()
+                        .replace("name: llm-dev", f"name: llm-dev{index}").replace("prefix: dev/", f"prefix: dev{index}/")
+                        .replace("F1D7E9B3", f"F1D7E9C{index}"))
     command = ["litellm-gitops", "render", "--root", str(scratch_repo)]
     assert subprocess.run(command, capture_output=True, timeout=120).returncode == 0
     names = sorted(p.name for p in (scratch_repo / "rendered").iterdir() if not p.name.startswith("."))

@@ -136,8 +136,41 @@ def test_dependency_updates_are_configured_for_the_lock_and_the_actions():
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     data = yaml.safe_load(config.read_text())
-    assert set(data["enabledManagers"]) == {"pip-compile", "github-actions"}
+    assert set(data["enabledManagers"]) == {"pip-compile", "github-actions", "custom.regex"}
     patterns = data["pip-compile"]["managerFilePatterns"]
     assert any(re.search(p.strip("/"), "requirements/ci.txt") for p in patterns)
     header = (REPO / "requirements/ci.txt").read_text().splitlines()[1]
     assert header.strip("# ").startswith("uv pip compile pyproject.toml"), "Renovate re-runs the header's command"
+
+
+def test_renovate_finds_every_chart_pin_and_completes_the_bump():
+    """The regex managers (JavaScript named groups, read here as Python's) find every chart block of
+    environments/: an https repository through the helm datasource, an OCI path through docker,
+    each exactly once; the post-upgrade task runs the bump with the new version, then render."""
+    data = yaml.safe_load((REPO / "renovate.json").read_text())
+    managers = {m["datasourceTemplate"]: m for m in data["customManagers"]}
+    assert set(managers) == {"helm", "docker"}
+    found: dict[tuple[str, str], str] = {}
+    files = sorted((REPO / "environments").rglob("*.yaml"))
+    for manager in managers.values():
+        patterns = [re.compile(p.strip("/")) for p in manager["managerFilePatterns"]]
+        for path in files:
+            rel = path.relative_to(REPO).as_posix()
+            if not any(p.search(rel) for p in patterns):
+                continue
+            for match in re.finditer(manager["matchStrings"][0].replace("(?<", "(?P<"), path.read_text()):
+                key = (match["depName"], match["currentValue"])
+                assert key not in found, f"{key} matched twice"
+                found[key] = manager["datasourceTemplate"]
+    from generator.environment import environment_names, load_environment
+    pinned = {}
+    for name in environment_names(REPO / "environments"):
+        for component in load_environment(REPO / "environments", name).config["components"].values():
+            if isinstance(component, dict) and "chart" in component:
+                chart = component["chart"]
+                pinned[(chart["name"], chart["version"])] = "helm" if chart["repoURL"].startswith("https://") else "docker"
+    assert found == pinned
+    tasks = next(r["postUpgradeTasks"] for r in data["packageRules"] if "postUpgradeTasks" in r)
+    assert "litellm-gitops charts bump {{{depName}}} {{{newVersion}}}" in tasks["commands"]
+    assert tasks["commands"][-1] == "litellm-gitops render"
+    assert {"environments/**", "schemas/*.json", "rendered/**"} <= set(tasks["fileFilters"])

@@ -12,7 +12,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from generator import fleet
+from generator import chartlock, collisions, fleet
 from generator.commands.common import add_repository_options, selected_names
 from generator.console import progress
 from generator.environment import Environment, environment_names, load_environment
@@ -72,7 +72,9 @@ class _Rendered:
 def _render_one(root: Path, name: str, check: bool) -> tuple[_Rendered | None, tuple | None]:
     """Load and render one environment; an InputError comes back as its fields (it does not pickle)."""
     try:
-        result = render_environment(load_environment(root / "environments", name))
+        env = load_environment(root / "environments", name)
+        chartlock.check_pinned(env, chartlock.load(root))
+        result = render_environment(env)
     except InputError as exc:
         return None, exc.fields()
     if not check:
@@ -111,9 +113,13 @@ def run(args: argparse.Namespace) -> int:
     rendered = render_selected(args)
     results = [r.result for r in rendered]
     environments = [r.env for r in results]
+    selected = {env.name: env for env in environments}
+    collisions.check([selected.get(name) or load_environment(args.root / "environments", name)
+                      for name in environment_names(args.root / "environments")])
     for result in results:
         for warning in result.warnings:
             print(f"warning: {result.env.name}: {warning}", file=sys.stderr)
+    placeholders = list(dict.fromkeys(str(p) for env in environments for p in collisions.placeholders(env)))
 
     out_root = args.root / "rendered"
     stale = [] if args.env else strays(out_root, {r.env.name for r in results} | {fleet.FOLDER})
@@ -132,8 +138,10 @@ def run(args: argparse.Namespace) -> int:
         count = sum(r.count for r in rendered) + sum(len(files) for files in hubs.values())
         if args.json:
             print(json.dumps({"ok": not lines, "fresh": not lines, "files": count, "environments": len(results),
-                              "hubs": len(hubs), "stale": [line.strip() for line in lines]}, indent=2))
+                              "hubs": len(hubs), "stale": [line.strip() for line in lines],
+                              "warnings": placeholders}, indent=2))
             return EXIT_FAILED if lines else EXIT_OK
+        _warn(placeholders)
         if lines:
             print("rendered/ is stale; run `litellm-gitops render` and commit the result:")
             print("\n".join(lines))
@@ -159,8 +167,10 @@ def run(args: argparse.Namespace) -> int:
     removed = [f"rendered/{path.name}" for path in stale] + [f"rendered/{fleet.FOLDER}/{gone.name}" for gone in gone_hubs]
     if args.json:
         print(json.dumps({"ok": True, "rendered": written, "removed": removed,
-                          "warnings": [f"{r.env.name}: {w}" for r in results for w in r.warnings]}, indent=2))
+                          "warnings": [f"{r.env.name}: {w}" for r in results for w in r.warnings] + placeholders},
+                         indent=2))
         return EXIT_OK
+    _warn(placeholders)
     for name, count in written.items():
         print(f"rendered {name}: {count} files")
     for path in stale:
@@ -168,6 +178,12 @@ def run(args: argparse.Namespace) -> int:
     for gone in gone_hubs:
         print(f"removed rendered/{fleet.FOLDER}/{gone.name}: no environment is on that hub any more")
     return EXIT_OK
+
+
+def _warn(placeholders: list[str]) -> None:
+    """Placeholder values (generator/collisions.py), once each, after the outcome is known."""
+    for placeholder in placeholders:
+        print(f"warning: {placeholder}", file=sys.stderr)
 
 
 def _fleets(args: argparse.Namespace, environments: list[Environment], fleet_root: Path) -> tuple[dict[str, dict[str, str]], list[Path]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from generator.commands.common import add_repository_options
 from generator.console import console
-from generator.errors import EXIT_FAILED, EXIT_OK
+from generator.errors import EXIT_FAILED, EXIT_OK, InputError
 from generator.commands.common import add_hydrate_options
 from generator.validate.runner import Options, validate
 
@@ -85,6 +85,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=_jobs, default=0, metavar="N", help=f"parallel workers, 1-{MAX_JOBS} (default: one per CPU)")
     parser.add_argument("--record", type=Path, metavar="DIR",
                         help="validation records (default: $LITELLM_GITOPS_VALIDATE_CACHE or .cache/validated under --root)")
+    parser.add_argument("--strict", action="store_true",
+                        help="fail on placeholders (documentation account ids, example-org URLs, all-zero ids) that "
+                             "render only warns about")
     parser.add_argument("--revalidate", action="store_true",
                         help="check every environment again, whatever the records say (new records are still written)")
 
@@ -100,7 +103,10 @@ def run(args: argparse.Namespace) -> int:
         _terminal(report)
     else:  # off a terminal: the one summary line scripts and CI logs read, unchanged
         sys.stdout.write(report.text())
-    return EXIT_OK if report.ok else EXIT_FAILED
+    placeholders = _placeholders(args) if args.strict else []
+    for placeholder in placeholders:
+        print(f"error: {placeholder} (validate --strict)", file=sys.stderr)
+    return EXIT_OK if report.ok and not placeholders else EXIT_FAILED
 
 
 def _terminal(report) -> None:
@@ -127,3 +133,19 @@ def _terminal(report) -> None:
     notes = len(report.problems) - failing
     verdict = ("no problems" if report.ok else f"{failing} problem(s)") + (f", {notes} note(s)" if notes else "")
     out.print(verdict, style="bold green" if report.ok else "bold red")
+
+
+def _placeholders(args: argparse.Namespace) -> list[str]:
+    """--strict: every placeholder of the selected environments (generator/collisions.py); an
+    environment that does not load is already a problem in the report."""
+    from generator.collisions import placeholders
+    from generator.environment import environment_names, load_environment
+
+    found: dict[str, None] = {}
+    for name in args.env or environment_names(args.root / "environments"):
+        try:
+            env = load_environment(args.root / "environments", name)
+        except InputError:
+            continue
+        found.update(dict.fromkeys(str(p) for p in placeholders(env)))
+    return list(found)
