@@ -25,7 +25,7 @@ def test_actions_pinned_by_sha_with_version_comment(path: Path) -> None:
     uses = re.findall(r"uses:\s*(\S+)(.*)", path.read_text())
     assert uses
     for ref, rest in uses:
-        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", ref), ref
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+(/[\w.-]+)*@[0-9a-f]{40}", ref), ref
         assert re.search(r"#\s*v\d+\.\d+\.\d+", rest), f"{ref} needs a # vX.Y.Z comment"
 
 
@@ -67,3 +67,40 @@ def test_linters_are_clean(tool: str) -> None:
             else [found, "--offline", "--persona", "pedantic"]) + [str(p) for p in FILES]
     result = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _steps(path: Path) -> list[dict]:
+    return [s for job in _load(path)["jobs"].values() for s in job.get("steps", [])]
+
+
+def test_no_pull_request_can_write_a_cache_another_run_reads() -> None:
+    """Issue 25: a cache is saved only by a push to the default branch; every other use restores.
+    `actions/cache` itself (restore, then save at the job's end) would save from a pull request."""
+    workflows = sorted(WORKFLOWS.glob("*.yml"))
+    for path in workflows:
+        for step in _steps(path):
+            uses = step.get("uses", "")
+            if not uses.startswith("actions/cache"):
+                continue
+            action = uses.split("@", 1)[0]
+            assert action in ("actions/cache/restore", "actions/cache/save"), f"{path.name}: {uses} saves from any event"
+            if action == "actions/cache/save":
+                assert step.get("if", "").replace(" ", "") == (
+                    "${{github.event_name=='push'&&github.ref=='refs/heads/main'}}"), f"{path.name}: {step['name']}"
+                assert "push" in _load(path)["on"] and "pull_request_target" not in _load(path)["on"]
+    assert not any(s.get("uses", "").startswith("actions/cache/save") for s in _steps(WORKFLOWS / "guard.yml"))
+
+
+def test_the_guard_restores_the_render_cache_the_default_branch_saves() -> None:
+    """The cache's version includes its path: the guard restores ci.yml's very path and key prefix,
+    outside the head checkout, keyed by the base commit, and passes it to the guard."""
+    saved = [s["with"] for s in _steps(WORKFLOWS / "ci.yml")
+             if s.get("uses", "").startswith("actions/cache/save") and ".cache/hydrated" in s["with"]["path"]]
+    restored = [s["with"] for s in _steps(WORKFLOWS / "guard.yml") if s.get("uses", "").startswith("actions/cache/restore")]
+    assert len(saved) == 1 and len(restored) == 1
+    assert restored[0]["path"] == saved[0]["path"] == ".cache/hydrated"
+    assert saved[0]["key"] == "hydrated-${{ github.sha }}"
+    assert restored[0]["key"] == "hydrated-${{ github.event.pull_request.base.sha }}"
+    assert restored[0]["restore-keys"].split() == ["hydrated-"]
+    guard = next(s["run"] for s in _steps(WORKFLOWS / "guard.yml") if s.get("name") == "Guard")
+    assert "--hydrate-cache .cache/hydrated" in guard and "head" not in restored[0]["path"]
