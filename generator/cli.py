@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "discover",
     "preflight",
     "guard",
+    "guard_combine",
     "diff",
     "comment",
 )
@@ -103,7 +104,8 @@ def run_command(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser(argv[0] if argv and argv[0] in COMMAND_MODULES else None)
+    only = argv[0].replace("-", "_") if argv else None  # guard-combine is generator/commands/guard_combine.py
+    parser = build_parser(only if only in COMMAND_MODULES else None)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad usage already; keep --help at 0

@@ -8,7 +8,7 @@ import sys
 from urllib.parse import quote
 from pathlib import Path
 
-from generator import deadline
+from generator import deadline, shard
 from generator.commands.common import add_hydrate_options, write_report
 from generator.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, InputError
 from generator.guard import approvals, pr, report, rules, tree, verdict
@@ -68,6 +68,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the verdict as JSON instead of text")
     parser.add_argument("--repo", metavar="OWNER/NAME", help="repository of the pull request (default: GITHUB_REPOSITORY)")
     parser.add_argument("--pr", type=int, metavar="N", help="pull request number (default: from GITHUB_EVENT_PATH)")
+    parser.add_argument("--shard", metavar="I/N",
+                        help="judge only the environments and hubs of shard I of N (generator/shard.py) and print "
+                             "its findings as JSON for `guard-combine`, which reads the approvals and decides")
     add_hydrate_options(parser)
     parser.add_argument("--no-hydrate", action="store_true",
                         help="judge the rendered files only: a chart's own objects are not traced, and a chart "
@@ -86,6 +89,9 @@ def run(args: argparse.Namespace) -> int:
     the guard's required check reads as a failure: it fails closed either way."""
     deadline.start(args.deadline)
     try:
+        args.shard = shard.parse(args.shard)
+        if args.shard is not None:
+            args.json = True  # a shard's verdict is for guard-combine
         return _judge(args)
     except InputError as exc:
         return _bad_input(args, exc)
@@ -96,13 +102,14 @@ def _bad_input(args: argparse.Namespace, exc: InputError) -> int:
     if args.markdown:
         write_report(args.markdown, report.bad_input_markdown(message))
     if args.json:
-        print(report.bad_input_json(message, EXIT_BAD_INPUT, exc.as_dict()), end="")
+        print(report.bad_input_json(message, EXIT_BAD_INPUT, exc.as_dict(), _shard_text(args)), end="")
     print(message, file=sys.stderr)
     return EXIT_BAD_INPUT
 
 
 def _judge(args: argparse.Namespace) -> int:
-    pair = tree.load_pair(args.base, args.head, rules.select)  # checks each object's shape as it reads it
+    owns = args.shard.owns if args.shard is not None else None
+    pair = tree.load_pair(args.base, args.head, rules.select, owns)  # checks each object's shape as it reads it
     # What Argo CD will apply: a checkout that cannot be hydrated is bad input (refused). A side given
     # as a bare rendered tree is judged on its rendered files, which is stricter, never looser: its
     # LiteLLM chains are undetermined (a difference) and its chart bumps stay source changes.
@@ -114,19 +121,29 @@ def _judge(args: argparse.Namespace) -> int:
                 trees[name].applied = state
     findings = rules.evaluate(pair.base, pair.head)
 
-    def read_approvals() -> tuple[pr.PullRequest | None, approvals.Approvals | None]:
-        client = github_client()
-        pull = pr.resolve(client, args.repo, args.pr)
-        if pull is None:
-            return None, None
-        reviews = client.get_all(f"repos/{pull.repo}/pulls/{pull.number}/reviews")
-        counted = approvals.count(reviews, pull.author, pull.head_sha)
-        return pull, approvals.require_write(
-            counted, lambda login: client.get(f"repos/{pull.repo}/collaborators/{quote(login, safe='')}/permission"))
-
-    result = verdict.decide(findings, pair.names, read_approvals)
+    if args.shard is not None:  # findings only: guard-combine reads the approvals once and decides
+        result = verdict.decide(findings, pair.names, lambda: (None, None))
+        print(report.to_json(result, EXIT_OK, str(args.shard)), end="")
+        return EXIT_OK
+    result = verdict.decide(findings, pair.names, lambda: read_approvals(args))
     code = EXIT_OK if result.allowed else EXIT_FAILED
     if args.markdown:
         write_report(args.markdown, report.markdown(result))
     print(report.to_json(result, code) if args.json else report.text(result), end="")
     return code
+
+
+def _shard_text(args: argparse.Namespace) -> str | None:
+    return str(args.shard) if isinstance(args.shard, shard.Shard) else args.shard
+
+
+def read_approvals(args: argparse.Namespace) -> tuple[pr.PullRequest | None, approvals.Approvals | None]:
+    """The pull request (--repo/--pr or GitHub Actions' event) and its valid approvals on the head commit."""
+    client = github_client()
+    pull = pr.resolve(client, args.repo, args.pr)
+    if pull is None:
+        return None, None
+    reviews = client.get_all(f"repos/{pull.repo}/pulls/{pull.number}/reviews")
+    counted = approvals.count(reviews, pull.author, pull.head_sha)
+    return pull, approvals.require_write(
+        counted, lambda login: client.get(f"repos/{pull.repo}/collaborators/{quote(login, safe='')}/permission"))

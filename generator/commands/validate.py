@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from generator import shard
 from generator.commands.common import add_repository_options
 from generator.errors import EXIT_FAILED, EXIT_OK
 from generator.commands.common import add_hydrate_options
@@ -70,6 +71,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=0, metavar="N", help="parallel workers (default: one per CPU)")
     parser.add_argument("--record", type=Path, metavar="DIR",
                         help="validation records (default: $LITELLM_GITOPS_VALIDATE_CACHE or .cache/validated under --root)")
+    parser.add_argument("--shard", metavar="I/N",
+                        help="only the environments and hubs of shard I of N (a stable partition by sha256 of the name; "
+                             "the CI matrix runs N of them)")
     parser.add_argument("--revalidate", action="store_true",
                         help="check every environment again, whatever the records say (new records are still written)")
 
@@ -78,6 +82,6 @@ def run(args: argparse.Namespace) -> int:
     report = validate(Options(root=args.root, environments=args.env, schema_locations=args.schema_location,
                               cache=args.cache, jobs=args.jobs, hydrate=not args.no_hydrate,
                               charts=args.charts, hydrate_cache=args.hydrate_cache, record=args.record,
-                              revalidate=args.revalidate))
+                              revalidate=args.revalidate, shard=shard.parse(args.shard)))
     sys.stdout.write(report.as_json() if args.json else report.text())
     return EXIT_OK if report.ok else EXIT_FAILED
