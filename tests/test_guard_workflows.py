@@ -102,5 +102,25 @@ def test_the_guard_restores_the_render_cache_the_default_branch_saves() -> None:
     assert saved[0]["key"] == "hydrated-${{ github.sha }}"
     assert restored[0]["key"] == "hydrated-${{ github.event.pull_request.base.sha }}"
     assert restored[0]["restore-keys"].split() == ["hydrated-"]
-    guard = next(s["run"] for s in _steps(WORKFLOWS / "guard.yml") if s.get("name") == "Guard")
+    guard = next(s["run"] for s in _steps(WORKFLOWS / "guard.yml") if s.get("name") == "Guard this shard")
     assert "--hydrate-cache .cache/hydrated" in guard and "head" not in restored[0]["path"]
+
+
+def test_the_guard_shards_and_one_job_decides() -> None:
+    """Issue 25: N shards (SHARDS and the matrix agree), each guarding its part; the required check
+    `guard` runs whatever the shards did (always()) and combines all N, failing closed on a gap."""
+    workflow = _load(WORKFLOWS / "guard.yml")
+    count = int(workflow["env"]["SHARDS"])
+    shards, combine = workflow["jobs"]["shard"], workflow["jobs"]["guard"]
+    assert shards["strategy"]["matrix"]["shard"] == [str(i) for i in range(1, count + 1)]
+    assert shards["strategy"]["fail-fast"] == "false"
+    run = next(s for s in shards["steps"] if s.get("name") == "Guard this shard")
+    assert run["env"]["SHARD"] == "${{ matrix.shard }}" and '--shard "$SHARD/$SHARDS"' in run["run"]
+    upload = next(s for s in shards["steps"] if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert upload["if"] == "${{ always() }}" and upload["with"]["if-no-files-found"] == "error"
+    assert combine["name"] == "guard" and combine["needs"] == "shard" and combine["if"] == "${{ always() }}"
+    assert [s["with"]["path"] for s in combine["steps"] if "actions/checkout" in s.get("uses", "")] == ["base"]
+    download = next(s for s in combine["steps"] if s.get("uses", "").startswith("actions/download-artifact@"))
+    assert "run-id" not in download["with"]  # this run's artifacts only
+    decide = next(s for s in combine["steps"] if s.get("name") == "Guard")
+    assert 'guard-combine --shards "$SHARDS"' in decide["run"] and "--markdown guard.md" in decide["run"]
