@@ -92,18 +92,33 @@ def test_no_pull_request_can_write_a_cache_another_run_reads() -> None:
 
 
 def test_the_guard_restores_the_render_cache_the_default_branch_saves() -> None:
-    """The cache's version includes its path: the guard restores ci.yml's very path and key prefix,
-    outside the head checkout, keyed by the base commit, and passes it to the guard."""
+    """The cache's version includes its path: each guard shard restores ci.yml's very path and the
+    key prefix of the validate shard of the same number (same SHARDS: same partition), outside the
+    head checkout, keyed by the base commit, and passes it to the guard."""
+    ci, guard_workflow = _load(WORKFLOWS / "ci.yml"), _load(WORKFLOWS / "guard.yml")
+    assert ci["env"]["SHARDS"] == guard_workflow["env"]["SHARDS"]
+    assert ci["jobs"]["validate"]["strategy"]["matrix"] == guard_workflow["jobs"]["shard"]["strategy"]["matrix"]
     saved = [s["with"] for s in _steps(WORKFLOWS / "ci.yml")
              if s.get("uses", "").startswith("actions/cache/save") and ".cache/hydrated" in s["with"]["path"]]
     restored = [s["with"] for s in _steps(WORKFLOWS / "guard.yml") if s.get("uses", "").startswith("actions/cache/restore")]
     assert len(saved) == 1 and len(restored) == 1
     assert restored[0]["path"] == saved[0]["path"] == ".cache/hydrated"
-    assert saved[0]["key"] == "hydrated-${{ github.sha }}"
-    assert restored[0]["key"] == "hydrated-${{ github.event.pull_request.base.sha }}"
-    assert restored[0]["restore-keys"].split() == ["hydrated-"]
+    assert saved[0]["key"] == "hydrated-${{ matrix.shard }}-${{ github.sha }}"
+    assert restored[0]["key"] == "hydrated-${{ matrix.shard }}-${{ github.event.pull_request.base.sha }}"
+    assert restored[0]["restore-keys"].split() == ["hydrated-${{", "matrix.shard", "}}-"]
     guard = next(s["run"] for s in _steps(WORKFLOWS / "guard.yml") if s.get("name") == "Guard this shard")
     assert "--hydrate-cache .cache/hydrated" in guard and "head" not in restored[0]["path"]
+    validate = next(s for s in ci["jobs"]["validate"]["steps"] if s.get("name") == "validate")
+    assert validate["run"] == 'litellm-gitops validate --shard "$SHARD/$SHARDS"'
+
+
+def test_ci_passes_only_when_every_validate_shard_passed() -> None:
+    ci = _load(WORKFLOWS / "ci.yml")["jobs"]["ci"]
+    assert ci["name"] == "test, render --check, validate, kubeconform, cfn-lint"  # the required check
+    assert ci["needs"] == ["checks", "validate"] and ci["if"] == "${{ always() }}"
+    run = ci["steps"][0]["run"]
+    assert 'test "$CHECKS" = success && test "$VALIDATE" = success' in run
+    assert ci["steps"][0]["env"] == {"CHECKS": "${{ needs.checks.result }}", "VALIDATE": "${{ needs.validate.result }}"}
 
 
 def test_the_guard_shards_and_one_job_decides() -> None:
