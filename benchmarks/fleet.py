@@ -11,13 +11,17 @@ repository copy, measured in their own processes (the CLI, as CI runs it):
   environment on both sides with the real helm, cold (an empty render cache), and with the base's
   render cache restored (as guard.yml restores what ci.yml saved on the default branch: a pull
   request never writes it), each time `diff` after `guard` (the render cache the guard left);
-- `validate` of that pull request: the whole head, after a validate of the base left its records.
+- `validate` of that pull request: the whole head, after a validate of the base left its records;
+- with --fleet-wide SHARDS, a pull request that changes every environment's LiteLLM values,
+  guarded in SHARDS shards (`guard --shard I/N`, then `guard-combine`), cold and with the base's
+  render cache: per-shard time, the slowest shard (the check's wall time on a matrix) and the total.
 
 Targets (issues 14, 25): render <= 50 ms/env, render --check <= 20 ms/env; guard + diff of the
 one-env pull request <= 2 s with the base's render cache, <= 10 s cold; its validate <= 10 s.
 
     python3 benchmarks/fleet.py             # 1,000 environments
     python3 benchmarks/fleet.py 200
+    python3 benchmarks/fleet.py 16 --fleet-wide 2
 """
 
 from __future__ import annotations
@@ -66,15 +70,17 @@ def make_fleet(root: Path, count: int) -> list[str]:
     return names
 
 
-def timed(args: list[str], cwd: Path) -> tuple[float, int, tuple[float, float, float], str]:
+def timed(args: list[str], cwd: Path, whole_stdout: bool = False) -> tuple[float, int, tuple[float, float, float], str]:
     """Wall seconds, exit code, (peak RSS MB of the command, of its largest worker, CPU seconds of
-    both), output tail. CPU time shows the cost when other work shares the machine."""
+    both), output tail (`whole_stdout`: all of stdout). CPU time shows the cost when other work
+    shares the machine."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", PEAK, *args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
     peak = next((line.split()[1:] for line in done.stderr.splitlines() if line.startswith("PEAK ")), ["0", "0", "0"])
-    return elapsed, done.returncode, (float(peak[0]), float(peak[1]), float(peak[2])), done.stdout[-2000:] + done.stderr[-2000:]
+    out = done.stdout if whole_stdout else done.stdout[-2000:] + done.stderr[-2000:]
+    return elapsed, done.returncode, (float(peak[0]), float(peak[1]), float(peak[2])), out
 
 
 def _git(repo: Path, *args: str) -> None:
@@ -99,11 +105,56 @@ def validate_pair(tmp: Path, base: Path, head: Path, charts: str) -> dict[str, o
             "pull_request_s": round(pr, 2), "pull_request_peak_mb": pr_peak[0], "summary": out.strip().splitlines()[-1]}
 
 
+def fleet_wide(tmp: Path, base: Path, names: list[str], charts: str, shards: int) -> dict[str, object]:
+    """A pull request that changes every environment's LiteLLM values (as a defaults.yaml edit that
+    reaches every LiteLLM Application would), guarded as guard.yml runs it: `shards` jobs of
+    `guard --shard I/N`, each with its own render cache (empty: cold; a copy of the base's, as
+    restored from the default branch), then `guard-combine`. On one machine the shards run one
+    after another; on GitHub each is its own runner, so the wall time of the check is the slowest
+    shard plus the combine, and the runner time is the sum."""
+    head = tmp / "head-all"
+    _git(tmp, "clone", "-q", str(base), str(head))
+    for name in names:
+        path = head / "environments" / name / "environment.yaml"
+        path.write_text(path.read_text().replace("    replicas: 4\n", "    replicas: 6\n", 1))
+    seconds, code, _, out = timed(["render", "--root", str(head)], REPO)
+    assert code == 0, out
+    _git(head, "add", "-A")
+    _git(head, "commit", "-qm", "every environment: 6 replicas")
+    warm = tmp / "hydrated-all-base"
+    fill, code, fill_peak, out = timed(["hydrate", "--root", str(base), "--charts", charts, "--hydrate-cache", str(warm)], REPO)
+    assert code == 0, out
+    result: dict[str, object] = {"environments": len(names), "shards": shards,
+                                 "base_cache_fill_s": round(fill, 1), "base_cache_fill_cpu_s": round(fill_peak[2], 1)}
+    for label in ("cold", "base_cache"):
+        runs, files = [], []
+        for index in range(1, shards + 1):
+            cache = tmp / f"hydrated-{label}-{index}"
+            if label == "base_cache":
+                shutil.copytree(warm, cache)
+            seconds, code, peak, out = timed(["guard", "--shard", f"{index}/{shards}", "--base", str(base), "--head", str(head),
+                                              "--charts", charts, "--hydrate-cache", str(cache)], REPO, whole_stdout=True)
+            assert code == 0, out
+            files.append(tmp / f"shard-{label}-{index}.json")
+            files[-1].write_text(out)
+            runs.append({"shard": f"{index}/{shards}", "environments": len(json.loads(files[-1].read_text())["environments"]),
+                         "s": round(seconds, 1), "cpu_s": round(peak[2], 1), "peak_mb": peak[0]})
+        combine, code, _, out = timed(["guard-combine", "--shards", str(shards), *map(str, files)], REPO)
+        assert code in (0, 1), out
+        result[label] = {"per_shard": runs, "slowest_shard_s": max(r["s"] for r in runs),  # type: ignore[type-var]
+                         "combine_s": round(combine, 2), "total_runner_s": round(sum(r["s"] for r in runs) + combine, 1),  # type: ignore[misc]
+                         "total_cpu_s": round(sum(r["cpu_s"] for r in runs), 1)}  # type: ignore[misc]
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("count", nargs="?", type=int, default=1000)
     parser.add_argument("--validate", action="store_true",
                         help="also validate the base (every environment: about 2 s each on 2 CPUs), then the pull request")
+    parser.add_argument("--fleet-wide", type=int, default=0, metavar="SHARDS",
+                        help="also guard a pull request that changes every environment, in SHARDS shards "
+                             "(about 2.5 s of helm per environment per side cold on 2 CPUs)")
     args = parser.parse_args()
     n = args.count
     result: dict[str, object] = {"environments": n, "hubs": HUBS, "cpus": os.cpu_count(),
@@ -154,6 +205,8 @@ def main() -> int:
                          "peak_mb": max(guard_peak[0], diff_peak[0])}
         result["pr_one_environment"] = pr
         pr["validate"] = validate_pair(Path(tmp), base, head, charts) if args.validate else "not run (--validate)"
+        if args.fleet_wide:
+            result["pr_every_environment"] = fleet_wide(Path(tmp), base, names, charts, args.fleet_wide)
     result["targets"] = {"render_ms_per_env": 50, "check_ms_per_env": 20, "guard_plus_diff_s": 2,
                          "guard_plus_diff_cold_s": 10, "validate_s": 10}
     print(json.dumps(result, indent=2))

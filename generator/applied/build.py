@@ -62,6 +62,7 @@ class Hydrator:
     _memory: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
     _archives: dict[chartlock.LockedChart, tuple[Path, str]] = field(default_factory=dict)
     _hubs: dict[Path, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
+    _hub_outputs: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)  # by content digest
     _outputs: dict[tuple[str, str], tuple[list[tuple[str, dict[str, Any]]], list[list[str]] | None]] = field(default_factory=dict)
 
     def archive(self, locked: chartlock.LockedChart) -> tuple[Path, str]:
@@ -72,10 +73,22 @@ class Hydrator:
 
     def hub_roots(self, hub: Path, prefix: str) -> list[tuple[str, dict[str, Any]]]:
         """The root Applications a hub folder's ApplicationSets generate, its files read once per
-        run (a Hydrator lives one command; every environment of the hub asks)."""
+        run (a Hydrator lives one command; every environment of the hub asks). Evaluated once per
+        distinct content: base and head share an unchanged hub, and the render cache keeps the
+        result by the sha256 of every path and byte of the folder (cache.read_hub), so the next
+        command (diff after guard, or a run restoring the default branch's cache) evaluates none."""
         if hub not in self._hubs:
             files = {prefix + p.relative_to(hub).as_posix(): p.read_bytes() for p in sorted(hub.rglob("*")) if p.is_file()}
-            self._hubs[hub] = _generated_roots(files)
+            digest = cache.key({"hub": [[rel, chartlock.sha256_hex(raw)] for rel, raw in files.items()]})
+            found = self._hub_outputs.get(digest)
+            if found is None and self.cache_dir is not None:
+                found = cache.read_hub(self.cache_dir, digest)
+            if found is None:
+                found = _generated_roots(files)
+                if self.cache_dir is not None:
+                    cache.write_hub(self.cache_dir, digest, found)
+            self._hub_outputs[digest] = found
+            self._hubs[hub] = found
         return self._hubs[hub]
 
     def _helm(self) -> helmrun.Helm:
