@@ -350,17 +350,25 @@ def hydrate_environment(root: Path, env: str, kubernetes_version: str, hydrator:
 
 
 def kubernetes_version_of(root: Path, env: str) -> str:
-    """`cluster.kubernetesVersion` of environments/<env> over environments/defaults.yaml, read plainly
-    (validate checks the environment itself; the full loader's positions cost ~30 ms an environment)."""
-    from generator.environment import ENVIRONMENT_FILE, deep_merge
+    """`cluster.kubernetesVersion` of environments/<env> over its layers and environments/defaults.yaml,
+    read plainly (validate checks the environment itself; the full loader's positions cost ~30 ms an
+    environment)."""
+    from generator.environment import ENVIRONMENT_FILE, LAYER_PATH, LAYERS_KEY, deep_merge
 
-    merged: dict[str, Any] = {}
-    for path in (root / "environments" / "defaults.yaml", root / "environments" / env / ENVIRONMENT_FILE):
+    def read(path: Path) -> dict[str, Any]:
         try:
             data = yaml.load(path.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) if path.is_file() else {}
         except yaml.YAMLError as exc:
             raise InputError(f"unparsable YAML: {exc}", file=path, hint="fix the environment file") from None
-        merged = deep_merge(merged, data if isinstance(data, dict) else {})
+        return data if isinstance(data, dict) else {}
+
+    own = read(root / "environments" / env / ENVIRONMENT_FILE)
+    layers = own.get(LAYERS_KEY) if isinstance(own.get(LAYERS_KEY), list) else []
+    merged: dict[str, Any] = read(root / "environments" / "defaults.yaml")
+    for rel in layers:
+        if isinstance(rel, str) and LAYER_PATH.match(rel):
+            merged = deep_merge(merged, read(root / "environments" / rel))
+    merged = deep_merge(merged, own)
     version = (merged.get("cluster") or {}).get("kubernetesVersion") if isinstance(merged.get("cluster"), dict) else None
     if not version:
         raise InputError(f"environment {env!r} sets no cluster.kubernetesVersion", file=root / "environments" / env,
