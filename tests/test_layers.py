@@ -81,3 +81,23 @@ def test_a_layer_edit_changes_the_validation_record_key(scratch_repo: Path, sche
     (scratch_repo / "environments" / "layers" / "prod.yaml").write_text("cluster:\n  kubernetesVersion: \"1.30\"\n")
     after = record.Records.open(scratch_repo, scratch_repo / "rec", lock, schema_cache, None, False).environment_key("prod")
     assert before is not None and after is not None and before.digest != after.digest
+
+
+def test_the_guard_traces_a_layer_change_to_every_environment_it_reaches(scratch_repo: Path, tmp_path: Path, capsys) -> None:
+    """A pull request that edits one layer: the guard names every environment that layer reaches
+    (dev names it; prod does not), beside its verdict on what the rendered trees show."""
+    import shutil
+
+    _layers(scratch_repo)
+    assert main(["render", "--root", str(scratch_repo)]) == 0
+    head = tmp_path / "head"
+    shutil.copytree(scratch_repo, head)
+    (head / "environments" / "layers" / "eu-west-1.yaml").write_text(
+        "cluster:\n  kubernetesVersion: \"1.32\"\nsecrets:\n  refreshInterval: 3h\n")
+    assert main(["render", "--root", str(head)]) == 0
+    capsys.readouterr()
+    code = main(["guard", "--base", str(scratch_repo), "--head", str(head), "--no-hydrate"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "layer environments/layers/eu-west-1.yaml changed: it reaches 1 environment(s): dev" in out
+    assert "layers/prod.yaml" not in out

@@ -11,7 +11,7 @@ from pathlib import Path
 from generator import deadline, shard
 from generator.commands.common import add_hydrate_options, write_report
 from generator.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, InputError
-from generator.guard import approvals, pr, report, rules, tree, verdict
+from generator.guard import approvals, layers, pr, report, rules, tree, verdict
 from generator.guard.github import GitHub
 
 NAME = "guard"
@@ -126,6 +126,7 @@ def _judge(args: argparse.Namespace) -> int:
         print(report.to_json(result, EXIT_OK, str(args.shard)), end="")
         return EXIT_OK
     result = verdict.decide(findings, pair.names, lambda: read_approvals(args))
+    result.reasons += layers.reasons(args.base, args.head)  # what a layer edit reaches (guard/layers.py)
     code = EXIT_OK if result.allowed else EXIT_FAILED
     if args.markdown:
         write_report(args.markdown, report.markdown(result))
