@@ -101,3 +101,25 @@ def test_the_guard_traces_a_layer_change_to_every_environment_it_reaches(scratch
     assert code == 0, out
     assert "layer environments/layers/eu-west-1.yaml changed: it reaches 1 environment(s): dev" in out
     assert "layers/prod.yaml" not in out
+
+
+def test_the_sharded_guard_carries_the_layer_lines_into_the_one_verdict(scratch_repo: Path, tmp_path: Path, capsys) -> None:
+    import json
+    import shutil
+
+    _layers(scratch_repo)
+    assert main(["render", "--root", str(scratch_repo)]) == 0
+    head = tmp_path / "head"
+    shutil.copytree(scratch_repo, head)
+    (head / "environments" / "layers" / "prod.yaml").write_text("cluster:\n  kubernetesVersion: \"1.31\"\n# reviewed\n")
+    files = []
+    for index in (1, 2):
+        capsys.readouterr()
+        assert main(["guard", "--shard", f"{index}/2", "--base", str(scratch_repo), "--head", str(head), "--no-hydrate"]) == 0
+        files.append(tmp_path / f"{index}.json")
+        files[-1].write_text(capsys.readouterr().out)
+        assert json.loads(files[-1].read_text())["layers"] == [
+            "layer environments/layers/prod.yaml changed: it reaches 1 environment(s): dev"]
+    assert main(["guard-combine", "--shards", "2", *map(str, files)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("layer environments/layers/prod.yaml changed: it reaches 1 environment(s): dev") == 1

@@ -121,12 +121,13 @@ def _judge(args: argparse.Namespace) -> int:
                 trees[name].applied = state
     findings = rules.evaluate(pair.base, pair.head)
 
+    reached = layers.reasons(args.base, args.head)  # what a layer edit reaches (guard/layers.py)
     if args.shard is not None:  # findings only: guard-combine reads the approvals once and decides
         result = verdict.decide(findings, pair.names, lambda: (None, None))
-        print(report.to_json(result, EXIT_OK, str(args.shard)), end="")
+        print(report.to_json(result, EXIT_OK, str(args.shard), reached), end="")
         return EXIT_OK
     result = verdict.decide(findings, pair.names, lambda: read_approvals(args))
-    result.reasons += layers.reasons(args.base, args.head)  # what a layer edit reaches (guard/layers.py)
+    result.reasons += reached
     code = EXIT_OK if result.allowed else EXIT_FAILED
     if args.markdown:
         write_report(args.markdown, report.markdown(result))

@@ -67,9 +67,9 @@ def _finding(item: dict, path: Path) -> Finding:
                    shown_as=(item["before"], item["after"]))
 
 
-def combine(paths: list[Path], count: int) -> tuple[list[Finding], list[str]]:
-    """Every shard's findings and environments; InputError unless shards 1..count are each there once
-    and none met bad input."""
+def combine(paths: list[Path], count: int) -> tuple[list[Finding], list[str], list[str]]:
+    """Every shard's findings, environments and layer lines (each shard sees the same layers: each
+    line once); InputError unless shards 1..count are each there once and none met bad input."""
     if not 1 <= count <= shard.MAX_SHARDS:
         raise InputError(f"--shards {count} is not between 1 and {shard.MAX_SHARDS}", hint="pass the matrix's size")
     seen: dict[int, tuple[Path, dict]] = {}
@@ -85,6 +85,7 @@ def combine(paths: list[Path], count: int) -> tuple[list[Finding], list[str]]:
                          hint="re-run the failed shard jobs; every shard must report")
     findings: list[Finding] = []
     names: list[str] = []
+    reached: list[str] = []
     for index in sorted(seen):
         path, document = seen[index]
         if document["verdict"] == "bad input":
@@ -92,14 +93,15 @@ def combine(paths: list[Path], count: int) -> tuple[list[Finding], list[str]]:
             raise InputError(f"shard {index}/{count} met bad input: {message}", file=path)
         findings += [_finding(item, path) for item in document.get("findings") or []]
         names += [str(n) for n in document.get("environments") or []]
-    return findings, sorted(set(names))
+        reached += [str(line) for line in document.get("layers") or [] if str(line) not in reached]
+    return findings, sorted(set(names)), reached
 
 
 def run(args: argparse.Namespace) -> int:
     from generator.commands.guard import read_approvals
 
     try:
-        findings, names = combine(args.files, args.shards)
+        findings, names, reached = combine(args.files, args.shards)
     except InputError as exc:
         if args.markdown:
             write_report(args.markdown, report.bad_input_markdown(str(exc)))
@@ -108,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return EXIT_BAD_INPUT
     result = verdict.decide(findings, names, lambda: read_approvals(args))
+    result.reasons += reached
     code = EXIT_OK if result.allowed else EXIT_FAILED
     if args.markdown:
         write_report(args.markdown, report.markdown(result))

@@ -87,7 +87,9 @@ def markdown(verdict: Verdict, limit: int = 200) -> str:
     return "\n".join(out) + "\n"
 
 
-def to_json(verdict: Verdict, exit_code: int, shard: str | None = None) -> str:
+def to_json(verdict: Verdict, exit_code: int, shard: str | None = None, layers: list[str] | None = None) -> str:
+    """The verdict as JSON; a shard's (`guard --shard`) also names its shard and the layer lines
+    guard-combine adds to the combined verdict."""
     document: dict[str, Any] = {
         "verdict": "allowed" if verdict.allowed else "refused",
         "exit_code": exit_code,
@@ -108,6 +110,7 @@ def to_json(verdict: Verdict, exit_code: int, shard: str | None = None) -> str:
                                      "before": before, "after": after, "file": f.file})
     if shard is not None:
         document["shard"] = shard
+        document["layers"] = layers or []
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
