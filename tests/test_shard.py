@@ -107,6 +107,11 @@ def test_the_combine_fails_closed(tmp_path: Path) -> None:
     files[owner - 1].write_text(out)
     code, _, err = run_cli("guard-combine", "--shards", 3, *files)
     assert code == 2 and f"shard {owner}/3 met bad input" in err
+    # a shard writes no verdict of its own
+    code, out, err = run_cli("guard", "--shard", "1/3", "--base", base, "--head", head, "--no-hydrate",
+                             "--markdown", tmp_path / "shard.md")
+    assert code == 2 and "--markdown with --shard" in err and not (tmp_path / "shard.md").exists()
+    assert json.loads(out)["verdict"] == "bad input"
 
 
 def test_validate_shards_partition_the_environments_and_hubs(scratch_repo: Path, schema_cache: Path) -> None:

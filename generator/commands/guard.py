@@ -91,7 +91,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         args.shard = shard.parse(args.shard)
         if args.shard is not None:
+            markdown, args.markdown = args.markdown, None
             args.json = True  # a shard's verdict is for guard-combine
+            if markdown:
+                raise InputError("--markdown with --shard: a shard's findings are not a verdict",
+                                 hint="write the Markdown with `guard-combine --markdown FILE` over every shard")
         return _judge(args)
     except InputError as exc:
         return _bad_input(args, exc)
