@@ -54,3 +54,18 @@ def test_a_hub_is_evaluated_once_per_content(hub: Path, charts_dir: Path, tmp_pa
     params.write_text(json.dumps(data))
     changed = Hydrator(charts=charts_dir, cache_dir=cache).hub_roots(head, prefix)
     assert calls == [1, 1] and "eu-dev-2" in json.dumps(changed) and changed != first
+
+
+def test_a_hub_git_vouches_for_is_known_by_its_tree_id(hub: Path, charts_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    """guard and diff pass gitsnap's tree ids: a hub folder whose id is cached is not read at all
+    (git vouched its bytes are the tree's); a new id is read, evaluated and kept under both keys."""
+    prefix = "rendered/fleet/central/"
+    cache = tmp_path / "cache"
+    first = Hydrator(charts=charts_dir, cache_dir=cache, hub_ids={hub.resolve(): "tree 1234"}).hub_roots(hub, prefix)
+    reads: list[Path] = []
+    original = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self) or original(self))
+    again = Hydrator(charts=charts_dir, cache_dir=cache, hub_ids={hub.resolve(): "tree 1234"}).hub_roots(hub, prefix)
+    assert again == first and not [r for r in reads if hub in r.parents]
+    other = Hydrator(charts=charts_dir, cache_dir=cache, hub_ids={hub.resolve(): "tree 5678"}).hub_roots(hub, prefix)
+    assert other == first and [r for r in reads if hub in r.parents]  # read, then found by content

@@ -63,6 +63,7 @@ class Hydrator:
     _archives: dict[chartlock.LockedChart, tuple[Path, str]] = field(default_factory=dict)
     _hubs: dict[Path, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
     _hub_outputs: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)  # by content digest
+    hub_ids: dict[Path, str] = field(default_factory=dict)  # resolved hub folder -> its git tree id (guard.gitsnap)
     _outputs: dict[tuple[str, str], tuple[list[tuple[str, dict[str, Any]]], list[list[str]] | None]] = field(default_factory=dict)
 
     def archive(self, locked: chartlock.LockedChart) -> tuple[Path, str]:
@@ -76,20 +77,38 @@ class Hydrator:
         run (a Hydrator lives one command; every environment of the hub asks). Evaluated once per
         distinct content: base and head share an unchanged hub, and the render cache keeps the
         result by the sha256 of every path and byte of the folder (cache.read_hub), so the next
-        command (diff after guard, or a run restoring the default branch's cache) evaluates none."""
-        if hub not in self._hubs:
+        command (diff after guard, or a run restoring the default branch's cache) evaluates none.
+        A folder in `hub_ids` (its git tree id, which git vouches for: guard.gitsnap) is looked up
+        by that id first, without reading a file of it."""
+        if hub in self._hubs:
+            return self._hubs[hub]
+        oid = self.hub_ids.get(hub.resolve())
+        by_tree = cache.key({"hubTree": oid, "prefix": prefix}) if oid else None
+        found = self._lookup_hub(by_tree) if by_tree else None
+        if found is None:
             files = {prefix + p.relative_to(hub).as_posix(): p.read_bytes() for p in sorted(hub.rglob("*")) if p.is_file()}
             digest = cache.key({"hub": [[rel, chartlock.sha256_hex(raw)] for rel, raw in files.items()]})
-            found = self._hub_outputs.get(digest)
-            if found is None and self.cache_dir is not None:
-                found = cache.read_hub(self.cache_dir, digest)
+            found = self._lookup_hub(digest)
             if found is None:
                 found = _generated_roots(files)
-                if self.cache_dir is not None:
-                    cache.write_hub(self.cache_dir, digest, found)
+                self._keep_hub(digest, found)
+            if by_tree:
+                self._keep_hub(by_tree, found)
+        self._hubs[hub] = found
+        return found
+
+    def _lookup_hub(self, digest: str) -> list[tuple[str, dict[str, Any]]] | None:
+        found = self._hub_outputs.get(digest)
+        if found is None and self.cache_dir is not None:
+            found = cache.read_hub(self.cache_dir, digest)
+        if found is not None:
             self._hub_outputs[digest] = found
-            self._hubs[hub] = found
-        return self._hubs[hub]
+        return found
+
+    def _keep_hub(self, digest: str, roots: list[tuple[str, dict[str, Any]]]) -> None:
+        self._hub_outputs[digest] = roots
+        if self.cache_dir is not None:
+            cache.write_hub(self.cache_dir, digest, roots)
 
     def _helm(self) -> helmrun.Helm:
         if self.helm is None:

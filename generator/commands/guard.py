@@ -120,7 +120,7 @@ def _judge(args: argparse.Namespace) -> int:
     if not args.no_hydrate:
         from generator.commands.hydrate import hydrate_pair  # helm and the charts: imported only to hydrate
 
-        for trees, states in zip((pair.base, pair.head), hydrate_pair(args, list(pair.base), list(pair.head), required=False)):
+        for trees, states in zip((pair.base, pair.head), hydrate_pair(args, list(pair.base), list(pair.head), required=False, ids=pair.ids)):
             for name, state in states.items():
                 trees[name].applied = state
     findings = rules.evaluate(pair.base, pair.head)

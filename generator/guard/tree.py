@@ -408,6 +408,7 @@ class Pair:
     base: Tree
     head: Tree
     names: list[str]  # every environment in either tree
+    ids: tuple[dict[str, str] | None, dict[str, str] | None] = (None, None)  # gitsnap's tree ids, per side
 
 
 def load_pair(base_dir: Path, head_dir: Path, select: Select | None = None,
@@ -425,6 +426,7 @@ def load_pair(base_dir: Path, head_dir: Path, select: Select | None = None,
     base_envs, head_envs = _env_dirs(base_dir), _env_dirs(head_dir)
     pair = Pair({}, {}, sorted(name for name in set(base_envs) | set(head_envs) if owns is None or owns(name)))
     base_ids, head_ids = gitsnap.fingerprints(Path(base_dir), Path(head_dir))
+    pair.ids = (base_ids, head_ids)
     for name in pair.names:
         if base_ids and head_ids and base_ids.get(name, "base") == head_ids.get(name, "head"):
             continue
