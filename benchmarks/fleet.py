@@ -8,16 +8,20 @@ repository copy, measured in their own processes (the CLI, as CI runs it):
   base and head are git checkouts (the head a clone with one commit on top), so unchanged
   environments are compared by their git tree ids (generator/guard/gitsnap.py). `guard` and
   `diff` are measured twice: on the rendered files (--no-hydrate) and hydrating the changed
-  environment on both sides with the real helm, cold (an empty render cache, as the guard
-  always runs: it never restores a cache the pull request could have written), then `diff`
-  after it (the render cache the same job's guard left);
-- `validate` of that pull request: the whole head, after a validate of the base left its records.
+  environment on both sides with the real helm, cold (an empty render cache), and with the base's
+  render cache restored (as guard.yml restores what ci.yml saved on the default branch: a pull
+  request never writes it), each time `diff` after `guard` (the render cache the guard left);
+- `validate` of that pull request: the whole head, after a validate of the base left its records;
+- with --fleet-wide SHARDS, a pull request that changes every environment's LiteLLM values,
+  guarded in SHARDS shards (`guard --shard I/N`, then `guard-combine`), cold and with the base's
+  render cache: per-shard time, the slowest shard (the check's wall time on a matrix) and the total.
 
-Targets (issue 14): render <= 50 ms/env, render --check <= 20 ms/env; guard + diff of the one-env
-pull request <= 2 s; its validate <= 10 s.
+Targets (issues 14, 25): render <= 50 ms/env, render --check <= 20 ms/env; guard + diff of the
+one-env pull request <= 2 s with the base's render cache, <= 10 s cold; its validate <= 10 s.
 
     python3 benchmarks/fleet.py             # 1,000 environments
     python3 benchmarks/fleet.py 200
+    python3 benchmarks/fleet.py 16 --fleet-wide 2
 """
 
 from __future__ import annotations
@@ -66,15 +70,17 @@ def make_fleet(root: Path, count: int) -> list[str]:
     return names
 
 
-def timed(args: list[str], cwd: Path) -> tuple[float, int, tuple[float, float, float], str]:
+def timed(args: list[str], cwd: Path, whole_stdout: bool = False) -> tuple[float, int, tuple[float, float, float], str]:
     """Wall seconds, exit code, (peak RSS MB of the command, of its largest worker, CPU seconds of
-    both), output tail. CPU time shows the cost when other work shares the machine."""
+    both), output tail (`whole_stdout`: all of stdout). CPU time shows the cost when other work
+    shares the machine."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", PEAK, *args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
     peak = next((line.split()[1:] for line in done.stderr.splitlines() if line.startswith("PEAK ")), ["0", "0", "0"])
-    return elapsed, done.returncode, (float(peak[0]), float(peak[1]), float(peak[2])), done.stdout[-2000:] + done.stderr[-2000:]
+    out = done.stdout if whole_stdout else done.stdout[-2000:] + done.stderr[-2000:]
+    return elapsed, done.returncode, (float(peak[0]), float(peak[1]), float(peak[2])), out
 
 
 def _git(repo: Path, *args: str) -> None:
@@ -99,11 +105,56 @@ def validate_pair(tmp: Path, base: Path, head: Path, charts: str) -> dict[str, o
             "pull_request_s": round(pr, 2), "pull_request_peak_mb": pr_peak[0], "summary": out.strip().splitlines()[-1]}
 
 
+def fleet_wide(tmp: Path, base: Path, names: list[str], charts: str, shards: int) -> dict[str, object]:
+    """A pull request that changes every environment's LiteLLM values (as a defaults.yaml edit that
+    reaches every LiteLLM Application would), guarded as guard.yml runs it: `shards` jobs of
+    `guard --shard I/N`, each with its own render cache (empty: cold; a copy of the base's, as
+    restored from the default branch), then `guard-combine`. On one machine the shards run one
+    after another; on GitHub each is its own runner, so the wall time of the check is the slowest
+    shard plus the combine, and the runner time is the sum."""
+    head = tmp / "head-all"
+    _git(tmp, "clone", "-q", str(base), str(head))
+    for name in names:
+        path = head / "environments" / name / "environment.yaml"
+        path.write_text(path.read_text().replace("    replicas: 4\n", "    replicas: 6\n", 1))
+    seconds, code, _, out = timed(["render", "--root", str(head)], REPO)
+    assert code == 0, out
+    _git(head, "add", "-A")
+    _git(head, "commit", "-qm", "every environment: 6 replicas")
+    warm = tmp / "hydrated-all-base"
+    fill, code, fill_peak, out = timed(["hydrate", "--root", str(base), "--charts", charts, "--hydrate-cache", str(warm)], REPO)
+    assert code == 0, out
+    result: dict[str, object] = {"environments": len(names), "shards": shards,
+                                 "base_cache_fill_s": round(fill, 1), "base_cache_fill_cpu_s": round(fill_peak[2], 1)}
+    for label in ("cold", "base_cache"):
+        runs, files = [], []
+        for index in range(1, shards + 1):
+            cache = tmp / f"hydrated-{label}-{index}"
+            if label == "base_cache":
+                shutil.copytree(warm, cache)
+            seconds, code, peak, out = timed(["guard", "--shard", f"{index}/{shards}", "--base", str(base), "--head", str(head),
+                                              "--charts", charts, "--hydrate-cache", str(cache)], REPO, whole_stdout=True)
+            assert code == 0, out
+            files.append(tmp / f"shard-{label}-{index}.json")
+            files[-1].write_text(out)
+            runs.append({"shard": f"{index}/{shards}", "environments": len(json.loads(files[-1].read_text())["environments"]),
+                         "s": round(seconds, 1), "cpu_s": round(peak[2], 1), "peak_mb": peak[0]})
+        combine, code, _, out = timed(["guard-combine", "--shards", str(shards), *map(str, files)], REPO)
+        assert code in (0, 1), out
+        result[label] = {"per_shard": runs, "slowest_shard_s": max(r["s"] for r in runs),  # type: ignore[type-var]
+                         "combine_s": round(combine, 2), "total_runner_s": round(sum(r["s"] for r in runs) + combine, 1),  # type: ignore[misc]
+                         "total_cpu_s": round(sum(r["cpu_s"] for r in runs), 1)}  # type: ignore[misc]
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("count", nargs="?", type=int, default=1000)
     parser.add_argument("--validate", action="store_true",
                         help="also validate the base (every environment: about 2 s each on 2 CPUs), then the pull request")
+    parser.add_argument("--fleet-wide", type=int, default=0, metavar="SHARDS",
+                        help="also guard a pull request that changes every environment, in SHARDS shards "
+                             "(about 2.5 s of helm per environment per side cold on 2 CPUs)")
     args = parser.parse_args()
     n = args.count
     result: dict[str, object] = {"environments": n, "hubs": HUBS, "cpus": os.cpu_count(),
@@ -137,18 +188,32 @@ def main() -> int:
         _git(head, "commit", "-qm", f"{changed}: 5 replicas")
         charts = str(REPO.parent / "shared" / "charts")
         pr: dict[str, object] = {"changed": changed}
-        for label, extra in (("rendered_files", ["--no-hydrate"]), ("hydrated_cold", ["--charts", charts])):
+        cold, warm = Path(tmp) / "hydrated-cold", Path(tmp) / "hydrated-base"
+        # The base's render cache as ci.yml's last run on the default branch saves it (it hydrated
+        # the base's environments; the changed one is all the guard reads of it).
+        seconds, code, _, out = timed(["hydrate", "--root", str(base), "--env", changed, "--charts", charts,
+                                       "--hydrate-cache", str(warm)], REPO)
+        assert code == 0, out
+        for label, extra in (("rendered_files", ["--no-hydrate"]),
+                             ("hydrated_cold", ["--charts", charts, "--hydrate-cache", str(cold)]),
+                             ("hydrated_base_cache", ["--charts", charts, "--hydrate-cache", str(warm)])):
             guard, guard_code, guard_peak, guard_out = timed(["guard", "--base", str(base), "--head", str(head), *extra], REPO)
             diff, diff_code, diff_peak, diff_out = timed(["diff", "--base", str(base), "--head", str(head), *extra], REPO)
             assert guard_code == 0 and diff_code == 0, guard_out + diff_out
             pr[label] = {"guard_s": round(guard, 2), "diff_s": round(diff, 2), "guard_plus_diff_s": round(guard + diff, 2),
+                         "guard_plus_diff_cpu_s": round(guard_peak[2] + diff_peak[2], 2),
                          "peak_mb": max(guard_peak[0], diff_peak[0])}
         result["pr_one_environment"] = pr
         pr["validate"] = validate_pair(Path(tmp), base, head, charts) if args.validate else "not run (--validate)"
-    result["targets"] = {"render_ms_per_env": 50, "check_ms_per_env": 20, "guard_plus_diff_s": 2, "validate_s": 10}
+        if args.fleet_wide:
+            result["pr_every_environment"] = fleet_wide(Path(tmp), base, names, charts, args.fleet_wide)
+    result["targets"] = {"render_ms_per_env": 50, "check_ms_per_env": 20, "guard_plus_diff_s": 2,
+                         "guard_plus_diff_cold_s": 10, "validate_s": 10}
     print(json.dumps(result, indent=2))
     ok = result["render_ms_per_env"] <= 50 and result["check_ms_per_env"] <= 20  # type: ignore[operator]
     ok = ok and pr["rendered_files"]["guard_plus_diff_s"] <= 2  # type: ignore[index]
+    ok = ok and pr["hydrated_base_cache"]["guard_plus_diff_s"] <= 2  # type: ignore[index]
+    ok = ok and pr["hydrated_cold"]["guard_plus_diff_s"] <= 10  # type: ignore[index]
     if args.validate:
         ok = ok and pr["validate"]["pull_request_s"] <= 10  # type: ignore[index]
     return 0 if ok else 1

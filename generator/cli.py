@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "discover",
     "preflight",
     "guard",
+    "guard_combine",
     "diff",
     "comment",
     "completion",
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     _tolerant_streams()
     argv = sys.argv[1:] if argv is None else argv
-    first = ALIASES.get(argv[0], argv[0]) if argv else None
+    first = ALIASES.get(argv[0], argv[0]).replace("-", "_") if argv else None  # guard-combine: commands/guard_combine.py
     parser = build_parser(first if first in COMMAND_MODULES else None)
     try:
         args = parser.parse_args(argv)

@@ -1,8 +1,16 @@
-"""Environments: load `environments/<env>/environment.yaml`, deep-merge it over
+"""Environments: load `environments/<env>/environment.yaml`, deep-merge it over its layers and
 `environments/defaults.yaml`, validate the result, and hand out an `Environment`.
 
+Layers (issue 25): an environment file may name an ordered list of shared layer files,
+`layers: [layers/eu-west-1.yaml, layers/prod.yaml]` (under environments/layers/). The merge is
+defaults.yaml, then each layer in order, then the environment file (maps key by key, lists and
+scalars replace). Each layer file is checked on its own against the environment schema without
+its required keys (unknown keys, types, patterns: at the layer's own line); only an environment
+file may name layers.
+
 Every problem becomes an `InputError` that names the file, line and column that supplied the
-offending value (the environment file when it sets it, else the defaults) and how to fix it.
+offending value (the environment file when it sets it, else the last layer that does, else the
+defaults) and how to fix it. `explain` says which file set a key.
 """
 
 from __future__ import annotations
@@ -27,7 +35,12 @@ from generator.yamlio import MAX_ENVIRONMENT_BYTES, contains, load_positioned, p
 DEFAULTS_FILE = "defaults.yaml"
 ENVIRONMENT_FILE = "environment.yaml"
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-RESERVED_NAMES = {"fleet": "rendered/fleet/ holds the hubs' objects (generator.fleet)"}
+LAYERS_FOLDER = "layers"  # environments/layers/<name>.yaml: shared settings environments name
+LAYERS_KEY = "layers"
+LAYER_PATH = re.compile(r"^layers/[a-z0-9][a-z0-9._-]*\.ya?ml$")
+RESERVED_NAMES = {"fleet": "rendered/fleet/ holds the hubs' objects (generator.fleet)",
+                  LAYERS_FOLDER: "environments/layers/ holds the shared layer files environments name"}
+_NOT_IN_A_LAYER = ("required", "if", "then", "else", "dependentRequired", "minProperties")
 
 # What every schema pattern ends with: `$` that does not match before a final newline (Python's `re.search`
 # would), shown without it in messages.
@@ -93,7 +106,9 @@ def deep_merge(base: Any, override: Any) -> Any:
 
 
 @cache
-def _validator(schema_file: Path) -> jsonschema.Draft202012Validator:
+def _validator(schema_file: Path, layer: bool = False) -> jsonschema.Draft202012Validator:
+    """The environment schema; for a layer file, the same without what makes a key required (a
+    layer sets some keys; the environment it is merged into must have them all)."""
     hint = f"restore {ENVIRONMENT_SCHEMA} from git (it ships with litellm-gitops)"
     try:
         raw = read_limited(schema_file, MAX_ENVIRONMENT_BYTES, "environment schema")
@@ -108,7 +123,18 @@ def _validator(schema_file: Path) -> jsonschema.Draft202012Validator:
     except jsonschema.SchemaError as exc:
         raise InputError(f"the environment schema is not a valid JSON Schema (at {dotted(exc.absolute_path) or 'the top'}: "
                          f"{exc.message[:200]})", file=schema_file, hint=hint) from None
-    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    return jsonschema.Draft202012Validator(_partial(schema) if layer else schema, format_checker=jsonschema.FormatChecker())
+
+
+def _partial(node: Any, names: bool = False) -> Any:
+    """`node` without the keywords in _NOT_IN_A_LAYER (`names`: a map of names, e.g. properties,
+    whose keys are property names, not keywords)."""
+    if isinstance(node, dict):
+        return {k: _partial(v, not names and k in ("properties", "$defs", "patternProperties"))
+                for k, v in node.items() if names or k not in _NOT_IN_A_LAYER}
+    if isinstance(node, list):
+        return [_partial(v) for v in node]
+    return node
 
 
 def environment_names(root: Path) -> list[str]:
@@ -116,7 +142,7 @@ def environment_names(root: Path) -> list[str]:
     if not root.is_dir():
         raise InputError("environments folder not found", file=root,
                          hint="run from the repository root, or pass --root DIR")
-    entries = [p for p in sorted(root.iterdir()) if not p.name.startswith(".") and p.name != DEFAULTS_FILE]
+    entries = [p for p in sorted(root.iterdir()) if not p.name.startswith(".") and p.name not in (DEFAULTS_FILE, LAYERS_FOLDER)]
     for entry in entries:
         _no_link(entry)
     return [p.name for p in entries if p.is_dir()]
@@ -145,7 +171,7 @@ def load_environment(root: Path, name: str) -> Environment:
                          hint=f"create {folder / ENVIRONMENT_FILE}, or pick one of: {', '.join(environment_names(root)) or 'none yet'}")
     # Parsed once, with positions (yamlio: linear in the file's size, bounded before the cost is paid).
     sources = _sources(folder / ENVIRONMENT_FILE)
-    (env_path, env_tree), (_, defaults_tree) = sources
+    (env_path, env_tree), layers, (_, defaults_tree) = sources[0], sources[1:-1], sources[-1]
     for path, tree in sources:
         if tree is not None and not isinstance(tree, dict):
             raise InputError("the file must hold a YAML mapping at its top level", file=path, line=1, column=1,
@@ -153,9 +179,20 @@ def load_environment(root: Path, name: str) -> Environment:
     if env_tree is None:
         raise InputError("the environment file is empty", file=env_path, line=1, column=1,
                          hint="set at least aws.accountId, cluster.name and cluster.oidcIssuer")
-    config = deep_merge(to_plain(defaults_tree) if defaults_tree else {}, to_plain(env_tree))
+    schema_file = project_file(root.parent, ENVIRONMENT_SCHEMA)
+    for path, tree in sources[1:]:
+        if tree is not None and LAYERS_KEY in tree:
+            line, column = position(tree, [LAYERS_KEY]) or (1, 1)
+            raise InputError(f"only an environment file names layers, not {path.name}", file=path, line=line, column=column,
+                             hint="move `layers:` into each environments/<env>/environment.yaml that uses them")
+    config = to_plain(defaults_tree) if defaults_tree else {}
+    layer_problems: list[InputError] = []
+    for path, tree in reversed(layers):  # sources list the last layer first (it wins a tie in _where)
+        layer_problems += _schema_problems(to_plain(tree) if tree is not None else {}, [(path, tree)], schema_file, layer=True)
+        config = deep_merge(config, to_plain(tree) if tree is not None else {})
+    config = deep_merge(config, to_plain(env_tree))
     # Every problem at once: the schema's, then (on a valid shape) the secret checks'.
-    problems = _schema_problems(config, sources, project_file(root.parent, ENVIRONMENT_SCHEMA))
+    problems = layer_problems or _schema_problems(config, sources, schema_file)
     if not problems:
         problems += _quantity_problems(config, sources) + _secret_value_problems(config, sources)
     named = {(p.file, p.line, p.column) for p in problems}  # a place already reported is not reported twice
@@ -181,10 +218,57 @@ def _where(path: list[str | int], sources: list[tuple[Path, Any]]) -> tuple[Path
 
 
 def _sources(env_file: Path) -> list[tuple[Path, Any]]:
-    """The environment file and the defaults beside it, parsed with positions (None when absent)."""
-    defaults = env_file.parent.parent / DEFAULTS_FILE
+    """The environment file, its layers (the last first) and the defaults beside it, parsed with
+    positions (None when absent), in the order they win: the environment, the last layer, ...,
+    the defaults."""
+    root = env_file.parent.parent
+    defaults = root / DEFAULTS_FILE
     present = os.path.lexists(defaults)
-    return [(env_file, load_positioned(env_file)), (defaults, load_positioned(defaults, "defaults file") if present else None)]
+    env_tree = load_positioned(env_file)
+    layers = [(root / rel, load_positioned(root / rel, "layer file")) for rel in layer_files(env_file, env_tree)]
+    return [(env_file, env_tree), *reversed(layers), (defaults, load_positioned(defaults, "defaults file") if present else None)]
+
+
+def layer_files(env_file: Path, env_tree: Any) -> list[str]:
+    """The layers an environment file names (paths under environments/), each checked to be a
+    regular file under environments/layers/; InputError at the `layers` entry otherwise."""
+    if not isinstance(env_tree, dict) or LAYERS_KEY not in env_tree:
+        return []
+    names = env_tree[LAYERS_KEY]
+    line, column = position(env_tree, [LAYERS_KEY]) or (1, 1)
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise InputError("layers must be a list of file names", file=env_file, line=line, column=column,
+                         hint="e.g. layers: [layers/eu-west-1.yaml, layers/prod.yaml]")
+    root = env_file.parent.parent
+    for index, rel in enumerate(names):
+        where = position(env_tree, [LAYERS_KEY, index]) or (line, column)
+        if not LAYER_PATH.match(rel):
+            raise InputError(f"layer {rel!r} is not a file under environments/{LAYERS_FOLDER}/", file=env_file,
+                             line=where[0], column=where[1], hint="name it like layers/eu-west-1.yaml (lowercase, .yaml)")
+        if names.index(rel) != index:
+            raise InputError(f"layer {rel!r} is named twice", file=env_file, line=where[0], column=where[1],
+                             hint="name each layer once, in the order they apply")
+        path = root / rel
+        if path.is_symlink() or (root / LAYERS_FOLDER).is_symlink() or not path.is_file():
+            raise InputError(f"layer {rel!r} is not a file", file=env_file, line=where[0], column=where[1],
+                             hint=f"create environments/{rel} (a regular file, not a link), or remove it from layers")
+    return list(names)
+
+
+def explain(root: Path, name: str, key: str) -> tuple[Any, list[tuple[Path, int | None]]]:
+    """The merged value of the dotted `key` in environment `name` (None when unset) and every file
+    (with line) that sets it, the one whose value wins first (for a map, each contributes keys)."""
+    env = load_environment(root, name)
+    path: list[str | int] = [int(p) if p.isdigit() else p for p in key.split(".")]
+    value: Any = env.config
+    for part in path:
+        value = value[part] if isinstance(value, dict) and part in value else (
+            value[part] if isinstance(value, list) and isinstance(part, int) and part < len(value) else None)
+        if value is None:
+            break
+    setters = [(file, (position(tree, path) or (None, None))[0]) for file, tree in _sources(env.source)
+               if tree is not None and contains(tree, path)]
+    return value, setters
 
 
 def config_error(env: Environment, path: list[str | int], message: str, hint: str,
@@ -274,9 +358,10 @@ def _at(path: list[str | int], sources: list[tuple[Path, Any]], message: str, hi
     return InputError(message, file=file, line=line, column=column, hint=hint)
 
 
-def _schema_problems(config: dict, sources: list[tuple[Path, Any]], schema_file: Path) -> list[InputError]:
-    """Every schema problem, in the order of the files' lines."""
-    errors = _validator(schema_file).iter_errors(config)
+def _schema_problems(config: dict, sources: list[tuple[Path, Any]], schema_file: Path,
+                     layer: bool = False) -> list[InputError]:
+    """Every schema problem, in the order of the files' lines (`layer`: a layer file's own keys)."""
+    errors = _validator(schema_file, layer).iter_errors(config)
     problems = [p for error in errors for p in _schema_problem(error, sources)]
     return sorted(problems, key=lambda p: (str(p.file), p.line or 0, p.column or 0, p.message))
 

@@ -27,6 +27,7 @@ COMMANDS = {
     "preflight": ("generator.commands.preflight.load_one", ["--env", "dev", "--json"]),
     "guard": ("generator.guard.tree.load_pair", ["--base", ".", "--head", ".", "--json"]),
     "diff": ("generator.guard.tree.load_pair", ["--base", ".", "--head", ".", "--json"]),
+    "guard_combine": ("generator.commands.guard_combine.combine", ["--shards", "2", "--json"]),
     "comment": ("generator.commands.comment.github_client", ["--markdown", "{md}"]),
     "hydrate": ("generator.commands.hydrate.hydrate", ["--env", "dev", "--json"]),
     "charts": ("generator.chartlock.load", ["sync"]),
@@ -58,7 +59,7 @@ def invoke(command: str, raised: BaseException, monkeypatch: pytest.MonkeyPatch,
     md = tmp_path / "part.md"
     md.write_text("hello\n")
     monkeypatch.chdir(Path(__file__).resolve().parent.parent)
-    return run([command, *[a.replace("{md}", str(md)) for a in args]]), "--json" in args
+    return run([command.replace("_", "-"), *[a.replace("{md}", str(md)) for a in args]]), "--json" in args
 
 
 def check_json(out: str, code: int, is_json: bool) -> dict | None:
@@ -75,7 +76,7 @@ def test_an_unexpected_exception_is_one_line_saying_bug(command, monkeypatch, tm
     (code, out, err), is_json = invoke(command, ZeroDivisionError("secret-looking-value"), monkeypatch, tmp_path)
     assert code == EXIT_BUG
     assert err.count("\n") == 1 and "Traceback" not in err
-    assert f"litellm-gitops {command}: bug: unexpected ZeroDivisionError at " in err
+    assert f"litellm-gitops {command.replace('_', '-')}: bug: unexpected ZeroDivisionError at " in err
     assert "LITELLM_GITOPS_DEBUG=1" in err
     assert "secret-looking-value" not in err + out  # the message may quote input
     error = check_json(out, code, is_json)

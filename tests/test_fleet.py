@@ -461,12 +461,13 @@ def test_discover_write_fills_a_hub_environments_endpoint_and_ca(scratch_repo, a
 
 
 def test_stages_and_the_reserved_name_are_defined_once():
-    """The schema's stage enum is the RollingSync step order; the reserved environment name is the fleet folder."""
-    from generator.environment import RESERVED_NAMES
+    """The schema's stage enum is the RollingSync step order; the reserved environment names are the
+    fleet folder and the layers folder (issue 25)."""
+    from generator.environment import LAYERS_FOLDER, RESERVED_NAMES
 
     schema = json.loads((REPO / "schemas" / "environment.schema.json").read_text())
     assert tuple(schema["properties"]["hub"]["properties"]["stage"]["enum"]) == fleet.STAGES
-    assert set(RESERVED_NAMES) == {fleet.FOLDER}
+    assert set(RESERVED_NAMES) == {fleet.FOLDER, LAYERS_FOLDER}
 
 
 def test_preflight_checks_a_hub_environments_endpoint_ca_and_hub_role(scratch_repo, aws, capsys, monkeypatch):  # noqa: F811

@@ -395,7 +395,7 @@ def test_bad_input_markdown_fences_outlast_the_message() -> None:
 
 # --- hub mode: modelled, not refused -------------------------------------------------------------
 
-FLEET = Path(__file__).resolve().parent / "testdata" / "fleet"
+FLEET = Path(__file__).resolve().parent.parent / "examples" / "hub-fleet"
 
 
 def _hub_checkout(scratch_repo: Path, where: Path, envs: tuple[str, ...], edit: Callable[[Path], Any] | None = None) -> Path:

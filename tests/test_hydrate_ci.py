@@ -19,12 +19,13 @@ def test_ci_pins_the_helm_tools_install_pins():
     workflow = yaml.safe_load((REPO / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"))
     assert workflow["env"]["HELM_VERSION"] == _pinned("HELM_VERSION")
     assert workflow["env"]["HELM_BINARY_SHA256"] == _pinned("HELM_SHA256")
-    runs = [s.get("run", "") for s in workflow["jobs"]["validate"]["steps"]]
-    install = next(i for i, r in enumerate(runs) if "get.helm.sh" in r)
-    assert "sha256sum --check --strict" in runs[install]
-    sync = next(i for i, r in enumerate(runs) if "litellm-gitops charts sync" in r)
-    tests = next(i for i, r in enumerate(runs) if "pytest" in r)
-    assert install < sync < tests
+    for job, last in (("checks", "pytest"), ("validate", "litellm-gitops validate")):  # validate's shards hydrate
+        runs = [s.get("run", "") for s in workflow["jobs"][job]["steps"]]
+        install = next(i for i, r in enumerate(runs) if "get.helm.sh" in r)
+        assert "sha256sum --check --strict" in runs[install]
+        sync = next(i for i, r in enumerate(runs) if "litellm-gitops charts sync" in r)
+        after = next(i for i, r in enumerate(runs) if last in r)
+        assert install < sync < after
 
 
 def test_review_hydrates_both_sides_with_the_same_helm():
@@ -36,12 +37,14 @@ def test_review_hydrates_both_sides_with_the_same_helm():
     assert 'diff --base base --head head --markdown diff.md --charts "$RUNNER_TEMP/charts"' in runs
 
 
-@pytest.mark.parametrize("workflow_file, job", [("review.yml", "review"), ("guard.yml", "guard")])
-def test_the_guard_hydrates_both_sides_with_the_pinned_helm(workflow_file, job):
+@pytest.mark.parametrize("workflow_file, job, command", [
+    ("review.yml", "review", 'guard --base base --head head --markdown guard.md --charts "$RUNNER_TEMP/charts"'),
+    ("guard.yml", "shard", 'guard --shard "$SHARD/$SHARDS" --base base --head head --charts "$RUNNER_TEMP/charts"')])
+def test_the_guard_hydrates_both_sides_with_the_pinned_helm(workflow_file, job, command):
     workflow = yaml.safe_load((REPO / ".github" / "workflows" / workflow_file).read_text(encoding="utf-8"))
     assert workflow["env"]["HELM_VERSION"] == _pinned("HELM_VERSION")
     assert workflow["env"]["HELM_BINARY_SHA256"] == _pinned("HELM_SHA256")
     runs = "\n".join(s.get("run", "") for s in workflow["jobs"][job]["steps"])
     assert "charts sync --root base" in runs and "charts sync --root head" in runs
-    assert 'guard --base base --head head --markdown guard.md --charts "$RUNNER_TEMP/charts"' in runs
+    assert command in runs.replace("\n", " ")
     assert "--no-hydrate" not in runs

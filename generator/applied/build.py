@@ -63,6 +63,8 @@ class Hydrator:
     _memory: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
     _archives: dict[chartlock.LockedChart, tuple[Path, str]] = field(default_factory=dict)
     _hubs: dict[Path, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
+    _hub_outputs: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)  # by content digest
+    hub_ids: dict[Path, str] = field(default_factory=dict)  # resolved hub folder -> its git tree id (guard.gitsnap)
     _outputs: dict[tuple[str, str], tuple[list[tuple[str, dict[str, Any]]], list[list[str]] | None]] = field(default_factory=dict)
 
     def archive(self, locked: chartlock.LockedChart) -> tuple[Path, str]:
@@ -73,11 +75,41 @@ class Hydrator:
 
     def hub_roots(self, hub: Path, prefix: str) -> list[tuple[str, dict[str, Any]]]:
         """The root Applications a hub folder's ApplicationSets generate, its files read once per
-        run (a Hydrator lives one command; every environment of the hub asks)."""
-        if hub not in self._hubs:
+        run (a Hydrator lives one command; every environment of the hub asks). Evaluated once per
+        distinct content: base and head share an unchanged hub, and the render cache keeps the
+        result by the sha256 of every path and byte of the folder (cache.read_hub), so the next
+        command (diff after guard, or a run restoring the default branch's cache) evaluates none.
+        A folder in `hub_ids` (its git tree id, which git vouches for: guard.gitsnap) is looked up
+        by that id first, without reading a file of it."""
+        if hub in self._hubs:
+            return self._hubs[hub]
+        oid = self.hub_ids.get(hub.resolve())
+        by_tree = cache.key({"hubTree": oid, "prefix": prefix}) if oid else None
+        found = self._lookup_hub(by_tree) if by_tree else None
+        if found is None:
             files = {prefix + p.relative_to(hub).as_posix(): p.read_bytes() for p in sorted(hub.rglob("*")) if p.is_file()}
-            self._hubs[hub] = _generated_roots(files)
-        return self._hubs[hub]
+            digest = cache.key({"hub": [[rel, chartlock.sha256_hex(raw)] for rel, raw in files.items()]})
+            found = self._lookup_hub(digest)
+            if found is None:
+                found = _generated_roots(files)
+                self._keep_hub(digest, found)
+            if by_tree:
+                self._keep_hub(by_tree, found)
+        self._hubs[hub] = found
+        return found
+
+    def _lookup_hub(self, digest: str) -> list[tuple[str, dict[str, Any]]] | None:
+        found = self._hub_outputs.get(digest)
+        if found is None and self.cache_dir is not None:
+            found = cache.read_hub(self.cache_dir, digest)
+        if found is not None:
+            self._hub_outputs[digest] = found
+        return found
+
+    def _keep_hub(self, digest: str, roots: list[tuple[str, dict[str, Any]]]) -> None:
+        self._hub_outputs[digest] = roots
+        if self.cache_dir is not None:
+            cache.write_hub(self.cache_dir, digest, roots)
 
     def _helm(self) -> helmrun.Helm:
         if self.helm is None:
@@ -339,17 +371,25 @@ def hydrate_environment(root: Path, env: str, kubernetes_version: str, hydrator:
 
 
 def kubernetes_version_of(root: Path, env: str) -> str:
-    """`cluster.kubernetesVersion` of environments/<env> over environments/defaults.yaml, read plainly
-    (validate checks the environment itself; the full loader's positions cost ~30 ms an environment)."""
-    from generator.environment import ENVIRONMENT_FILE, deep_merge
+    """`cluster.kubernetesVersion` of environments/<env> over its layers and environments/defaults.yaml,
+    read plainly (validate checks the environment itself; the full loader's positions cost ~30 ms an
+    environment)."""
+    from generator.environment import ENVIRONMENT_FILE, LAYER_PATH, LAYERS_KEY, deep_merge
 
-    merged: dict[str, Any] = {}
-    for path in (root / "environments" / "defaults.yaml", root / "environments" / env / ENVIRONMENT_FILE):
+    def read(path: Path) -> dict[str, Any]:
         try:
             data = yaml.load(path.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) if path.is_file() else {}
         except yaml.YAMLError as exc:
             raise InputError(f"unparsable YAML: {exc}", file=path, hint="fix the environment file") from None
-        merged = deep_merge(merged, data if isinstance(data, dict) else {})
+        return data if isinstance(data, dict) else {}
+
+    own = read(root / "environments" / env / ENVIRONMENT_FILE)
+    layers = own.get(LAYERS_KEY) if isinstance(own.get(LAYERS_KEY), list) else []
+    merged: dict[str, Any] = read(root / "environments" / "defaults.yaml")
+    for rel in layers:
+        if isinstance(rel, str) and LAYER_PATH.match(rel):
+            merged = deep_merge(merged, read(root / "environments" / rel))
+    merged = deep_merge(merged, own)
     version = (merged.get("cluster") or {}).get("kubernetesVersion") if isinstance(merged.get("cluster"), dict) else None
     if not version:
         raise InputError(f"environment {env!r} sets no cluster.kubernetesVersion", file=root / "environments" / env,

@@ -8,7 +8,10 @@ Layout under the cache folder (default `.cache/hydrated/`, git-ignored):
   API versions, each values file's bytes in order and the CRD/schema/test flags (see
   `hydrate.Hydrator.render`). Present means a hit: helm does not run;
 - `files/<f[:2]>/<f>.json`: the documents of a manifest file, by the sha256 of its bytes (JSON
-  reads faster than YAML constructs).
+  reads faster than YAML constructs);
+- `hubs/<h[:2]>/<h>.json`: `[[file, Application], ...]`, the root Applications a hub folder's
+  ApplicationSets generate (build.Hydrator.hub_roots), by the sha256 of every path and byte of
+  the folder.
 Every file is written to a temporary name and renamed into place, so readers see whole files.
 Parsed objects are shared, read-only, between every state of the process (as the guard's tree
 shares documents between base and head).
@@ -125,3 +128,22 @@ def read_file(root: Path | None, raw: bytes, parse) -> list[Any]:
             _write(_path(root, "files", digest), json.dumps(docs, separators=(",", ":")).encode())
     _MEMO[memo_key] = docs
     return docs
+
+
+def read_hub(root: Path, digest: str) -> list[tuple[str, dict[str, Any]]] | None:
+    """A hub folder's generated roots, or None on a miss (or an unreadable entry)."""
+    try:
+        found = json.loads(_path(root, "hubs", digest).read_bytes())
+        return [(str(rel), app) for rel, app in found]
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def write_hub(root: Path, digest: str, roots: list[tuple[str, dict[str, Any]]]) -> None:
+    """Store a hub folder's generated roots; not when JSON cannot hold them as they are (a YAML
+    date, say): they are evaluated again next time rather than read back changed."""
+    try:
+        data = json.dumps([[rel, app] for rel, app in roots], separators=(",", ":"), allow_nan=False).encode()
+    except (TypeError, ValueError):
+        return
+    _write(_path(root, "hubs", digest), data)

@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.no_hydrate:
             from generator.commands.hydrate import hydrate_pair  # helm and the charts: imported only to hydrate
 
-            for trees, states in zip((pair.base, pair.head), hydrate_pair(args, list(pair.base), list(pair.head))):
+            for trees, states in zip((pair.base, pair.head), hydrate_pair(args, list(pair.base), list(pair.head), ids=pair.ids)):
                 for name, state in states.items():
                     trees[name] = diff.with_applied(trees[name], state)
         result = diff.diff_trees(pair.base, pair.head, pair.names)

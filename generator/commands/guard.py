@@ -8,10 +8,10 @@ import sys
 from urllib.parse import quote
 from pathlib import Path
 
-from generator import deadline
+from generator import deadline, shard
 from generator.commands.common import add_hydrate_options, write_report
 from generator.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, InputError
-from generator.guard import allowlist, approvals, gitsnap, pr, report, rules, synced, tree, verdict
+from generator.guard import allowlist, approvals, gitsnap, layers, pr, report, rules, synced, tree, verdict
 from generator.guard.redact import MISSING
 from generator.guard.github import GitHub
 
@@ -81,6 +81,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the verdict as JSON instead of text")
     parser.add_argument("--repo", metavar="OWNER/NAME", help="repository of the pull request (default: GITHUB_REPOSITORY)")
     parser.add_argument("--pr", type=int, metavar="N", help="pull request number (default: from GITHUB_EVENT_PATH)")
+    parser.add_argument("--shard", metavar="I/N",
+                        help="judge only the environments and hubs of shard I of N (generator/shard.py) and print "
+                             "its findings as JSON for `guard-combine`, which reads the approvals and decides")
     add_hydrate_options(parser)
     parser.add_argument("--no-hydrate", action="store_true",
                         help="judge the rendered files only: a chart's own objects are not traced, and a chart "
@@ -99,6 +102,13 @@ def run(args: argparse.Namespace) -> int:
     the guard's required check reads as a failure: it fails closed either way."""
     deadline.start(args.deadline)
     try:
+        args.shard = shard.parse(args.shard)
+        if args.shard is not None:
+            markdown, args.markdown = args.markdown, None
+            args.json = True  # a shard's verdict is for guard-combine
+            if markdown:
+                raise InputError("--markdown with --shard: a shard's findings are not a verdict",
+                                 hint="write the Markdown with `guard-combine --markdown FILE` over every shard")
         return _judge(args)
     except InputError as exc:
         return _bad_input(args, exc)
@@ -109,13 +119,14 @@ def _bad_input(args: argparse.Namespace, exc: InputError) -> int:
     if args.markdown:
         write_report(args.markdown, report.bad_input_markdown(message))
     if args.json:
-        print(report.bad_input_json(message, EXIT_BAD_INPUT, exc.as_dict()), end="")
+        print(report.bad_input_json(message, EXIT_BAD_INPUT, exc.as_dict(), _shard_text(args)), end="")
     print(message, file=sys.stderr)
     return EXIT_BAD_INPUT
 
 
 def _judge(args: argparse.Namespace) -> int:
-    pair = tree.load_pair(args.base, args.head, rules.select)  # checks each object's shape as it reads it
+    owns = args.shard.owns if args.shard is not None else None
+    pair = tree.load_pair(args.base, args.head, rules.select, owns)  # checks each object's shape as it reads it
     # What Argo CD will apply: a checkout that cannot be hydrated is bad input (refused). A side given
     # as a bare rendered tree is judged on its rendered files, which is stricter, never looser: its
     # LiteLLM chains are undetermined (a difference) and its chart bumps stay source changes.
@@ -125,7 +136,7 @@ def _judge(args: argparse.Namespace) -> int:
     if not args.no_hydrate:
         from generator.commands.hydrate import hydrate_pair  # helm and the charts: imported only to hydrate
 
-        for trees, states in zip((pair.base, pair.head), hydrate_pair(args, list(pair.base), head_envs, required=False)):
+        for trees, states in zip((pair.base, pair.head), hydrate_pair(args, list(pair.base), head_envs, required=False, ids=pair.ids)):
             for name, state in states.items():
                 trees[name].applied = state
     findings = [rules.Finding(allowlist.REFUSED, "(repository)", f"file {path}", "submodule (Argo CD fetches the other "
@@ -133,19 +144,31 @@ def _judge(args: argparse.Namespace) -> int:
                 for path in gitsnap.submodules(args.head)]
     findings += rules.evaluate(pair.base, pair.head)
 
-    def read_approvals() -> tuple[pr.PullRequest | None, approvals.Approvals | None]:
-        client = github_client()
-        pull = pr.resolve(client, args.repo, args.pr)
-        if pull is None:
-            return None, None
-        reviews = client.get_all(f"repos/{pull.repo}/pulls/{pull.number}/reviews")
-        counted = approvals.count(reviews, pull.author, pull.head_sha, approvals.pushers(client.get, pull.repo, pull.head_sha))
-        return pull, approvals.require_write(
-            counted, lambda login: client.get(f"repos/{pull.repo}/collaborators/{quote(login, safe='')}/permission"))
-
-    result = verdict.decide(findings, pair.names, read_approvals)
+    reached = layers.reasons(args.base, args.head)  # what a layer edit reaches (guard/layers.py)
+    if args.shard is not None:  # findings only: guard-combine reads the approvals once and decides
+        result = verdict.decide(findings, pair.names, lambda: (None, None))
+        print(report.to_json(result, EXIT_OK, str(args.shard), reached), end="")
+        return EXIT_OK
+    result = verdict.decide(findings, pair.names, lambda: read_approvals(args))
+    result.reasons += reached
     code = EXIT_OK if result.allowed else EXIT_FAILED
     if args.markdown:
         write_report(args.markdown, report.markdown(result))
     print(report.to_json(result, code) if args.json else report.text(result), end="")
     return code
+
+
+def _shard_text(args: argparse.Namespace) -> str | None:
+    return str(args.shard) if isinstance(args.shard, shard.Shard) else args.shard
+
+
+def read_approvals(args: argparse.Namespace) -> tuple[pr.PullRequest | None, approvals.Approvals | None]:
+    """The pull request (--repo/--pr or GitHub Actions' event) and its valid approvals on the head commit."""
+    client = github_client()
+    pull = pr.resolve(client, args.repo, args.pr)
+    if pull is None:
+        return None, None
+    reviews = client.get_all(f"repos/{pull.repo}/pulls/{pull.number}/reviews")
+    counted = approvals.count(reviews, pull.author, pull.head_sha, approvals.pushers(client.get, pull.repo, pull.head_sha))
+    return pull, approvals.require_write(
+        counted, lambda login: client.get(f"repos/{pull.repo}/collaborators/{quote(login, safe='')}/permission"))

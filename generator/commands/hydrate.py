@@ -47,11 +47,13 @@ def checkout_root(directory: Path, required: bool = True) -> Path | None:
     return root
 
 
-def hydrate_pair(args: argparse.Namespace, base: list[str], head: list[str],
-                 required: bool = True) -> tuple[dict[str, AppliedState], dict[str, AppliedState]]:
+def hydrate_pair(args: argparse.Namespace, base: list[str], head: list[str], required: bool = True,
+                 ids: tuple[dict[str, str] | None, dict[str, str] | None] = (None, None),
+                 ) -> tuple[dict[str, AppliedState], dict[str, AppliedState]]:
     """The applied states of the named environments of --base and --head (guard and diff), each
     checkout hydrated with its own chart lock, one Hydrator (and render cache) for both. Not
-    `required`: a side that is a bare rendered tree is not hydrated (empty).
+    `required`: a side that is a bare rendered tree is not hydrated (empty). `ids`: each side's
+    git tree ids (guard.tree.Pair.ids), so a hub folder git vouches for is not read again.
 
     The head is the pull request's: nothing under it is read as a cache. A committed
     .cache/hydrated/ would hand over objects helm never rendered (its keys are computable), a
@@ -65,6 +67,10 @@ def hydrate_pair(args: argparse.Namespace, base: list[str], head: list[str],
     _outside_head(args.charts or chartlock.default_cache_dir(anchor), args.head, "chart folder")
     cache_dir = _outside_head(args.hydrate_cache or render_cache.default_dir(anchor), args.head, "render cache")
     hydrator = Hydrator(charts=autosync.chart_folder(anchor, args.charts), cache_dir=cache_dir)
+    for root, side in zip(roots, ids):  # hub folders git vouches for are known by their tree id (guard.gitsnap)
+        for name, oid in (side or {}).items() if root is not None else ():
+            if name.startswith("fleet/"):
+                hydrator.hub_ids[(root / "rendered" / name).resolve()] = oid
     base_states = hydrate(roots[0], sorted(base), hydrator) if roots[0] else {}
     return base_states, (hydrate(roots[1], sorted(head), hydrator) if roots[1] else {})
 

@@ -50,6 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 listing every file that would change, 0 when fresh")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text (what was rendered, or the drift)")
+    parser.add_argument("--explain", metavar="KEY",
+                        help="write nothing; print, per environment, the merged value of the dotted KEY (e.g. "
+                             "cluster.kubernetesVersion) and which file (environment, layer, defaults) set it")
 
 
 def strays(out_root: Path, names: set[str]) -> list[Path]:
@@ -109,7 +112,29 @@ def render_selected(args: argparse.Namespace) -> list[_Rendered]:
     return [rendered for rendered, _ in outcomes if rendered is not None]
 
 
+def explain_key(args: argparse.Namespace) -> int:
+    """`--explain KEY`: which file set KEY in each selected environment (the first listed wins)."""
+    import json
+
+    from generator.environment import explain
+
+    root = args.root / "environments"
+    for name in selected_names(args):
+        value, setters = explain(root, name, args.explain)
+        if not setters:
+            print(f"{name}: {args.explain} is not set")
+            continue
+        shown = json.dumps(value, sort_keys=True) if value is not None else "null"
+        where = [f"{file.relative_to(args.root).as_posix() if file.is_relative_to(args.root) else file}"
+                 + (f":{line}" if line else "") for file, line in setters]
+        line = f"{name}: {args.explain} = {shown[:200]} set by {where[0]}"
+        print(line + (f" (over {', '.join(where[1:])})" if len(where) > 1 else ""))
+    return EXIT_OK
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.explain:
+        return explain_key(args)
     rendered = render_selected(args)
     results = [r.result for r in rendered]
     environments = [r.env for r in results]

@@ -6,10 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from generator.commands.common import add_repository_options
+from generator import shard
+from generator.commands.common import add_hydrate_options, add_repository_options
 from generator.console import console
 from generator.errors import EXIT_FAILED, EXIT_OK, InputError
-from generator.commands.common import add_hydrate_options
 from generator.validate.runner import Options, validate
 
 NAME = "validate"
@@ -88,6 +88,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true",
                         help="fail on placeholders (documentation account ids, example-org URLs, all-zero ids) that "
                              "render only warns about")
+    parser.add_argument("--shard", metavar="I/N",
+                        help="only the environments and hubs of shard I of N (a stable partition by sha256 of the name; "
+                             "the CI matrix runs N of them)")
     parser.add_argument("--revalidate", action="store_true",
                         help="check every environment again, whatever the records say (new records are still written)")
 
@@ -96,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     report = validate(Options(root=args.root, environments=args.env, schema_locations=args.schema_location,
                               cache=args.cache, jobs=args.jobs, hydrate=not args.no_hydrate,
                               charts=args.charts, hydrate_cache=args.hydrate_cache, record=args.record,
-                              revalidate=args.revalidate))
+                              revalidate=args.revalidate, shard=shard.parse(args.shard)))
     if args.json:
         sys.stdout.write(report.as_json())
     elif sys.stdout.isatty():

@@ -37,6 +37,8 @@ _WIRING = re.compile(r"(\.key|\.name|\.version|\.versionStage|\.property|secretK
 
 
 def shown(finding: Finding) -> tuple[str, str]:
+    if finding.shown_as is not None:
+        return finding.shown_as
     """Before and after as they may be printed. A master-key or database-URL finding's values are
     redacted whatever their shape (an upper-case passphrase looks like a variable name, a URL's
     password may hold `/`), except on fields that only name where the value comes from."""
@@ -107,7 +109,9 @@ def markdown(verdict: Verdict, limit: int = 200) -> str:
     return "\n".join(out) + "\n"
 
 
-def to_json(verdict: Verdict, exit_code: int) -> str:
+def to_json(verdict: Verdict, exit_code: int, shard: str | None = None, layers: list[str] | None = None) -> str:
+    """The verdict as JSON; a shard's (`guard --shard`) also names its shard and the layer lines
+    guard-combine adds to the combined verdict."""
     document: dict[str, Any] = {
         "verdict": "allowed" if verdict.allowed else "refused",
         "exit_code": exit_code,
@@ -126,6 +130,9 @@ def to_json(verdict: Verdict, exit_code: int) -> str:
         document["findings"].append({"category": f.category, "policy": POLICIES[f.category].value,
                                      "environment": f.environment, "object": f.object, "field": f.field,
                                      "before": before, "after": after, "file": f.file})
+    if shard is not None:
+        document["shard"] = shard
+        document["layers"] = layers or []
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -137,7 +144,10 @@ def bad_input_markdown(message: str) -> str:
     return f"### ⛔ Guard: bad input\n\n{fence}\n{message}\n{fence}\n"
 
 
-def bad_input_json(message: str, exit_code: int, error: dict | None = None) -> str:
+def bad_input_json(message: str, exit_code: int, error: dict | None = None, shard: str | None = None) -> str:
     # The command line's failure envelope (ok, exit, error) and the verdict's own keys, in one document.
-    return json.dumps({"ok": False, "exit": exit_code, "verdict": "bad input", "exit_code": exit_code,
-                       "error": error or {"message": message}, "findings": []}, indent=2, ensure_ascii=False) + "\n"
+    document = {"ok": False, "exit": exit_code, "verdict": "bad input", "exit_code": exit_code,
+                "error": error or {"message": message}, "findings": []}
+    if shard is not None:
+        document["shard"] = shard
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -130,6 +130,7 @@ class Finding:
     after: Any
     file: str = ""
     sensitive: bool = False
+    shown_as: tuple[str, str] | None = None  # a shard's finding, read back as its JSON showed it (redacted already)
 
     @property
     def policy(self) -> Policy | None:

@@ -408,9 +408,11 @@ class Pair:
     base: Tree
     head: Tree
     names: list[str]  # every environment in either tree
+    ids: tuple[dict[str, str] | None, dict[str, str] | None] = (None, None)  # gitsnap's tree ids, per side
 
 
-def load_pair(base_dir: Path, head_dir: Path, select: Select | None = None) -> Pair:
+def load_pair(base_dir: Path, head_dir: Path, select: Select | None = None,
+              owns: Callable[[str], bool] | None = None) -> Pair:
     """Both trees, reading only what a comparison needs.
 
     An environment whose files are byte-identical on both sides is skipped: by its git tree id
@@ -419,10 +421,12 @@ def load_pair(base_dir: Path, head_dir: Path, select: Select | None = None) -> P
     `select(files, changed)` names, per side, the unchanged files to parse (None: every file); both
     sides parse the union of the two choices, so an unchanged file is read on both or neither. Files that
     differ between the sides are always parsed. A file identical on both sides is parsed once.
+    `owns(name)`: only those environments (and `fleet/<hub>` trees) are compared (a --shard).
     """
     base_envs, head_envs = _env_dirs(base_dir), _env_dirs(head_dir)
-    pair = Pair({}, {}, sorted(set(base_envs) | set(head_envs)))
+    pair = Pair({}, {}, sorted(name for name in set(base_envs) | set(head_envs) if owns is None or owns(name)))
     base_ids, head_ids = gitsnap.fingerprints(Path(base_dir), Path(head_dir))
+    pair.ids = (base_ids, head_ids)
     for name in pair.names:
         if base_ids and head_ids and base_ids.get(name, "base") == head_ids.get(name, "head"):
             continue

@@ -15,7 +15,8 @@ The key is a sha256 over everything that determines the result:
   schemas/charts.lock.json and the sha256 of every locked chart archive in the chart folder;
 - whether the applied state is checked (hydrate on or off);
 - the content, each file by relative path and sha256, each folder by its path, in a fixed order:
-  for an environment its name, environments/defaults.yaml, environments/<env>/ and rendered/<env>/,
+  for an environment its name, environments/defaults.yaml, environments/layers/ (every shared
+  layer file, issue 25), environments/<env>/ and rendered/<env>/,
   and, when hydrating an environment whose root Application its hub generates (no
   rendered/<env>/bootstrap/), all of rendered/fleet/; for a hub folder (rendered/fleet/<hub>/),
   its name, its files and the Kubernetes version it is checked with.
@@ -52,7 +53,7 @@ import yaml
 import generator
 from generator import chartlock
 from generator.applied.build import Hydrator
-from generator.environment import DEFAULTS_FILE
+from generator.environment import DEFAULTS_FILE, LAYERS_FOLDER
 from generator.errors import InputError, os_error
 from generator.fleet import FOLDER as FLEET
 from generator.projectfiles import ENVIRONMENT_SCHEMA, project_file
@@ -230,7 +231,9 @@ class Records:
 
     def environment_key(self, name: str) -> Key | None:
         """The key of environment `name`, or None (a link or unreadable file among its inputs)."""
-        covers = [f"environments/{DEFAULTS_FILE}", f"environments/{name}", f"rendered/{name}"]
+        # environments/layers/ whole: which layers an environment names is in its file, and a key
+        # parses nothing (a layer edit re-validates every environment, as a defaults.yaml edit does).
+        covers = [f"environments/{DEFAULTS_FILE}", f"environments/{LAYERS_FOLDER}", f"environments/{name}", f"rendered/{name}"]
         if self.hydration is not None and not (self.root / "rendered" / name / "bootstrap").is_dir():
             covers.append(f"rendered/{FLEET}")  # its root Application comes out of a hub's ApplicationSet
         return self._key("environment", name, None, covers, [self.checks, self.hydration])

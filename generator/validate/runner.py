@@ -35,6 +35,7 @@ from generator.environment import Environment, config_error, environment_names, 
 from generator.console import progress
 from generator.errors import InputError
 from generator.schemacache import Lock, default_cache_dir, load_lock
+from generator.shard import Shard
 from generator import autosync
 from generator.validate import cfn, dashboards, hydrated, record, values
 from generator.validate.wiring import storage
@@ -66,6 +67,7 @@ class Options:
     hydrate_cache: Path | None = None  # None: $LITELLM_GITOPS_HYDRATE_CACHE or <root>/.cache/hydrated
     record: Path | None = None  # None: $LITELLM_GITOPS_VALIDATE_CACHE or <root>/.cache/validated (validate/record.py)
     revalidate: bool = False  # read no record (still write new ones)
+    shard: Shard | None = None  # only this shard's environments and hubs (generator/shard.py)
 
 
 @dataclass
@@ -290,7 +292,7 @@ def _plan_environment(env: Environment, root: Path, lock: Lock, values_schemas: 
 
 def _plan_fleets(root: Path, versions: dict[str, str], every: bool, fallback: str | None, lock: Lock,
                  locations: list[SchemaLocation], schemas_by_version: dict[str, tuple[CoreSchemas, CustomSchemas]],
-                 records: record.Records | None) -> list[_Part]:
+                 records: record.Records | None, shard: Shard | None = None) -> list[_Part]:
     """rendered/fleet/<hub>/ (generator.fleet): its Kubernetes documents, strictly, for the hubs of
     the selected environments (`versions`: hub -> the Kubernetes version of its first environment,
     since the hub's own is not configured anywhere; else `fallback`, the first environment's), and
@@ -299,6 +301,8 @@ def _plan_fleets(root: Path, versions: dict[str, str], every: bool, fallback: st
     hubs = set(versions)
     if every and fleet_root.is_dir():
         hubs |= {p.name for p in fleet_root.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    if shard is not None:  # a hub is checked by the shard that owns it, whichever shards own its environments
+        hubs = {hub for hub in hubs if shard.hub(hub)}
     parts = []
     for hub in sorted(hubs):
         version = versions.get(hub) or fallback
@@ -423,6 +427,8 @@ def validate(options: Options) -> Report:
         autosync.fill_if_empty(lock, cache, root)
         locations = [default_location(cache)]
     names = sorted(set(options.environments)) if options.environments else environment_names(root / "environments")
+    if options.shard is not None:
+        names = [name for name in names if options.shard.owns(name)]
     for name in names:
         if not (root / "environments" / name).is_dir():
             raise InputError(f"no environment named {name!r}", file=root / "environments",
@@ -455,7 +461,8 @@ def validate(options: Options) -> Report:
                 pending, weight = [], 0
             step(name)
 
-    hubs = _plan_fleets(root, hub_versions, options.environments is None, fallback, lock, locations, schemas_by_version, records)
+    hubs = _plan_fleets(root, hub_versions, options.environments is None, fallback, lock, locations, schemas_by_version, records,
+                        options.shard)
     parts += hubs
     _finish(pending + hubs, options.jobs, records)
     return _report(names, parts)

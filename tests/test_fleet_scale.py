@@ -1,0 +1,71 @@
+"""Cost follows the change (issue 25): a hub folder's generated roots are evaluated once per
+distinct content, shared between base and head and kept in the render cache, and a changed hub
+folder is evaluated again."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from generator.applied import build
+from generator.applied.build import Hydrator
+from generator.cli import main
+
+FIXTURES = Path(__file__).resolve().parent.parent / "examples" / "hub-fleet"
+
+
+@pytest.fixture
+def hub(scratch_repo: Path) -> Path:
+    for env in FIXTURES.iterdir():
+        shutil.copytree(env, scratch_repo / "environments" / env.name)
+    assert main(["render", "--root", str(scratch_repo)]) == 0
+    return scratch_repo / "rendered" / "fleet" / "central"
+
+
+def _labels(roots: list) -> list[str]:
+    return [app["metadata"]["labels"]["litellm-gitops/environment"] for _, app in roots]
+
+
+def test_a_hub_is_evaluated_once_per_content(hub: Path, charts_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    prefix = "rendered/fleet/central/"
+    cache = tmp_path / "cache"
+    first = Hydrator(charts=charts_dir, cache_dir=cache).hub_roots(hub, prefix)
+    assert sorted(_labels(first)) == ["eu-dev", "eu-prod", "eu-staging"]
+    calls: list[int] = []
+    evaluate = build._generated_roots
+    monkeypatch.setattr(build, "_generated_roots", lambda files: calls.append(1) or evaluate(files))
+    # another command (diff after guard), and the head checkout's identical copy: no evaluation
+    head = tmp_path / "head" / "central"
+    shutil.copytree(hub, head)
+    hydrator = Hydrator(charts=charts_dir, cache_dir=cache)
+    assert hydrator.hub_roots(hub, prefix) == first and hydrator.hub_roots(head, prefix) == first
+    assert calls == []
+    # without the on-disk cache, base and head still share one evaluation
+    memory = Hydrator(charts=charts_dir)
+    assert memory.hub_roots(hub, prefix) == memory.hub_roots(head, prefix) == first and calls == [1]
+    # a changed parameter file is a new content: evaluated again, and the change is seen
+    params = head / "environments" / "eu-dev.json"
+    data = json.loads(params.read_text())
+    key = next(k for k, v in data.items() if v == "eu-dev")
+    data[key] = "eu-dev-2"
+    params.write_text(json.dumps(data))
+    changed = Hydrator(charts=charts_dir, cache_dir=cache).hub_roots(head, prefix)
+    assert calls == [1, 1] and "eu-dev-2" in json.dumps(changed) and changed != first
+
+
+def test_a_hub_git_vouches_for_is_known_by_its_tree_id(hub: Path, charts_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    """guard and diff pass gitsnap's tree ids: a hub folder whose id is cached is not read at all
+    (git vouched its bytes are the tree's); a new id is read, evaluated and kept under both keys."""
+    prefix = "rendered/fleet/central/"
+    cache = tmp_path / "cache"
+    first = Hydrator(charts=charts_dir, cache_dir=cache, hub_ids={hub.resolve(): "tree 1234"}).hub_roots(hub, prefix)
+    reads: list[Path] = []
+    original = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self) or original(self))
+    again = Hydrator(charts=charts_dir, cache_dir=cache, hub_ids={hub.resolve(): "tree 1234"}).hub_roots(hub, prefix)
+    assert again == first and not [r for r in reads if hub in r.parents]
+    other = Hydrator(charts=charts_dir, cache_dir=cache, hub_ids={hub.resolve(): "tree 5678"}).hub_roots(hub, prefix)
+    assert other == first and [r for r in reads if hub in r.parents]  # read, then found by content
