@@ -26,6 +26,9 @@ FREE_FORM: dict[str, frozenset[str]] = {
         "prometheus.prometheusSpec.storageSpec",  # prometheus-operator StorageSpec
         "alertmanager.alertmanagerSpec.storage",  # prometheus-operator StorageSpec
         "coreDns.serviceMonitor.selector",  # metav1.LabelSelector
+        # annotations of the grafana subchart's Deployment (charts/grafana/values.yaml `annotations`,
+        # commented out there; templates/deployment.yaml reads .Values.annotations)
+        "grafana.annotations",
     }),
     "jaeger": frozenset({
         "userconfig",  # the whole Jaeger v2 (OpenTelemetry Collector) configuration
@@ -37,11 +40,16 @@ FREE_FORM: dict[str, frozenset[str]] = {
         "redis.resources", "sentinel.resources", "haproxy.resources", "exporter.resources",
         "podDisruptionBudget", "haproxy.podDisruptionBudget",  # PodDisruptionBudget spec fields
     }),
+    "reloader": frozenset({
+        "reloader.deployment.resources",  # ResourceRequirements
+        "reloader.deployment.containerSecurityContext",  # core/v1 SecurityContext
+    }),
     "litellm-helm": frozenset({
         "proxy_config",  # LiteLLM's config.yaml, rendered verbatim
         "envVars",  # name -> value
         "resources", "migrationJob.resources",  # ResourceRequirements
         "migrationJob.annotations",  # pod annotations
+        "deploymentAnnotations",  # the Deployment's annotations
         "securityContext",  # core/v1 SecurityContext
         "strategy",  # apps/v1 DeploymentStrategy
     }),
@@ -49,6 +57,7 @@ FREE_FORM: dict[str, frozenset[str]] = {
         "resources",  # ResourceRequirements
         "livenessProbe", "readinessProbe", "startupProbe",  # core/v1 Probe
         "persistence.annotations",  # the claim's annotations
+        "annotations",  # the Deployment's or StatefulSet's annotations
     }),
 }
 

@@ -19,7 +19,7 @@ from generator.environment import deep_merge, load_environment
 from generator.errors import InputError
 from generator.render import render_environment
 
-HELM_COMPONENTS = ("external-secrets", "kube-prometheus-stack", "jaeger", "redis-ha", "litellm", "open-webui")
+HELM_COMPONENTS = ("external-secrets", "reloader", "kube-prometheus-stack", "jaeger", "redis-ha", "litellm", "open-webui")
 ENVIRONMENTS = ("dev", "prod")
 
 

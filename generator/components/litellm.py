@@ -24,7 +24,7 @@ from typing import Any
 from generator import endpoints, naming
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
-from generator.components import resources
+from generator.components import reloader, resources
 from generator.environment import Environment, config_error
 
 COMPONENT = "litellm"
@@ -148,6 +148,8 @@ def values(env: Environment) -> dict[str, Any]:
         "replicaCount": replicas,
         "image": {"repository": IMAGE, "tag": settings["imageTag"], "pullPolicy": "IfNotPresent"},
         "serviceAccount": {"create": False, "name": naming.BEDROCK.service_account},
+        # Rolled when External Secrets rewrites the Secret its variables come from (a rotation).
+        "deploymentAnnotations": reloader.reload_annotations(env, secret),
         "masterkeySecretName": secret,
         "masterkeySecretKey": naming.MASTER_KEY.env_var,
         "environmentSecrets": [secret],
@@ -181,4 +183,5 @@ def values(env: Environment) -> dict[str, Any]:
 
 
 def render(env: Environment) -> list[Artifact]:
-    return helm_application(env, COMPONENT, values(env), release_name=endpoints.LITELLM_RELEASE)
+    return helm_application(env, COMPONENT, values(env), release_name=endpoints.LITELLM_RELEASE,
+                            ignore_differences=reloader.ignore_reloads(env) or None)
