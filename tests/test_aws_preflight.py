@@ -17,8 +17,8 @@ from generator.cli import main
 from generator.environment import load_environment
 from generator import naming
 from aws_support import (  # noqa: F401
-    ACCOUNT, aws, create_secrets_like_the_template, create_stack, edit_environment, free_port, load_template,
-    make_cluster, moto_endpoint, parameters, run_cli,
+    ACCOUNT, aws, create_key_like_the_template, create_secrets_like_the_template, create_stack, edit_environment,
+    free_port, load_template, make_cluster, moto_endpoint, parameters, run_cli,
 )
 
 REGION = "us-east-1"
@@ -70,7 +70,9 @@ def dev(scratch_repo: Path, aws: str, tools, addons) -> Path:  # noqa: F811
     stack = create_stack("litellm-dev-irsa-roles", load_template(folder / "irsa-roles.yaml"),
                          parameters(folder / "irsa-roles.parameters.json"), REGION)
     assert stack["StackStatus"] == "CREATE_COMPLETE"
-    create_secrets_like_the_template(load_template(folder / "secrets.yaml"), REGION)
+    secrets = load_template(folder / "secrets.yaml")
+    key_arn = create_key_like_the_template(secrets, REGION)
+    create_secrets_like_the_template(secrets, REGION, key_arn)
     database_url = load_environment(scratch_repo / "environments", "dev").secret_name("databaseUrl")
     boto3.client("secretsmanager", region_name=REGION).put_secret_value(SecretId=database_url, SecretString="test-only")
     return scratch_repo

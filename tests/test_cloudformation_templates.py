@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from generator import naming
+from generator.components import aws_secrets
 from generator.environment import environment_names, load_environment
 from generator.errors import InputError
 from generator.render import render_environment
@@ -190,7 +191,8 @@ def test_every_configured_secret_name_gets_a_secret():
     for name in environment_names(REPO / "environments"):
         env = load_environment(REPO / "environments", name)
         doc = template(render_environment(env).files, "secrets")
-        assert {r["Properties"]["Name"] for r in doc["Resources"].values()} == {
+        assert {r["Properties"]["Name"] for r in doc["Resources"].values()
+                if r["Type"] == "AWS::SecretsManager::Secret"} == {
             env.secret_name(k) for k in env.config["secrets"]["names"]}
 
 
@@ -331,3 +333,59 @@ def test_readme_lists_the_deploy_commands_in_order():
 def test_rendering_is_deterministic():
     env = load_environment(REPO / "environments", "prod")
     assert render_environment(env).files == render_environment(env).files
+
+
+# --- the salt and master keys survive a region (issue 20) --------------------------------------
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_salt_and_master_keys_are_under_the_stacks_own_multi_region_key(name):
+    env = load_environment(REPO / "environments", name)
+    doc = template(render_environment(env).files, "secrets")
+    key = doc["Resources"]["SecretsKey"]
+    assert (key["Type"], key["DeletionPolicy"], key["UpdateReplacePolicy"]) == ("AWS::KMS::Key", "Retain", "Retain")
+    assert key["Properties"]["MultiRegion"] is True and key["Properties"]["EnableKeyRotation"] is True
+    replicas = env.config["secrets"].get("replicaRegions", [])
+    assert bool(replicas) == (name == "prod")
+    for key_name, secret in ((k, doc["Resources"][aws_secrets.logical_id(k)]) for k in env.config["secrets"]["names"]):
+        props = secret["Properties"]
+        if key_name in ("saltKey", "masterKey"):
+            assert props["KmsKeyId"] == {"Fn::GetAtt": ["SecretsKey", "Arn"]}
+            assert [r["Region"] for r in props.get("ReplicaRegions", [])] == replicas
+            for replica in props.get("ReplicaRegions", []):
+                assert replica["KmsKeyId"] == {
+                    "Fn::Sub": f"arn:${{AWS::Partition}}:kms:{replica['Region']}:${{AWS::AccountId}}:key/${{SecretsKey}}"}
+        else:
+            assert "KmsKeyId" not in props and "ReplicaRegions" not in props, key_name
+
+
+def test_a_prod_like_environment_without_a_replica_region_is_bad_input(scratch_repo):
+    edit_environment(scratch_repo, "prod", lambda d: d["secrets"].pop("replicaRegions"))
+    with pytest.raises(InputError) as error:
+        render(scratch_repo, "prod")
+    assert "prod is prod-like but secrets.replicaRegions is empty" in error.value.message
+    assert str(error.value.file).endswith("prod/environment.yaml") and error.value.line
+    assert "replicaRegions" in error.value.hint
+
+
+@pytest.mark.parametrize(("edit", "words"), [
+    (lambda s: s.__setitem__("replicaRegions", ["eu-west-1"]), "lists eu-west-1, the environment's own region"),
+    (lambda s: s.pop("kmsKeyUsers"), "secrets.kmsKeyUsers is empty"),
+    (lambda s: s.__setitem__("kmsKeyArn", KMS.replace("us-east-1", "eu-west-1").replace("111122223333", "444455556666")),
+     "single-Region key"),
+])
+def test_replicas_the_key_cannot_serve_are_bad_input(scratch_repo, edit, words):
+    edit_environment(scratch_repo, "prod", lambda d: edit(d["secrets"]))
+    with pytest.raises(InputError) as error:
+        render(scratch_repo, "prod")
+    assert words in error.value.message
+    assert str(error.value.file).endswith("prod/environment.yaml")
+
+
+def test_an_own_multi_region_key_serves_the_replicas_in_their_region(scratch_repo):
+    own = "arn:aws:kms:eu-west-1:444455556666:key/mrk-1234abcd12ab34cd56ef1234567890ab"
+    edit_environment(scratch_repo, "prod", lambda d: d["secrets"].__setitem__("kmsKeyArn", own))
+    doc = template(render(scratch_repo, "prod"), "secrets")
+    assert "SecretsKey" not in doc["Resources"]
+    salt = doc["Resources"][naming.SALT_KEY.logical_id]["Properties"]
+    assert salt["KmsKeyId"] == own
+    assert salt["ReplicaRegions"] == [{"Region": "eu-central-1", "KmsKeyId": own.replace("eu-west-1", "eu-central-1")}]
