@@ -16,6 +16,7 @@ from generator.aws.preflight import trust_problem
 from generator.cli import main
 from generator.environment import load_environment
 from generator import naming
+from generator.components import aws_secrets
 from aws_support import (  # noqa: F401
     ACCOUNT, aws, create_key_like_the_template, create_secrets_like_the_template, create_stack, edit_environment,
     free_port, load_template, make_cluster, moto_endpoint, parameters, run_cli,
@@ -89,7 +90,8 @@ def test_every_check_passes(dev, capsys):
     assert code == 0, checks
     assert {c["status"] for c in checks.values()} == {"pass"}, [c for c in checks.values() if c["status"] != "pass"]
     expected = {"aws-identity", "cluster", "cluster-oidc-issuer", "oidc-provider", "authentication-mode", "ebs-csi-driver",
-                "role:litellm-bedrock-role", "role:external-secrets-role", "tool:aws", "tool:kubectl", "tool:helm"}
+                "role:litellm-bedrock-role", "role:external-secrets-role", "tool:aws", "tool:kubectl", "tool:helm",
+                "secrets-key"}
     names = load_environment(dev / "environments", "dev").config["secrets"]["names"]
     expected |= {f"secret:{key}" for key in names}
     assert set(checks) == expected
@@ -365,3 +367,65 @@ def test_a_missing_driver_only_warns_with_an_existing_class(dev, capsys, addons)
         "storage-class", {"state": "external", "name": "team-class"}))
     code, checks = preflight(dev, capsys)
     assert code == 0 and checks["ebs-csi-driver"]["status"] == "warn"
+
+
+# -- the salt key's customer-managed key and its replicas (issue 20) ----------------------------
+
+REPLICA_REGION = "eu-central-1"
+
+
+def _with_replica(root: Path) -> None:
+    def edit(doc):
+        doc["secrets"]["replicaRegions"] = [REPLICA_REGION]
+        doc["secrets"]["kmsKeyUsers"] = [f"arn:aws:iam::{ACCOUNT}:role/litellm-gitops-deploy"]
+    edit_environment(root, "dev", edit)
+
+
+def _replicate(root: Path, *, make_replica_key: bool) -> None:
+    """What cloudformation/README.md has the operator do: the key's replica (same policy), then the
+    salt and master keys replicated under it."""
+    policy = aws_secrets.key_policy(load_environment(root / "environments", "dev"))
+    sm = boto3.client("secretsmanager", region_name=REGION)
+    key_arn = sm.describe_secret(SecretId="dev/litellm/salt-key")["KmsKeyId"]
+    if make_replica_key:
+        boto3.client("kms", region_name=REGION).replicate_key(
+            KeyId=key_arn.rsplit("/", 1)[1], ReplicaRegion=REPLICA_REGION,
+            Policy=json.dumps(policy))
+    for name in ("dev/litellm/salt-key", "dev/litellm/master-key"):
+        if sm.describe_secret(SecretId=name).get("ReplicationStatus"):  # a failed replica: remove, retry
+            sm.remove_regions_from_replication(SecretId=name, RemoveReplicaRegions=[REPLICA_REGION])
+        sm.replicate_secret_to_regions(SecretId=name, AddReplicaRegions=[
+            {"Region": REPLICA_REGION, "KmsKeyId": key_arn.replace(f":{REGION}:", f":{REPLICA_REGION}:")}])
+
+
+def test_the_salt_key_is_under_an_enabled_customer_managed_key(dev, capsys):
+    code, checks = preflight(dev, capsys)
+    assert checks["secrets-key"]["status"] == "pass" and "customer-managed key arn:aws:kms:" in checks["secrets-key"]["detail"]
+    key_arn = boto3.client("secretsmanager", region_name=REGION).describe_secret(SecretId="dev/litellm/salt-key")["KmsKeyId"]
+    boto3.client("kms", region_name=REGION).schedule_key_deletion(KeyId=key_arn.rsplit("/", 1)[1], PendingWindowInDays=30)
+    code, checks = preflight(dev, capsys)
+    assert code == 1 and checks["secrets-key"]["status"] == "fail"
+    assert "PendingDeletion" in checks["secrets-key"]["detail"] and "cancel-key-deletion" in checks["secrets-key"]["detail"]
+
+
+def test_a_salt_key_under_the_aws_managed_key_fails(dev, capsys):
+    sm = boto3.client("secretsmanager", region_name=REGION)
+    sm.delete_secret(SecretId="dev/litellm/salt-key", ForceDeleteWithoutRecovery=True)
+    sm.create_secret(Name="dev/litellm/salt-key", SecretString="only-a-test-value")  # no KmsKeyId
+    code, checks = preflight(dev, capsys)
+    assert code == 1 and checks["secrets-key"]["status"] == "fail"
+    assert "AWS managed key" in checks["secrets-key"]["detail"]
+
+
+def test_replicas_pass_only_under_the_keys_replica_in_that_region(dev, capsys):
+    _with_replica(dev)
+    code, checks = preflight(dev, capsys)  # not replicated yet
+    names = [f"secret-replica:{key}:{REPLICA_REGION}" for key in ("saltKey", "masterKey")]
+    assert code == 1 and all(checks[n]["status"] == "fail" and "not replicated" in checks[n]["detail"] for n in names)
+    _replicate(dev, make_replica_key=False)  # InSync in moto, but the key has no replica there
+    code, checks = preflight(dev, capsys)
+    assert code == 1 and all("has no replica in eu-central-1" in checks[n]["detail"] for n in names), checks
+    _replicate(dev, make_replica_key=True)
+    code, checks = preflight(dev, capsys)
+    assert all(checks[n]["status"] == "pass" for n in names), [checks[n] for n in names]
+    assert code == 0, [c for c in checks.values() if c["status"] != "pass"]

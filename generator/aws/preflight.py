@@ -1,5 +1,5 @@
 """Phase 1, prerequisites: the checks `litellm-gitops preflight` runs against AWS and the local
-machine before anything is deployed. Read-only: DescribeSecret, never GetSecretValue.
+machine before anything is deployed. Read-only: DescribeSecret and KMS DescribeKey, never GetSecretValue.
 
 Missing roles and secrets: preflight runs first, before the phase 3 and 4 stacks exist, so a role
 or secret that is missing while its component is enabled (this repository will create it) is a
@@ -23,7 +23,7 @@ from generator import fleet, naming
 from generator.aws import iam
 from generator.aws.client import Aws, AwsError
 from generator.aws.discover import find_oidc_provider
-from generator.components import storage_class
+from generator.components import aws_secrets, storage_class
 from generator.environment import Environment
 from generator.phases import BY_NAME
 
@@ -52,6 +52,7 @@ class Preflight:
         self.fatal: str | None = None
         self.cluster: dict[str, Any] | None = None
         self.provider_arn: str | None = None
+        self.regional: dict[str, Aws] = {}  # clients for the replica regions
 
     # -- plumbing ----------------------------------------------------------------------------
     def add(self, name: str, status: str, detail: str) -> None:
@@ -195,6 +196,66 @@ class Preflight:
                           f"{name} --secret-string file://... (see cloudformation/README.md)")
         return PASS, f"{name} exists and has a current value"
 
+    def _described(self, name: str) -> dict[str, Any] | None:
+        try:
+            return self.call("secretsmanager", "describe_secret", SecretId=name)
+        except AwsError as exc:
+            if exc.code != "ResourceNotFoundException":
+                raise
+            return None
+
+    def secrets_key(self) -> tuple[str, str]:
+        """The salt key is encrypted with a customer-managed key that is enabled (multi-Region when
+        it has replicas): the AWS managed key cannot follow it to another region under a policy of
+        ours, and a disabled or deleted key makes it unreadable."""
+        name = self.env.secret_name(naming.SALT_KEY.key)
+        found = self._described(name)
+        if found is None:
+            return SKIP, f"{name} does not exist yet (see secret:{naming.SALT_KEY.key})"
+        key_id = found.get("KmsKeyId")
+        if not key_id:
+            return FAIL, (f"{name} is encrypted with the AWS managed key, not a customer-managed one: deploy "
+                          "cloudformation/secrets.yaml (its SecretsKey), or set secrets.kmsKeyArn")
+        key = self.call("kms", "describe_key", KeyId=key_id)["KeyMetadata"]
+        arn = key.get("Arn", key_id)
+        if key.get("KeyManager") != "CUSTOMER":
+            return FAIL, f"{name} is encrypted with {arn}, which AWS manages: use the environment's customer-managed key"
+        if key.get("KeyState") != "Enabled":
+            fix = (f"aws kms cancel-key-deletion --key-id {arn} && aws kms enable-key --key-id {arn}"
+                   if key.get("KeyState") == "PendingDeletion" else f"aws kms enable-key --key-id {arn}")
+            return FAIL, f"key {arn} of {name} is {key.get('KeyState')}: the salt key cannot be read; {fix}"
+        if aws_secrets.replica_regions(self.env) and not key.get("MultiRegion"):
+            return FAIL, f"key {arn} of {name} is single-Region: its replicas need a multi-Region key"
+        return PASS, f"{name} is encrypted with the customer-managed key {arn}"
+
+    def secret_replica(self, key: str, region: str) -> tuple[str, str]:
+        """The secret is InSync in `region`, under the replica of its key there."""
+        name = self.env.secret_name(key)
+        found = self._described(name)
+        if found is None:
+            return SKIP, f"{name} does not exist yet (see secret:{key})"
+        fix = "make the key's replica there and replicate again (cloudformation/README.md, the replica commands)"
+        status = {r.get("Region"): r for r in found.get("ReplicationStatus") or []}.get(region)
+        if status is None:
+            return FAIL, f"{name} is not replicated to {region}: deploy cloudformation/secrets.yaml, then {fix}"
+        if status.get("Status") != "InSync":
+            return FAIL, f"{name} in {region} is {status.get('Status')} ({status.get('StatusMessage', '')}): {fix}"
+        key_arn = str(found.get("KmsKeyId") or "")
+        replica_arn = key_arn.replace(f":kms:{self.env.region}:", f":kms:{region}:")
+        if replica_arn == key_arn:
+            return FAIL, f"{name} has no customer-managed key whose replica could encrypt it in {region}"
+        regional = self.regional.setdefault(region, Aws(region))
+        try:
+            replica = regional.call("kms", "describe_key", KeyId=replica_arn)["KeyMetadata"]
+        except AwsError as exc:
+            if exc.code != "NotFoundException":
+                raise
+            return FAIL, f"{name}: the key has no replica in {region} ({replica_arn}): {fix}"
+        kind = (replica.get("MultiRegionConfiguration") or {}).get("MultiRegionKeyType")
+        if kind != "REPLICA" or replica.get("KeyState") != "Enabled":
+            return FAIL, f"{replica_arn} is not an enabled replica of the secrets' key ({kind}, {replica.get('KeyState')})"
+        return PASS, f"{name} is InSync in {region} under the key's replica there"
+
     def _role(self, name: str) -> dict | None:
         """The IAM role, or None when it does not exist (yet: see `missing`)."""
         try:
@@ -272,6 +333,11 @@ class Preflight:
                 self.add(f"secret:{key}", SKIP, "aws-secrets is disabled")
             else:
                 self.run_aws(f"secret:{key}", lambda key=key: self.secret(key))
+        if env.state("aws-secrets") != "disabled":
+            self.run_aws("secrets-key", self.secrets_key)
+            for key in aws_secrets.REPLICATED:
+                for region in aws_secrets.replica_regions(env):
+                    self.run_aws(f"secret-replica:{key}:{region}", lambda k=key, r=region: self.secret_replica(k, r))
         for workload in (naming.BEDROCK, naming.EXTERNAL_SECRETS):
             check = f"role:{workload.role_suffix}"
             if env.state("irsa-roles") == "disabled":
