@@ -63,7 +63,8 @@ BASTION_PROFILE_SUFFIX = "bastion-profile"  # instance profile "<env>-bastion-pr
 BASTION_INSTANCE_ID = "BastionInstance"  # logical id of the EC2 instance: replacing it terminates the bastion
 
 # CloudFormation stacks, in deploy order: (file stem under rendered/<env>/cloudformation/, component).
-STACKS = (("irsa-roles", "irsa-roles"), ("secrets", "aws-secrets"), ("bastion", "bastion"))
+STACKS = (("irsa-roles", "irsa-roles"), ("secrets", "aws-secrets"), ("backups", "storage-class"),
+          ("bastion", "bastion"))
 
 
 def stack_name(env: Environment, stem: str) -> str:

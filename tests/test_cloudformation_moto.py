@@ -35,7 +35,10 @@ from aws_support import (  # noqa: F401
 # moto warns about each resource type its CloudFormation lacks; the tests account for them.
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse:UserWarning")
 
-UNSUPPORTED_BY_MOTO = {"AWS::SecretsManager::Secret", "AWS::EKS::AccessEntry"}
+# moto also lacks AWS Backup's CloudFormation types and its BackupSelection API: backups.yaml is
+# checked on the template (cfn-lint and test_cloudformation_templates.py).
+UNSUPPORTED_BY_MOTO = {"AWS::SecretsManager::Secret", "AWS::EKS::AccessEntry", "AWS::Backup::BackupPlan",
+                       "AWS::Backup::BackupSelection", "AWS::Backup::BackupVault"}
 
 
 @pytest.fixture

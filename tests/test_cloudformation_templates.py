@@ -290,9 +290,10 @@ def test_disabled_or_external_stacks_render_nothing_and_the_readme_says_so(scrat
     edit_environment(scratch_repo, "prod", skip)
     files = render(scratch_repo, "prod")
     cfn = sorted(p for p in files if p.startswith("cloudformation/"))
-    assert cfn == ["cloudformation/README.md", "cloudformation/deploy.json", "cloudformation/secrets.parameters.json",
-                   "cloudformation/secrets.yaml"]
-    assert [s["name"] for s in json.loads(files["cloudformation/deploy.json"])["stacks"]] == ["litellm-prod-secrets"]
+    assert cfn == ["cloudformation/README.md", "cloudformation/backups.parameters.json", "cloudformation/backups.yaml",
+                   "cloudformation/deploy.json", "cloudformation/secrets.parameters.json", "cloudformation/secrets.yaml"]
+    assert [s["name"] for s in json.loads(files["cloudformation/deploy.json"])["stacks"]] == [
+        "litellm-prod-secrets", "litellm-prod-backups"]
     readme = files["cloudformation/README.md"]
     assert "# litellm-prod-irsa-roles: skipped, components.irsa-roles is external" in readme
     assert "# litellm-prod-bastion: skipped, components.bastion is disabled" in readme
@@ -303,8 +304,40 @@ def test_no_cloudformation_folder_when_every_stack_is_skipped(scratch_repo):
     def skip(doc):
         doc["components"]["irsa-roles"] = {"state": "external"}
         doc["components"]["aws-secrets"] = {"state": "external"}
+        doc["components"]["storage-class"] = {"state": "external", "name": "gp3"}  # so no backups stack
     edit_environment(scratch_repo, "dev", skip)
     assert not [p for p in render(scratch_repo, "dev") if p.startswith("cloudformation/")]
+
+
+def test_only_the_backups_stack_left_still_gets_the_readme_and_manifest(scratch_repo):
+    def skip(doc):
+        doc["components"]["irsa-roles"] = {"state": "external"}
+        doc["components"]["aws-secrets"] = {"state": "external"}
+    edit_environment(scratch_repo, "dev", skip)
+    files = render(scratch_repo, "dev")
+    assert [s["name"] for s in json.loads(files["cloudformation/deploy.json"])["stacks"]] == ["litellm-dev-backups"]
+    assert "--stack-name litellm-dev-backups" in files["cloudformation/README.md"]
+
+
+@pytest.mark.parametrize(("name", "daily", "weekly"), [("dev", 7, None), ("prod", 35, 180)])
+def test_backups_select_the_classes_tagged_volumes_with_the_environments_retention(name, daily, weekly):
+    env = load_environment(REPO / "environments", name)
+    files = render_environment(env).files
+    doc = template(files, "backups")
+    resources = doc["Resources"]
+    assert resources["Vault"]["DeletionPolicy"] == "Retain"
+    rules = {r["RuleName"]: r for r in resources["Plan"]["Properties"]["BackupPlan"]["BackupPlanRule"]}
+    assert rules["daily"]["Lifecycle"] == {"DeleteAfterDays": daily}
+    assert (rules["weekly"]["Lifecycle"]["DeleteAfterDays"] if "weekly" in rules else None) == weekly
+    selection = resources["Selection"]["Properties"]["BackupSelection"]
+    wanted = {(c["ConditionKey"].removeprefix("aws:ResourceTag/"), c["ConditionValue"])
+              for c in selection["Conditions"]["StringEquals"]}
+    # The very tags the EBS CSI driver puts on each volume of the class (tagSpecification_N).
+    sc = load_plain(files["manifests/storage-class/storageclass-gp3-encrypted.yaml"])
+    tagged = {tuple(v.split("=", 1)) for k, v in sc["parameters"].items() if k.startswith("tagSpecification_")}
+    assert wanted == tagged == {("litellm-gitops/environment", name), ("litellm-gitops/backup", "daily")}
+    assert selection["Resources"] == [{"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:volume/*"}]
+    assert lint_findings(files["cloudformation/backups.yaml"], env.region) == []
 
 
 def test_parameters_files_are_key_value_arrays_matching_the_template():
