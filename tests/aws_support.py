@@ -157,8 +157,7 @@ def create_stack(name: str, template: dict[str, Any], params: dict[str, str], re
 def create_key_like_the_template(template: dict[str, Any], region: str) -> str | None:
     """The template's KMS key (and its alias) through the KMS API, from the template's own
     properties; returns the key's ARN (None when the template creates no key). Not through moto's
-    CloudFormation: moto 5.2 there ignores MultiRegion, reads Tags as KMS API tags and keeps an
-    object KeyPolicy unserialised."""
+    CloudFormation: moto 5.2 there ignores MultiRegion and keeps an object KeyPolicy unserialised."""
     kms = boto3.client("kms", region_name=region)
     resources = template["Resources"]
     keys = [k for k, r in resources.items() if r["Type"] == "AWS::KMS::Key"]
@@ -168,7 +167,6 @@ def create_key_like_the_template(template: dict[str, Any], region: str) -> str |
     props = resources[key_id]["Properties"]
     arn = kms.create_key(Policy=json.dumps(props["KeyPolicy"]), Description=props["Description"],
                          MultiRegion=props.get("MultiRegion", False),
-                         Tags=[{"TagKey": t["Key"], "TagValue": str(t["Value"])} for t in props.get("Tags", [])],
                          )["KeyMetadata"]["Arn"]
     if props.get("EnableKeyRotation"):
         kms.enable_key_rotation(KeyId=arn)

@@ -127,7 +127,6 @@ def kms_key(env: Environment) -> dict[str, Any]:
             "EnableKeyRotation": True,
             "PendingWindowInDays": 30,
             "KeyPolicy": key_policy(env),
-            "Tags": cfn.tags(COMPONENT),
         },
     }
 
