@@ -30,12 +30,26 @@ def tools(monkeypatch):
     monkeypatch.setattr(preflight_module.shutil, "which", lambda tool: f"/usr/local/bin/{tool}")
 
 
+EBS_ROLE = "ebs-csi-driver"
+
+
 class Addons:
-    """EKS add-ons per cluster, answered like the EKS API. moto (5.2.1) does not implement EKS
-    add-ons, so describe_addon alone is answered here; every other call still goes to moto."""
+    """EKS add-ons and Pod Identity associations per cluster, answered like the EKS API. moto
+    (5.2) implements neither, so describe_addon, list_pod_identity_associations and
+    describe_pod_identity_association are answered here; every other call (IAM) still goes to moto."""
 
     def __init__(self):
         self.installed: dict[str, dict] = {}
+        self.associations: list[dict] = []  # {associationId, namespace, serviceAccount, roleArn}
+
+    def list_associations(self, clusterName: str, namespace: str, serviceAccount: str) -> dict:
+        return {"associations": [{k: a[k] for k in ("associationId", "namespace", "serviceAccount")}
+                                 for a in self.associations
+                                 if (a["namespace"], a["serviceAccount"]) == (namespace, serviceAccount)]}
+
+    def describe_association(self, clusterName: str, associationId: str) -> dict:
+        [found] = [a for a in self.associations if a["associationId"] == associationId]
+        return {"association": {"clusterName": clusterName, **found}}
 
     def describe(self, clusterName: str, addonName: str) -> dict:
         if addonName not in self.installed:
@@ -50,21 +64,28 @@ def addons(monkeypatch):
     from generator.aws.client import Aws
     real = Aws.call
     state = Addons()
-    state.installed["aws-ebs-csi-driver"] = {"status": "ACTIVE", "addonVersion": "v1.48.0-eksbuild.1"}
+    state.installed["aws-ebs-csi-driver"] = {"status": "ACTIVE", "addonVersion": "v1.48.0-eksbuild.1",
+                                             "serviceAccountRoleArn": f"arn:aws:iam::{ACCOUNT}:role/{EBS_ROLE}"}
+    fake = {"describe_addon": state.describe, "list_pod_identity_associations": state.list_associations,
+            "describe_pod_identity_association": state.describe_association}
 
     def call(self, service, operation, **kwargs):
-        if (service, operation) == ("eks", "describe_addon"):
-            return state.describe(**kwargs)
+        if service == "eks" and operation in fake:
+            return fake[operation](**kwargs)
         return real(self, service, operation, **kwargs)
     monkeypatch.setattr(Aws, "call", call)
     return state
 
 
 @pytest.fixture
-def dev(scratch_repo: Path, aws: str, tools, addons) -> Path:  # noqa: F811
-    """dev pointed at moto's account; its cluster, OIDC provider, rendered IRSA stack and secrets in moto."""
+def dev(scratch_repo: Path, aws: str, tools, addons, monkeypatch) -> Path:  # noqa: F811
+    """dev pointed at moto's account; its cluster, OIDC provider, rendered IRSA stack and secrets in moto,
+    and the EBS CSI controller's role with AWS's AmazonEBSCSIDriverPolicy (moto loads AWS managed
+    policies into an account's IAM when it first serves it, if MOTO_IAM_LOAD_MANAGED_POLICIES says so)."""
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     env = load_environment(scratch_repo / "environments", "dev")
     make_cluster(REGION, "llm-dev", issuer=env.cluster["oidcIssuer"])
+    _ebs_role(EBS_ROLE)
     edit_environment(scratch_repo, "dev", lambda d: d["aws"].__setitem__("accountId", ACCOUNT))
     assert main(["render", "--env", "dev", "--root", str(scratch_repo)]) == 0
     folder = scratch_repo / "rendered" / "dev" / "cloudformation"
@@ -77,6 +98,17 @@ def dev(scratch_repo: Path, aws: str, tools, addons) -> Path:  # noqa: F811
     database_url = load_environment(scratch_repo / "environments", "dev").secret_name("databaseUrl")
     boto3.client("secretsmanager", region_name=REGION).put_secret_value(SecretId=database_url, SecretString="test-only")
     return scratch_repo
+
+
+def _ebs_role(name: str, policy: bool = True) -> str:
+    """The EBS CSI controller's role in moto (trust left out: preflight reads only its policies)."""
+    iam = boto3.client("iam")
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+                                                "Action": ["sts:AssumeRole", "sts:TagSession"]}]}))["Role"]["Arn"]
+    if policy:
+        iam.attach_role_policy(RoleName=name, PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy")
+    return arn
 
 
 def preflight(root: Path, capsys, env: str = "dev") -> tuple[int, dict]:
@@ -429,3 +461,31 @@ def test_replicas_pass_only_under_the_keys_replica_in_that_region(dev, capsys):
     code, checks = preflight(dev, capsys)
     assert all(checks[n]["status"] == "pass" for n in names), [checks[n] for n in names]
     assert code == 0, [c for c in checks.values() if c["status"] != "pass"]
+
+
+# -- the EBS CSI controller's AWS identity (issue 20) ---------------------------------------------
+
+def test_an_active_ebs_csi_add_on_without_an_identity_fails(dev, capsys, addons):
+    addon = addons.installed["aws-ebs-csi-driver"]
+    code, checks = preflight(dev, capsys)
+    assert code == 0 and f"IRSA role arn:aws:iam::{ACCOUNT}:role/{EBS_ROLE} has AmazonEBSCSIDriverPolicy" in \
+        checks["ebs-csi-driver"]["detail"]
+    del addon["serviceAccountRoleArn"]  # ACTIVE, but no role: every claim would stay Pending
+    code, checks = preflight(dev, capsys)
+    assert code == 1 and checks["ebs-csi-driver"]["status"] == "fail"
+    assert "no IAM role and no Pod Identity association for kube-system/ebs-csi-controller-sa" in \
+        checks["ebs-csi-driver"]["detail"]
+
+
+def test_a_pod_identity_association_serves_when_its_role_has_the_ebs_policy(dev, capsys, addons):
+    del addons.installed["aws-ebs-csi-driver"]["serviceAccountRoleArn"]
+    arn = _ebs_role("ebs-csi-pod-identity", policy=False)
+    addons.associations.append({"associationId": "a-0123456789abcdef0", "namespace": "kube-system",
+                                "serviceAccount": "ebs-csi-controller-sa", "roleArn": arn})
+    code, checks = preflight(dev, capsys)
+    assert code == 1 and "has no AmazonEBSCSIDriverPolicy attached: aws iam attach-role-policy --role-name " \
+        "ebs-csi-pod-identity" in checks["ebs-csi-driver"]["detail"]
+    boto3.client("iam").attach_role_policy(RoleName="ebs-csi-pod-identity",
+                                           PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy")
+    code, checks = preflight(dev, capsys)
+    assert code == 0 and f"Pod Identity association {arn} has AmazonEBSCSIDriverPolicy" in checks["ebs-csi-driver"]["detail"]

@@ -28,6 +28,8 @@ from generator.environment import Environment
 from generator.phases import BY_NAME
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
+EBS_CSI_SERVICE_ACCOUNT = ("kube-system", "ebs-csi-controller-sa")  # the add-on's controller
+EBS_CSI_POLICY = "AmazonEBSCSIDriverPolicy"
 ACCESS_ENTRY_MODES = ("API", "API_AND_CONFIG_MAP")
 TOOLS = ("aws", "kubectl", "helm")
 LIVE_STACK = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE",
@@ -178,7 +180,43 @@ class Preflight:
         if status != "ACTIVE":
             issues = "; ".join(i.get("message", "") for i in (found.get("health") or {}).get("issues") or [])
             return missing, f"the {addon} add-on is {status}, not ACTIVE" + (f": {issues}" if issues else "")
-        return PASS, f"{addon} {found.get('addonVersion', '?')} is ACTIVE"
+        verdict, identity = self.ebs_csi_identity(found)
+        if verdict != PASS:
+            return (missing if verdict == FAIL else verdict), identity
+        return PASS, f"{addon} {found.get('addonVersion', '?')} is ACTIVE; {identity}"
+
+    def ebs_csi_identity(self, addon: dict[str, Any]) -> tuple[str, str]:
+        """The controller creates volumes with AWS credentials: an IRSA role on the add-on
+        (serviceAccountRoleArn) or an EKS Pod Identity association for its service account, with
+        AmazonEBSCSIDriverPolicy. An ACTIVE add-on without either leaves every claim Pending
+        ("UnauthorizedOperation" in the controller's log)."""
+        cluster = self.env.cluster["name"]
+        role_arn = addon.get("serviceAccountRoleArn")
+        how = "IRSA role"
+        if not role_arn:
+            associations = self.call("eks", "list_pod_identity_associations", clusterName=cluster,
+                                     namespace=EBS_CSI_SERVICE_ACCOUNT[0],
+                                     serviceAccount=EBS_CSI_SERVICE_ACCOUNT[1]).get("associations") or []
+            for association in associations:
+                role_arn = self.call("eks", "describe_pod_identity_association", clusterName=cluster,
+                                     associationId=association["associationId"])["association"].get("roleArn")
+                how = "Pod Identity association"
+                break
+        if not role_arn:
+            return FAIL, (f"the {storage_class.EBS_CSI_ADDON} add-on has no IAM role and no Pod Identity association "
+                          f"for {'/'.join(EBS_CSI_SERVICE_ACCOUNT)}: volumes would stay Pending; aws eks update-addon "
+                          f"--cluster-name {cluster} --addon-name {storage_class.EBS_CSI_ADDON} "
+                          "--service-account-role-arn <role with AmazonEBSCSIDriverPolicy> (or create a Pod Identity "
+                          "association for that service account)")
+        role_name = role_arn.rsplit("/", 1)[-1]
+        attached = self.call("iam", "list_attached_role_policies", RoleName=role_name).get("AttachedPolicies") or []
+        # AWS's own policy (arn:aws:iam::aws:...), not a customer policy that merely has its name.
+        if not any(str(p.get("PolicyArn", "")).endswith(f":iam::aws:policy/service-role/{EBS_CSI_POLICY}")
+                   for p in attached):
+            return FAIL, (f"the {storage_class.EBS_CSI_ADDON} add-on's {how} {role_arn} has no {EBS_CSI_POLICY} "
+                          f"attached: aws iam attach-role-policy --role-name {role_name} --policy-arn "
+                          f"arn:aws:iam::aws:policy/service-role/{EBS_CSI_POLICY}")
+        return PASS, f"its {how} {role_arn} has {EBS_CSI_POLICY}"
 
     def secret(self, key: str) -> tuple[str, str]:
         name = self.env.secret_name(key)
