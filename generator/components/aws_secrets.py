@@ -37,7 +37,7 @@ STEM = "secrets"
 COMPONENT = "aws-secrets"
 
 # Keys whose value comes from outside (never generated).
-SUPPLIED = {naming.DATABASE_URL.key}
+SUPPLIED = {naming.DATABASE_URL.key, naming.LICENSE.key}
 # Length of a generated value; 48 letters and digits is about 285 bits.
 LENGTHS = {naming.REDIS_PASSWORD.key: 32}
 DEFAULT_LENGTH = 48
@@ -49,6 +49,7 @@ DESCRIPTIONS = {
     naming.DATABASE_URL.key: "LiteLLM database URL (DATABASE_URL). Value put out of band; see cloudformation/README.md.",
     "webuiSecretKey": "Open WebUI WEBUI_SECRET_KEY (signs sessions). Regenerating it logs every user out.",
     "grafanaAdminPassword": "Grafana admin password.",
+    naming.LICENSE.key: "LiteLLM Enterprise licence (LITELLM_LICENSE). Value put out of band: the licence key from BerriAI.",
     "jaegerElasticsearchPassword": "Jaeger's password on the Elasticsearch/OpenSearch trace store: set it as that user's password there.",
 }
 

@@ -25,6 +25,7 @@ from generator import endpoints, naming
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
 from generator.components import reloader, resources
+from generator.components.secret_store import licensed
 from generator.environment import Environment, config_error
 
 COMPONENT = "litellm"
@@ -51,9 +52,16 @@ def redis_connection() -> dict[str, Any]:
             "password": env_ref(naming.REDIS_PASSWORD.env_var)}
 
 
+def metrics(env: Environment) -> bool:
+    """LiteLLM's Prometheus metrics exist only with a licence (litellm/integrations/prometheus.py
+    refuses to start without `premium_user`); without one nothing is scraped from LiteLLM and its
+    alerts come from kube-state-metrics (grafana_dashboards.litellm_alerts)."""
+    return env.enabled("kube-prometheus-stack") and licensed(env)
+
+
 def callbacks(env: Environment) -> list[str]:
     result = []
-    if env.enabled("kube-prometheus-stack"):
+    if metrics(env):
         result.append("prometheus")
     if env.enabled("jaeger"):
         result.append("otel")
@@ -143,7 +151,7 @@ def values(env: Environment) -> dict[str, Any]:
     settings = env.component(COMPONENT)
     replicas = settings.get("replicas", 2)
     _, secret = naming.LITELLM_SECRET
-    monitored = env.enabled("kube-prometheus-stack")
+    monitored = metrics(env)
     return {
         "replicaCount": replicas,
         "image": {"repository": IMAGE, "tag": settings["imageTag"], "pullPolicy": "IfNotPresent"},
