@@ -84,8 +84,9 @@ def dev(scratch_repo: Path, aws: str, tools, addons, monkeypatch) -> Path:  # no
     policies into an account's IAM when it first serves it, if MOTO_IAM_LOAD_MANAGED_POLICIES says so)."""
     monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     env = load_environment(scratch_repo / "environments", "dev")
-    make_cluster(REGION, "llm-dev", issuer=env.cluster["oidcIssuer"])
+    cluster = make_cluster(REGION, "llm-dev", issuer=env.cluster["oidcIssuer"])
     _ebs_role(EBS_ROLE)
+    _nodegroup("workers", cluster, min_size=3)  # dev's cluster.minimumNodes
     edit_environment(scratch_repo, "dev", lambda d: d["aws"].__setitem__("accountId", ACCOUNT))
     assert main(["render", "--env", "dev", "--root", str(scratch_repo)]) == 0
     folder = scratch_repo / "rendered" / "dev" / "cloudformation"
@@ -98,6 +99,13 @@ def dev(scratch_repo: Path, aws: str, tools, addons, monkeypatch) -> Path:  # no
     database_url = load_environment(scratch_repo / "environments", "dev").secret_name("databaseUrl")
     boto3.client("secretsmanager", region_name=REGION).put_secret_value(SecretId=database_url, SecretString="test-only")
     return scratch_repo
+
+
+def _nodegroup(name: str, cluster: dict, min_size: int) -> None:
+    boto3.client("eks", region_name=REGION).create_nodegroup(
+        clusterName="llm-dev", nodegroupName=name, nodeRole=f"arn:aws:iam::{ACCOUNT}:role/nodes",
+        subnets=cluster["private"],
+        scalingConfig={"minSize": min_size, "maxSize": 6, "desiredSize": max(min_size, 1)})
 
 
 def _ebs_role(name: str, policy: bool = True) -> str:
@@ -123,7 +131,7 @@ def test_every_check_passes(dev, capsys):
     assert {c["status"] for c in checks.values()} == {"pass"}, [c for c in checks.values() if c["status"] != "pass"]
     expected = {"aws-identity", "cluster", "cluster-oidc-issuer", "oidc-provider", "authentication-mode", "ebs-csi-driver",
                 "role:litellm-bedrock-role", "role:external-secrets-role", "tool:aws", "tool:kubectl", "tool:helm",
-                "secrets-key"}
+                "secrets-key", "nodes"}
     names = load_environment(dev / "environments", "dev").config["secrets"]["names"]
     expected |= {f"secret:{key}" for key in names}
     assert set(checks) == expected
@@ -489,3 +497,15 @@ def test_a_pod_identity_association_serves_when_its_role_has_the_ebs_policy(dev,
                                            PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy")
     code, checks = preflight(dev, capsys)
     assert code == 0 and f"Pod Identity association {arn} has AmazonEBSCSIDriverPolicy" in checks["ebs-csi-driver"]["detail"]
+
+
+# -- dev's node minimum (issue 20) ----------------------------------------------------------------
+
+def test_node_groups_that_may_shrink_below_the_minimum_fail(dev, capsys):
+    code, checks = preflight(dev, capsys)
+    assert checks["nodes"]["status"] == "pass" and "keep at least 3 node(s) (needs 3)" in checks["nodes"]["detail"]
+    boto3.client("eks", region_name=REGION).update_nodegroup_config(
+        clusterName="llm-dev", nodegroupName="workers", scalingConfig={"minSize": 1, "maxSize": 6, "desiredSize": 3})
+    code, checks = preflight(dev, capsys)
+    assert code == 1 and checks["nodes"]["status"] == "fail"
+    assert "may scale down to 1 node(s) (workers minSize 1); the stack needs 3" in checks["nodes"]["detail"]

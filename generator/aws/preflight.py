@@ -218,6 +218,26 @@ class Preflight:
                           f"arn:aws:iam::aws:policy/service-role/{EBS_CSI_POLICY}")
         return PASS, f"its {how} {role_arn} has {EBS_CSI_POLICY}"
 
+    def nodes(self) -> tuple[str, str]:
+        """The managed node groups cannot scale below cluster.minimumNodes (sum of their minSize)."""
+        cluster, wanted = self.env.cluster["name"], self.env.cluster["minimumNodes"]
+        names = self.call("eks", "list_nodegroups", clusterName=cluster).get("nodegroups") or []
+        if not names:
+            return WARN, (f"{cluster} has no managed node group (Karpenter or self-managed nodes?): make sure at "
+                          f"least {wanted} nodes are there")
+        sizes = {}
+        for name in sorted(names):
+            group = self.call("eks", "describe_nodegroup", clusterName=cluster, nodegroupName=name)["nodegroup"]
+            if group.get("status") == "ACTIVE":
+                sizes[name] = int((group.get("scalingConfig") or {}).get("minSize", 0))
+        total = sum(sizes.values())
+        if total < wanted:
+            listed = ", ".join(f"{n} minSize {m}" for n, m in sizes.items()) or "no ACTIVE node group"
+            return FAIL, (f"the node groups of {cluster} may scale down to {total} node(s) ({listed}); the stack needs "
+                          f"{wanted} (cluster.minimumNodes): aws eks update-nodegroup-config --cluster-name {cluster} "
+                          f"--nodegroup-name <group> --scaling-config minSize=...,maxSize=...,desiredSize=...")
+        return PASS, f"the node groups of {cluster} keep at least {total} node(s) (needs {wanted})"
+
     def secret(self, key: str) -> tuple[str, str]:
         name = self.env.secret_name(key)
         try:
@@ -366,6 +386,8 @@ class Preflight:
             self.run_aws("network", self.network)
         if env.state("storage-class") != "disabled":
             self.run_aws("ebs-csi-driver", self.ebs_csi_driver)
+        if env.cluster.get("minimumNodes"):
+            self.run_aws("nodes", self.nodes)
         for key in iam.secret_keys(env):
             if env.state("aws-secrets") == "disabled":
                 self.add(f"secret:{key}", SKIP, "aws-secrets is disabled")
