@@ -26,6 +26,9 @@ FREE_FORM: dict[str, frozenset[str]] = {
         "prometheus.prometheusSpec.storageSpec",  # prometheus-operator StorageSpec
         "alertmanager.alertmanagerSpec.storage",  # prometheus-operator StorageSpec
         "coreDns.serviceMonitor.selector",  # metav1.LabelSelector
+        # annotations of the grafana subchart's Deployment (charts/grafana/values.yaml `annotations`,
+        # commented out there; templates/deployment.yaml reads .Values.annotations)
+        "grafana.annotations",
     }),
     "jaeger": frozenset({
         "userconfig",  # the whole Jaeger v2 (OpenTelemetry Collector) configuration
@@ -43,11 +46,16 @@ FREE_FORM: dict[str, frozenset[str]] = {
         "securityContext", "haproxy.securityContext",  # core/v1 PodSecurityContext
         "containerSecurityContext", "haproxy.containerSecurityContext",  # core/v1 SecurityContext
     }),
+    "reloader": frozenset({
+        "reloader.deployment.resources",  # ResourceRequirements
+        "reloader.deployment.containerSecurityContext",  # core/v1 SecurityContext
+    }),
     "litellm-helm": frozenset({
         "proxy_config",  # LiteLLM's config.yaml, rendered verbatim
         "envVars",  # name -> value
         "resources", "migrationJob.resources",  # ResourceRequirements
         "migrationJob.annotations",  # pod annotations
+        "deploymentAnnotations",  # the Deployment's annotations
         "securityContext",  # core/v1 SecurityContext
         "podSecurityContext",  # core/v1 PodSecurityContext
         "strategy",  # apps/v1 DeploymentStrategy
@@ -59,6 +67,7 @@ FREE_FORM: dict[str, frozenset[str]] = {
         "podSecurityContext",  # core/v1 PodSecurityContext
         "containerSecurityContext",  # core/v1 SecurityContext
         "copyAppData.resources",  # ResourceRequirements
+        "annotations",  # the Deployment's or StatefulSet's annotations
     }),
 }
 

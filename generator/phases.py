@@ -86,6 +86,10 @@ COMPONENTS: tuple[Component, ...] = (
               notes="an encrypted gp3 StorageClass on the EBS CSI driver, or an existing class (external)"),
     Component("external-secrets", 7, Delivery.ARGOCD_APP, ("namespaces", "irsa-roles", "helm-repos"),
               critical=True, namespace="external-secrets", renderer="external_secrets"),
+    # Reloader syncs with the operator, before wave 8 writes the Secrets it restarts workloads for.
+    Component("reloader", 7, Delivery.ARGOCD_APP, ("namespaces", "helm-repos"),
+              namespace="external-secrets", renderer="reloader",
+              notes="restarts the workloads that read a Secret when External Secrets rewrites it"),
     Component("secret-store", 8, Delivery.ARGOCD_APP, ("external-secrets", "aws-secrets"),
               namespace="litellm", renderer="secret_store"),
     Component("kube-prometheus-stack", 9, Delivery.ARGOCD_APP, ("namespaces", "storage-class", "helm-repos"),

@@ -154,19 +154,63 @@ def create_stack(name: str, template: dict[str, Any], params: dict[str, str], re
     return cf.describe_stacks(StackName=name)["Stacks"][0]
 
 
-def create_secrets_like_the_template(template: dict[str, Any], region: str) -> list[str]:
+def create_key_like_the_template(template: dict[str, Any], region: str) -> str | None:
+    """The template's KMS key (and its alias) through the KMS API, from the template's own
+    properties; returns the key's ARN (None when the template creates no key). Not through moto's
+    CloudFormation: moto 5.2 there ignores MultiRegion and keeps an object KeyPolicy unserialised."""
+    kms = boto3.client("kms", region_name=region)
+    resources = template["Resources"]
+    keys = [k for k, r in resources.items() if r["Type"] == "AWS::KMS::Key"]
+    if not keys:
+        return None
+    [key_id] = keys
+    props = resources[key_id]["Properties"]
+    arn = kms.create_key(Policy=json.dumps(props["KeyPolicy"]), Description=props["Description"],
+                         MultiRegion=props.get("MultiRegion", False),
+                         )["KeyMetadata"]["Arn"]
+    if props.get("EnableKeyRotation"):
+        kms.enable_key_rotation(KeyId=arn)
+    for resource in resources.values():
+        if resource["Type"] == "AWS::KMS::Alias":
+            assert resource["Properties"]["TargetKeyId"] == {"Ref": key_id}
+            kms.create_alias(AliasName=resource["Properties"]["AliasName"], TargetKeyId=arn)
+    return arn
+
+
+def _resolve(node: Any, key_arn: str | None) -> Any:
+    """The two intrinsics a secret uses for its key: GetAtt <key>.Arn and the Fn::Sub of a replica's ARN."""
+    if isinstance(node, dict) and "Fn::GetAtt" in node:
+        assert key_arn and node["Fn::GetAtt"][1] == "Arn", node
+        return key_arn
+    if isinstance(node, dict) and "Fn::Sub" in node:
+        assert key_arn, node
+        text = node["Fn::Sub"]
+        for name, value in {"AWS::Partition": "aws", "AWS::AccountId": ACCOUNT, "SecretsKey": key_arn.rsplit("/", 1)[1]}.items():
+            text = text.replace("${" + name + "}", value)
+        assert "${" not in text, text
+        return text
+    return node
+
+
+def create_secrets_like_the_template(template: dict[str, Any], region: str, key_arn: str | None = None) -> list[str]:
     """moto's CloudFormation has no AWS::SecretsManager::Secret: create each secret the template
     declares with the Secrets Manager API, from the template's own properties (a generated value
     comes from get_random_password with the template's generation settings; a secret without
-    GenerateSecretString is created without a value, as CloudFormation does)."""
+    GenerateSecretString is created without a value, as CloudFormation does). `key_arn`: the key
+    create_key_like_the_template made, for KmsKeyId and the replicas' keys."""
     sm = boto3.client("secretsmanager", region_name=region)
     names = []
     for resource in template["Resources"].values():
+        if resource["Type"].startswith("AWS::KMS::"):
+            continue
         assert resource["Type"] == "AWS::SecretsManager::Secret"
         props = resource["Properties"]
         kwargs: dict[str, Any] = {"Name": props["Name"], "Description": props["Description"]}
         if "KmsKeyId" in props:
-            kwargs["KmsKeyId"] = props["KmsKeyId"]
+            kwargs["KmsKeyId"] = _resolve(props["KmsKeyId"], key_arn)
+        if "ReplicaRegions" in props:
+            kwargs["AddReplicaRegions"] = [{"Region": r["Region"], "KmsKeyId": _resolve(r["KmsKeyId"], key_arn)}
+                                           for r in props["ReplicaRegions"]]
         generate = props.get("GenerateSecretString")
         if generate:
             kwargs["SecretString"] = sm.get_random_password(

@@ -16,9 +16,10 @@ from generator.aws.preflight import trust_problem
 from generator.cli import main
 from generator.environment import load_environment
 from generator import naming
+from generator.components import aws_secrets
 from aws_support import (  # noqa: F401
-    ACCOUNT, aws, create_secrets_like_the_template, create_stack, edit_environment, free_port, load_template,
-    make_cluster, moto_endpoint, parameters, run_cli,
+    ACCOUNT, aws, create_key_like_the_template, create_secrets_like_the_template, create_stack, edit_environment,
+    free_port, load_template, make_cluster, moto_endpoint, parameters, run_cli,
 )
 
 REGION = "us-east-1"
@@ -29,12 +30,26 @@ def tools(monkeypatch):
     monkeypatch.setattr(preflight_module.shutil, "which", lambda tool: f"/usr/local/bin/{tool}")
 
 
+EBS_ROLE = "ebs-csi-driver"
+
+
 class Addons:
-    """EKS add-ons per cluster, answered like the EKS API. moto (5.2.1) does not implement EKS
-    add-ons, so describe_addon alone is answered here; every other call still goes to moto."""
+    """EKS add-ons and Pod Identity associations per cluster, answered like the EKS API. moto
+    (5.2) implements neither, so describe_addon, list_pod_identity_associations and
+    describe_pod_identity_association are answered here; every other call (IAM) still goes to moto."""
 
     def __init__(self):
         self.installed: dict[str, dict] = {}
+        self.associations: list[dict] = []  # {associationId, namespace, serviceAccount, roleArn}
+
+    def list_associations(self, clusterName: str, namespace: str, serviceAccount: str) -> dict:
+        return {"associations": [{k: a[k] for k in ("associationId", "namespace", "serviceAccount")}
+                                 for a in self.associations
+                                 if (a["namespace"], a["serviceAccount"]) == (namespace, serviceAccount)]}
+
+    def describe_association(self, clusterName: str, associationId: str) -> dict:
+        [found] = [a for a in self.associations if a["associationId"] == associationId]
+        return {"association": {"clusterName": clusterName, **found}}
 
     def describe(self, clusterName: str, addonName: str) -> dict:
         if addonName not in self.installed:
@@ -49,31 +64,59 @@ def addons(monkeypatch):
     from generator.aws.client import Aws
     real = Aws.call
     state = Addons()
-    state.installed["aws-ebs-csi-driver"] = {"status": "ACTIVE", "addonVersion": "v1.48.0-eksbuild.1"}
+    state.installed["aws-ebs-csi-driver"] = {"status": "ACTIVE", "addonVersion": "v1.48.0-eksbuild.1",
+                                             "serviceAccountRoleArn": f"arn:aws:iam::{ACCOUNT}:role/{EBS_ROLE}"}
+    fake = {"describe_addon": state.describe, "list_pod_identity_associations": state.list_associations,
+            "describe_pod_identity_association": state.describe_association}
 
     def call(self, service, operation, **kwargs):
-        if (service, operation) == ("eks", "describe_addon"):
-            return state.describe(**kwargs)
+        if service == "eks" and operation in fake:
+            return fake[operation](**kwargs)
         return real(self, service, operation, **kwargs)
     monkeypatch.setattr(Aws, "call", call)
     return state
 
 
 @pytest.fixture
-def dev(scratch_repo: Path, aws: str, tools, addons) -> Path:  # noqa: F811
-    """dev pointed at moto's account; its cluster, OIDC provider, rendered IRSA stack and secrets in moto."""
+def dev(scratch_repo: Path, aws: str, tools, addons, monkeypatch) -> Path:  # noqa: F811
+    """dev pointed at moto's account; its cluster, OIDC provider, rendered IRSA stack and secrets in moto,
+    and the EBS CSI controller's role with AWS's AmazonEBSCSIDriverPolicy (moto loads AWS managed
+    policies into an account's IAM when it first serves it, if MOTO_IAM_LOAD_MANAGED_POLICIES says so)."""
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     env = load_environment(scratch_repo / "environments", "dev")
-    make_cluster(REGION, "llm-dev", issuer=env.cluster["oidcIssuer"])
+    cluster = make_cluster(REGION, "llm-dev", issuer=env.cluster["oidcIssuer"])
+    _ebs_role(EBS_ROLE)
+    _nodegroup("workers", cluster, min_size=3)  # dev's cluster.minimumNodes
     edit_environment(scratch_repo, "dev", lambda d: d["aws"].__setitem__("accountId", ACCOUNT))
     assert main(["render", "--env", "dev", "--root", str(scratch_repo)]) == 0
     folder = scratch_repo / "rendered" / "dev" / "cloudformation"
     stack = create_stack("litellm-dev-irsa-roles", load_template(folder / "irsa-roles.yaml"),
                          parameters(folder / "irsa-roles.parameters.json"), REGION)
     assert stack["StackStatus"] == "CREATE_COMPLETE"
-    create_secrets_like_the_template(load_template(folder / "secrets.yaml"), REGION)
+    secrets = load_template(folder / "secrets.yaml")
+    key_arn = create_key_like_the_template(secrets, REGION)
+    create_secrets_like_the_template(secrets, REGION, key_arn)
     database_url = load_environment(scratch_repo / "environments", "dev").secret_name("databaseUrl")
     boto3.client("secretsmanager", region_name=REGION).put_secret_value(SecretId=database_url, SecretString="test-only")
     return scratch_repo
+
+
+def _nodegroup(name: str, cluster: dict, min_size: int) -> None:
+    boto3.client("eks", region_name=REGION).create_nodegroup(
+        clusterName="llm-dev", nodegroupName=name, nodeRole=f"arn:aws:iam::{ACCOUNT}:role/nodes",
+        subnets=cluster["private"],
+        scalingConfig={"minSize": min_size, "maxSize": 6, "desiredSize": max(min_size, 1)})
+
+
+def _ebs_role(name: str, policy: bool = True) -> str:
+    """The EBS CSI controller's role in moto (trust left out: preflight reads only its policies)."""
+    iam = boto3.client("iam")
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+                                                "Action": ["sts:AssumeRole", "sts:TagSession"]}]}))["Role"]["Arn"]
+    if policy:
+        iam.attach_role_policy(RoleName=name, PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy")
+    return arn
 
 
 def preflight(root: Path, capsys, env: str = "dev") -> tuple[int, dict]:
@@ -87,7 +130,8 @@ def test_every_check_passes(dev, capsys):
     assert code == 0, checks
     assert {c["status"] for c in checks.values()} == {"pass"}, [c for c in checks.values() if c["status"] != "pass"]
     expected = {"aws-identity", "cluster", "cluster-oidc-issuer", "oidc-provider", "authentication-mode", "ebs-csi-driver",
-                "role:litellm-bedrock-role", "role:external-secrets-role", "tool:aws", "tool:kubectl", "tool:helm"}
+                "role:litellm-bedrock-role", "role:external-secrets-role", "tool:aws", "tool:kubectl", "tool:helm",
+                "secrets-key", "nodes"}
     names = load_environment(dev / "environments", "dev").config["secrets"]["names"]
     expected |= {f"secret:{key}" for key in names}
     assert set(checks) == expected
@@ -363,3 +407,105 @@ def test_a_missing_driver_only_warns_with_an_existing_class(dev, capsys, addons)
         "storage-class", {"state": "external", "name": "team-class"}))
     code, checks = preflight(dev, capsys)
     assert code == 0 and checks["ebs-csi-driver"]["status"] == "warn"
+
+
+# -- the salt key's customer-managed key and its replicas (issue 20) ----------------------------
+
+REPLICA_REGION = "eu-central-1"
+
+
+def _with_replica(root: Path) -> None:
+    def edit(doc):
+        doc["secrets"]["replicaRegions"] = [REPLICA_REGION]
+        doc["secrets"]["kmsKeyUsers"] = [f"arn:aws:iam::{ACCOUNT}:role/litellm-gitops-deploy"]
+    edit_environment(root, "dev", edit)
+
+
+def _replicate(root: Path, *, make_replica_key: bool) -> None:
+    """What cloudformation/README.md has the operator do: the key's replica (same policy), then the
+    salt and master keys replicated under it."""
+    policy = aws_secrets.key_policy(load_environment(root / "environments", "dev"))
+    sm = boto3.client("secretsmanager", region_name=REGION)
+    key_arn = sm.describe_secret(SecretId="dev/litellm/salt-key")["KmsKeyId"]
+    if make_replica_key:
+        boto3.client("kms", region_name=REGION).replicate_key(
+            KeyId=key_arn.rsplit("/", 1)[1], ReplicaRegion=REPLICA_REGION,
+            Policy=json.dumps(policy))
+    for name in ("dev/litellm/salt-key", "dev/litellm/master-key"):
+        if sm.describe_secret(SecretId=name).get("ReplicationStatus"):  # a failed replica: remove, retry
+            sm.remove_regions_from_replication(SecretId=name, RemoveReplicaRegions=[REPLICA_REGION])
+        sm.replicate_secret_to_regions(SecretId=name, AddReplicaRegions=[
+            {"Region": REPLICA_REGION, "KmsKeyId": key_arn.replace(f":{REGION}:", f":{REPLICA_REGION}:")}])
+
+
+def test_the_salt_key_is_under_an_enabled_customer_managed_key(dev, capsys):
+    code, checks = preflight(dev, capsys)
+    assert checks["secrets-key"]["status"] == "pass" and "customer-managed key arn:aws:kms:" in checks["secrets-key"]["detail"]
+    key_arn = boto3.client("secretsmanager", region_name=REGION).describe_secret(SecretId="dev/litellm/salt-key")["KmsKeyId"]
+    boto3.client("kms", region_name=REGION).schedule_key_deletion(KeyId=key_arn.rsplit("/", 1)[1], PendingWindowInDays=30)
+    code, checks = preflight(dev, capsys)
+    assert code == 1 and checks["secrets-key"]["status"] == "fail"
+    assert "PendingDeletion" in checks["secrets-key"]["detail"] and "cancel-key-deletion" in checks["secrets-key"]["detail"]
+
+
+def test_a_salt_key_under_the_aws_managed_key_fails(dev, capsys):
+    sm = boto3.client("secretsmanager", region_name=REGION)
+    sm.delete_secret(SecretId="dev/litellm/salt-key", ForceDeleteWithoutRecovery=True)
+    sm.create_secret(Name="dev/litellm/salt-key", SecretString="only-a-test-value")  # no KmsKeyId
+    code, checks = preflight(dev, capsys)
+    assert code == 1 and checks["secrets-key"]["status"] == "fail"
+    assert "AWS managed key" in checks["secrets-key"]["detail"]
+
+
+def test_replicas_pass_only_under_the_keys_replica_in_that_region(dev, capsys):
+    _with_replica(dev)
+    code, checks = preflight(dev, capsys)  # not replicated yet
+    names = [f"secret-replica:{key}:{REPLICA_REGION}" for key in ("saltKey", "masterKey")]
+    assert code == 1 and all(checks[n]["status"] == "fail" and "not replicated" in checks[n]["detail"] for n in names)
+    _replicate(dev, make_replica_key=False)  # InSync in moto, but the key has no replica there
+    code, checks = preflight(dev, capsys)
+    assert code == 1 and all("has no replica in eu-central-1" in checks[n]["detail"] for n in names), checks
+    _replicate(dev, make_replica_key=True)
+    code, checks = preflight(dev, capsys)
+    assert all(checks[n]["status"] == "pass" for n in names), [checks[n] for n in names]
+    assert code == 0, [c for c in checks.values() if c["status"] != "pass"]
+
+
+# -- the EBS CSI controller's AWS identity (issue 20) ---------------------------------------------
+
+def test_an_active_ebs_csi_add_on_without_an_identity_fails(dev, capsys, addons):
+    addon = addons.installed["aws-ebs-csi-driver"]
+    code, checks = preflight(dev, capsys)
+    assert code == 0 and f"IRSA role arn:aws:iam::{ACCOUNT}:role/{EBS_ROLE} has AmazonEBSCSIDriverPolicy" in \
+        checks["ebs-csi-driver"]["detail"]
+    del addon["serviceAccountRoleArn"]  # ACTIVE, but no role: every claim would stay Pending
+    code, checks = preflight(dev, capsys)
+    assert code == 1 and checks["ebs-csi-driver"]["status"] == "fail"
+    assert "no IAM role and no Pod Identity association for kube-system/ebs-csi-controller-sa" in \
+        checks["ebs-csi-driver"]["detail"]
+
+
+def test_a_pod_identity_association_serves_when_its_role_has_the_ebs_policy(dev, capsys, addons):
+    del addons.installed["aws-ebs-csi-driver"]["serviceAccountRoleArn"]
+    arn = _ebs_role("ebs-csi-pod-identity", policy=False)
+    addons.associations.append({"associationId": "a-0123456789abcdef0", "namespace": "kube-system",
+                                "serviceAccount": "ebs-csi-controller-sa", "roleArn": arn})
+    code, checks = preflight(dev, capsys)
+    assert code == 1 and "has no AmazonEBSCSIDriverPolicy attached: aws iam attach-role-policy --role-name " \
+        "ebs-csi-pod-identity" in checks["ebs-csi-driver"]["detail"]
+    boto3.client("iam").attach_role_policy(RoleName="ebs-csi-pod-identity",
+                                           PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy")
+    code, checks = preflight(dev, capsys)
+    assert code == 0 and f"Pod Identity association {arn} has AmazonEBSCSIDriverPolicy" in checks["ebs-csi-driver"]["detail"]
+
+
+# -- dev's node minimum (issue 20) ----------------------------------------------------------------
+
+def test_node_groups_that_may_shrink_below_the_minimum_fail(dev, capsys):
+    code, checks = preflight(dev, capsys)
+    assert checks["nodes"]["status"] == "pass" and "keep at least 3 node(s) (needs 3)" in checks["nodes"]["detail"]
+    boto3.client("eks", region_name=REGION).update_nodegroup_config(
+        clusterName="llm-dev", nodegroupName="workers", scalingConfig={"minSize": 1, "maxSize": 6, "desiredSize": 3})
+    code, checks = preflight(dev, capsys)
+    assert code == 1 and checks["nodes"]["status"] == "fail"
+    assert "may scale down to 1 node(s) (workers minSize 1); the stack needs 3" in checks["nodes"]["detail"]

@@ -26,7 +26,8 @@ def test_phase_dependencies_follow_the_complete_deployment_flow():
 def test_components_named_as_the_issue_asks():
     configurable = {c.name for c in COMPONENTS if c.delivery is not Delivery.CHECK}
     assert configurable == {
-        "irsa-roles", "aws-secrets", "helm-repos", "namespaces", "storage-class", "external-secrets", "secret-store",
+        "irsa-roles", "aws-secrets", "helm-repos", "namespaces", "storage-class", "external-secrets", "reloader",
+        "secret-store",
         "kube-prometheus-stack", "grafana-dashboards", "jaeger", "redis-ha", "litellm", "open-webui",
         "verification", "bastion"}
     assert {c.name for c in COMPONENTS if c.critical} == {"external-secrets", "redis-ha", "litellm"}

@@ -14,6 +14,7 @@ inline policy as a Python repr; those are checked on the template instead.
 from __future__ import annotations
 
 import ast
+import json
 import os
 import shutil
 import subprocess
@@ -23,17 +24,21 @@ import boto3
 import pytest
 
 from generator import naming
+from generator.components.aws_secrets import logical_id
 from generator.cli import main
 from generator.environment import load_environment
 from aws_support import (  # noqa: F401
-    ACCOUNT, aws, create_secrets_like_the_template, create_stack, load_template, make_cluster, moto_endpoint,
-    parameters,
+    ACCOUNT, _resolve, aws, create_key_like_the_template, create_secrets_like_the_template, create_stack, load_template,
+    make_cluster, moto_endpoint, parameters,
 )
 
 # moto warns about each resource type its CloudFormation lacks; the tests account for them.
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse:UserWarning")
 
-UNSUPPORTED_BY_MOTO = {"AWS::SecretsManager::Secret", "AWS::EKS::AccessEntry"}
+# moto also lacks AWS Backup's CloudFormation types and its BackupSelection API: backups.yaml is
+# checked on the template (cfn-lint and test_cloudformation_templates.py).
+UNSUPPORTED_BY_MOTO = {"AWS::SecretsManager::Secret", "AWS::EKS::AccessEntry", "AWS::Backup::BackupPlan",
+                       "AWS::Backup::BackupSelection", "AWS::Backup::BackupVault"}
 
 
 @pytest.fixture
@@ -114,8 +119,10 @@ def test_bastion_stack_without_the_access_entry(rendered, aws):  # noqa: F811
 
 def test_secrets_from_the_template(rendered, aws):  # noqa: F811
     region = "us-east-1"
-    template = load_template(rendered / "dev" / "cloudformation" / "secrets.yaml")
-    names = create_secrets_like_the_template(template, region)
+    folder = rendered / "dev" / "cloudformation"
+    template = load_template(folder / "secrets.yaml")
+    key_arn = create_key_like_the_template(template, region)
+    names = create_secrets_like_the_template(template, region, key_arn)
     env = load_environment(rendered.parent / "environments", "dev")
     assert sorted(names) == sorted(env.secret_name(k) for k in env.config["secrets"]["names"])
     sm = boto3.client("secretsmanager", region_name=region)
@@ -126,6 +133,48 @@ def test_secrets_from_the_template(rendered, aws):  # noqa: F811
         else:
             value = sm.get_secret_value(SecretId=env.secret_name(key))["SecretString"]  # moto's, not a real secret
             assert value.isalnum() and len(value) >= 32
+
+
+def test_salt_and_master_keys_under_the_stacks_key_replicated_to_the_replica_region(rendered, aws):  # noqa: F811
+    """prod: the stack's multi-Region key (moto's CloudFormation creates it), its replica made as the
+    disaster-recovery runbook makes it (kms replicate-key with the same policy), then the secrets:
+    the salt and master keys are encrypted with the key and InSync in the replica region under the
+    key's replica there; the other secrets keep Secrets Manager's key and stay in one region."""
+    region, replica = "eu-west-1", "eu-central-1"
+    folder = rendered / "prod" / "cloudformation"
+    template = load_template(folder / "secrets.yaml")
+    key_arn = create_key_like_the_template(template, region)
+    kms = boto3.client("kms", region_name=region)
+    metadata = kms.describe_key(KeyId=key_arn)["KeyMetadata"]
+    assert metadata["MultiRegion"] and metadata["KeyManager"] == "CUSTOMER"
+    assert kms.get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"]
+    policy = template["Resources"]["SecretsKey"]["Properties"]["KeyPolicy"]
+    # (moto finds the key by id only; AWS takes the ARN too)
+    made = kms.replicate_key(KeyId=key_arn.rsplit("/", 1)[1], ReplicaRegion=replica,
+                             Policy=json.dumps(policy))["ReplicaKeyMetadata"]["Arn"]
+    create_secrets_like_the_template(template, region, key_arn)
+    env = load_environment(rendered.parent / "environments", "prod")
+    sm = boto3.client("secretsmanager", region_name=region)
+    for key in env.config["secrets"]["names"]:
+        described = sm.describe_secret(SecretId=env.secret_name(key))
+        if key in ("saltKey", "masterKey"):
+            assert described["KmsKeyId"] == key_arn
+            [status] = described["ReplicationStatus"]
+            assert status["Region"] == replica and status["Status"] == "InSync"
+            # moto reports every replica under alias/aws/secretsmanager: the template's replica key is
+            # checked to be the replica the runbook made, which exists in that region as a REPLICA.
+            [wanted] = template["Resources"][logical_id(key)]["Properties"]["ReplicaRegions"]
+            assert (wanted["Region"], _resolve(wanted["KmsKeyId"], key_arn)) == (replica, made)
+            replica_key = boto3.client("kms", region_name=replica).describe_key(KeyId=made)
+            assert replica_key["KeyMetadata"]["MultiRegionConfiguration"]["MultiRegionKeyType"] == "REPLICA"
+        else:
+            assert "KmsKeyId" not in described and not described.get("ReplicationStatus"), key
+    # Only the roles that need it may decrypt: External Secrets and the environment's key users.
+    [decrypt] = [s for s in policy["Statement"] if "kms:Decrypt" in s["Action"]]
+    assert decrypt["Principal"]["AWS"] == [f"arn:aws:iam::{env.account_id}:role/prod-external-secrets-role",
+                                           *env.config["secrets"]["kmsKeyUsers"]]
+    assert not [s for s in policy["Statement"] if s is not decrypt and
+                {"kms:Decrypt", "kms:*", "kms:CreateGrant", "kms:ReEncrypt*"} & set(s["Action"])]
 
 
 @pytest.mark.skipif(shutil.which("aws") is None, reason="the AWS CLI is not installed")

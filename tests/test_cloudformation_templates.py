@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from generator import naming
+from generator.components import aws_secrets
 from generator.environment import environment_names, load_environment
 from generator.errors import InputError
 from generator.render import render_environment
@@ -190,7 +191,8 @@ def test_every_configured_secret_name_gets_a_secret():
     for name in environment_names(REPO / "environments"):
         env = load_environment(REPO / "environments", name)
         doc = template(render_environment(env).files, "secrets")
-        assert {r["Properties"]["Name"] for r in doc["Resources"].values()} == {
+        assert {r["Properties"]["Name"] for r in doc["Resources"].values()
+                if r["Type"] == "AWS::SecretsManager::Secret"} == {
             env.secret_name(k) for k in env.config["secrets"]["names"]}
 
 
@@ -288,9 +290,10 @@ def test_disabled_or_external_stacks_render_nothing_and_the_readme_says_so(scrat
     edit_environment(scratch_repo, "prod", skip)
     files = render(scratch_repo, "prod")
     cfn = sorted(p for p in files if p.startswith("cloudformation/"))
-    assert cfn == ["cloudformation/README.md", "cloudformation/deploy.json", "cloudformation/secrets.parameters.json",
-                   "cloudformation/secrets.yaml"]
-    assert [s["name"] for s in json.loads(files["cloudformation/deploy.json"])["stacks"]] == ["litellm-prod-secrets"]
+    assert cfn == ["cloudformation/README.md", "cloudformation/backups.parameters.json", "cloudformation/backups.yaml",
+                   "cloudformation/deploy.json", "cloudformation/secrets.parameters.json", "cloudformation/secrets.yaml"]
+    assert [s["name"] for s in json.loads(files["cloudformation/deploy.json"])["stacks"]] == [
+        "litellm-prod-secrets", "litellm-prod-backups"]
     readme = files["cloudformation/README.md"]
     assert "# litellm-prod-irsa-roles: skipped, components.irsa-roles is external" in readme
     assert "# litellm-prod-bastion: skipped, components.bastion is disabled" in readme
@@ -301,8 +304,40 @@ def test_no_cloudformation_folder_when_every_stack_is_skipped(scratch_repo):
     def skip(doc):
         doc["components"]["irsa-roles"] = {"state": "external"}
         doc["components"]["aws-secrets"] = {"state": "external"}
+        doc["components"]["storage-class"] = {"state": "external", "name": "gp3"}  # so no backups stack
     edit_environment(scratch_repo, "dev", skip)
     assert not [p for p in render(scratch_repo, "dev") if p.startswith("cloudformation/")]
+
+
+def test_only_the_backups_stack_left_still_gets_the_readme_and_manifest(scratch_repo):
+    def skip(doc):
+        doc["components"]["irsa-roles"] = {"state": "external"}
+        doc["components"]["aws-secrets"] = {"state": "external"}
+    edit_environment(scratch_repo, "dev", skip)
+    files = render(scratch_repo, "dev")
+    assert [s["name"] for s in json.loads(files["cloudformation/deploy.json"])["stacks"]] == ["litellm-dev-backups"]
+    assert "--stack-name litellm-dev-backups" in files["cloudformation/README.md"]
+
+
+@pytest.mark.parametrize(("name", "daily", "weekly"), [("dev", 7, None), ("prod", 35, 180)])
+def test_backups_select_the_classes_tagged_volumes_with_the_environments_retention(name, daily, weekly):
+    env = load_environment(REPO / "environments", name)
+    files = render_environment(env).files
+    doc = template(files, "backups")
+    resources = doc["Resources"]
+    assert resources["Vault"]["DeletionPolicy"] == "Retain"
+    rules = {r["RuleName"]: r for r in resources["Plan"]["Properties"]["BackupPlan"]["BackupPlanRule"]}
+    assert rules["daily"]["Lifecycle"] == {"DeleteAfterDays": daily}
+    assert (rules["weekly"]["Lifecycle"]["DeleteAfterDays"] if "weekly" in rules else None) == weekly
+    selection = resources["Selection"]["Properties"]["BackupSelection"]
+    wanted = {(c["ConditionKey"].removeprefix("aws:ResourceTag/"), c["ConditionValue"])
+              for c in selection["Conditions"]["StringEquals"]}
+    # The very tags the EBS CSI driver puts on each volume of the class (tagSpecification_N).
+    sc = load_plain(files["manifests/storage-class/storageclass-gp3-encrypted.yaml"])
+    tagged = {tuple(v.split("=", 1)) for k, v in sc["parameters"].items() if k.startswith("tagSpecification_")}
+    assert wanted == tagged == {("litellm-gitops/environment", name), ("litellm-gitops/backup", "daily")}
+    assert selection["Resources"] == [{"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:volume/*"}]
+    assert lint_findings(files["cloudformation/backups.yaml"], env.region) == []
 
 
 def test_parameters_files_are_key_value_arrays_matching_the_template():
@@ -331,3 +366,59 @@ def test_readme_lists_the_deploy_commands_in_order():
 def test_rendering_is_deterministic():
     env = load_environment(REPO / "environments", "prod")
     assert render_environment(env).files == render_environment(env).files
+
+
+# --- the salt and master keys survive a region (issue 20) --------------------------------------
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_salt_and_master_keys_are_under_the_stacks_own_multi_region_key(name):
+    env = load_environment(REPO / "environments", name)
+    doc = template(render_environment(env).files, "secrets")
+    key = doc["Resources"]["SecretsKey"]
+    assert (key["Type"], key["DeletionPolicy"], key["UpdateReplacePolicy"]) == ("AWS::KMS::Key", "Retain", "Retain")
+    assert key["Properties"]["MultiRegion"] is True and key["Properties"]["EnableKeyRotation"] is True
+    replicas = env.config["secrets"].get("replicaRegions", [])
+    assert bool(replicas) == (name == "prod")
+    for key_name, secret in ((k, doc["Resources"][aws_secrets.logical_id(k)]) for k in env.config["secrets"]["names"]):
+        props = secret["Properties"]
+        if key_name in ("saltKey", "masterKey"):
+            assert props["KmsKeyId"] == {"Fn::GetAtt": ["SecretsKey", "Arn"]}
+            assert [r["Region"] for r in props.get("ReplicaRegions", [])] == replicas
+            for replica in props.get("ReplicaRegions", []):
+                assert replica["KmsKeyId"] == {
+                    "Fn::Sub": f"arn:${{AWS::Partition}}:kms:{replica['Region']}:${{AWS::AccountId}}:key/${{SecretsKey}}"}
+        else:
+            assert "KmsKeyId" not in props and "ReplicaRegions" not in props, key_name
+
+
+def test_a_prod_like_environment_without_a_replica_region_is_bad_input(scratch_repo):
+    edit_environment(scratch_repo, "prod", lambda d: d["secrets"].pop("replicaRegions"))
+    with pytest.raises(InputError) as error:
+        render(scratch_repo, "prod")
+    assert "prod is prod-like but secrets.replicaRegions is empty" in error.value.message
+    assert str(error.value.file).endswith("prod/environment.yaml") and error.value.line
+    assert "replicaRegions" in error.value.hint
+
+
+@pytest.mark.parametrize(("edit", "words"), [
+    (lambda s: s.__setitem__("replicaRegions", ["eu-west-1"]), "lists eu-west-1, the environment's own region"),
+    (lambda s: s.pop("kmsKeyUsers"), "secrets.kmsKeyUsers is empty"),
+    (lambda s: s.__setitem__("kmsKeyArn", KMS.replace("us-east-1", "eu-west-1").replace("111122223333", "444455556666")),
+     "single-Region key"),
+])
+def test_replicas_the_key_cannot_serve_are_bad_input(scratch_repo, edit, words):
+    edit_environment(scratch_repo, "prod", lambda d: edit(d["secrets"]))
+    with pytest.raises(InputError) as error:
+        render(scratch_repo, "prod")
+    assert words in error.value.message
+    assert str(error.value.file).endswith("prod/environment.yaml")
+
+
+def test_an_own_multi_region_key_serves_the_replicas_in_their_region(scratch_repo):
+    own = "arn:aws:kms:eu-west-1:444455556666:key/mrk-1234abcd12ab34cd56ef1234567890ab"
+    edit_environment(scratch_repo, "prod", lambda d: d["secrets"].__setitem__("kmsKeyArn", own))
+    doc = template(render(scratch_repo, "prod"), "secrets")
+    assert "SecretsKey" not in doc["Resources"]
+    salt = doc["Resources"][naming.SALT_KEY.logical_id]["Properties"]
+    assert salt["KmsKeyId"] == own
+    assert salt["ReplicaRegions"] == [{"Region": "eu-central-1", "KmsKeyId": own.replace("eu-west-1", "eu-central-1")}]

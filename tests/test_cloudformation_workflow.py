@@ -140,7 +140,7 @@ def test_push_deploys_only_changed_stacks_in_order(checkout, aws):  # noqa: F811
     # moto: it answers an empty change set with an error where AWS lets --no-fail-on-empty-changeset pass.)
     requests.post(f"{aws}/moto-api/reset", timeout=10).raise_for_status()
     result, _, summary = run_step(checkout, step("deploy", "deploy changed stacks in order"), BASE=ZERO, ENVIRONMENT="dev")
-    assert summary == "deployed: litellm-dev-irsa-roles\ndeployed: litellm-dev-secrets\n"
+    assert summary == "deployed: litellm-dev-irsa-roles\ndeployed: litellm-dev-secrets\ndeployed: litellm-dev-backups\n"
     assert boto3.client("iam").get_role(RoleName="dev-litellm-bedrock-role")
 
 

@@ -88,7 +88,7 @@ def test_a_hub_environment_has_no_hand_applied_root_and_targets_its_cluster_by_n
     assert not (rendered / "bootstrap").exists()
     assert not list((rendered / "apps").glob("05-*"))  # project and repositories live on the hub
     apps = [load(p) for p in sorted((rendered / "apps").glob("*.yaml"))]
-    assert len(apps) == 11
+    assert len(apps) == 12
     for app in apps:
         assert set(app["spec"]["destination"]) <= {"name", "namespace"}
         assert app["spec"]["destination"]["name"] == "eu-dev"
@@ -206,7 +206,7 @@ def test_each_project_admits_only_its_own_environments_cluster_and_namespaces(hu
                 allowed = destination_permitted(project, cluster, namespace, list(clusters.values()))
                 assert allowed == (project_env == app_env and namespace in NAMESPACES), (path, project_env)
                 checked += 1
-    assert checked == 3 * 11 * 3
+    assert checked == 3 * 12 * 3
     roots = load(hub_dir / "hub" / "roots-project.yaml")
     assert roots["spec"]["namespaceResourceWhitelist"] == [{"group": "argoproj.io", "kind": "Application"}]
     assert roots["spec"]["destinations"] == [{"server": "https://kubernetes.default.svc", "namespace": "argocd"}]

@@ -82,10 +82,12 @@ def test_applications_waves_and_namespaces(hydrated):
 
 
 def test_capabilities_follow_the_crds_the_environment_installs(hydrated):
-    # kube-prometheus-stack and litellm render ServiceMonitors only when the cluster serves
+    # kube-prometheus-stack and redis-ha render ServiceMonitors only when the cluster serves
     # monitoring.coreos.com/v1 (from the charts' own CRDs), which hydrate passes as Argo CD would.
+    # (LiteLLM's own needs a licence: dev has none, see test_stack_values.)
     state = hydrated["dev"]
-    assert state.get("monitoring.coreos.com", "ServiceMonitor", "litellm", "litellm") is not None
+    assert state.get("monitoring.coreos.com", "ServiceMonitor", "litellm", "redis-ha") is not None
+    assert state.get("monitoring.coreos.com", "ServiceMonitor", "litellm", "litellm") is None
     assert state.get("monitoring.coreos.com", "Prometheus", "monitoring", "kube-prometheus-stack-prometheus") is not None
     crd = state.get("apiextensions.k8s.io", "CustomResourceDefinition", "", "prometheuses.monitoring.coreos.com")
     assert crd.application == "dev-kube-prometheus-stack"

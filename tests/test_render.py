@@ -77,6 +77,7 @@ def test_project_allows_only_the_repositories_and_namespaces_of_the_stack(repo_r
         "https://helm.openwebui.com/",
         "https://jaegertracing.github.io/helm-charts",
         "https://prometheus-community.github.io/helm-charts",
+        "https://stakater.github.io/stakater-charts",
     ]
     assert sorted(d["namespace"] for d in project["spec"]["destinations"]) == ["external-secrets", "litellm", "monitoring", "open-webui"]
     assert {d["server"] for d in project["spec"]["destinations"]} == {"https://kubernetes.default.svc"}
@@ -86,7 +87,7 @@ def test_project_allows_only_the_repositories_and_namespaces_of_the_stack(repo_r
 def test_repository_secrets_have_no_credentials_and_oci_for_litellm(repo_root):
     files = rendered(repo_root, "dev")
     secrets = [d for d in docs(files, "apps/05-repository-") if d["kind"] == "Secret"]
-    assert len(secrets) == 6
+    assert len(secrets) == 7
     for secret in secrets:
         assert secret["metadata"]["labels"]["argocd.argoproj.io/secret-type"] == "repository"
         assert secret["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == "5"

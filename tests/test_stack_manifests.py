@@ -178,11 +178,25 @@ def test_alerts_watch_litellm_and_redis_with_real_series():
     rule = yaml.safe_load(rendered("prod")["manifests/grafana-dashboards/prometheusrule-litellm-stack.yaml"])
     assert rule["metadata"]["namespace"] == "monitoring"
     alerts = {r["alert"]: r for group in rule["spec"]["groups"] for r in group["rules"]}
-    assert {"LiteLLMDown", "LiteLLMHighErrorRatio", "RedisDown", "RedisNoSingleMaster", "RedisReplicasMissing"} <= set(alerts)
+    # No licence in prod: LiteLLM's availability from kube-state-metrics, no LiteLLM metric at all.
+    assert {"LiteLLMDown", "LiteLLMDegraded", "LiteLLMRestarting", "RedisDown", "RedisNoSingleMaster",
+            "RedisReplicasMissing"} <= set(alerts)
+    assert not [a for a in alerts.values() if "litellm_" in a["expr"]]
+    assert "kube_deployment_status_replicas_available" in alerts["LiteLLMDown"]["expr"]
     assert alerts["RedisReplicasMissing"]["expr"].endswith("< 2"), "prod runs 3 Redis servers"
     for alert in alerts.values():
         assert set(re.findall(r"\blitellm_[a-z_]+", alert["expr"])) <= LITELLM_SERIES
         assert alert["labels"]["severity"] in ("warning", "critical")
+
+
+def test_with_a_licence_the_metric_alerts_join_the_availability_alerts():
+    licensed = env("prod", secrets={"names": {"license": "litellm/license"}})
+    rule = yaml.safe_load(render_environment(licensed).files["manifests/grafana-dashboards/prometheusrule-litellm-stack.yaml"])
+    groups = {g["name"]: {r["alert"]: r for r in g["rules"]} for g in rule["spec"]["groups"]}
+    assert set(groups["litellm"]) == {"LiteLLMDown", "LiteLLMDegraded", "LiteLLMRestarting"}
+    assert set(groups["litellm-metrics"]) == {"LiteLLMNotScraped", "LiteLLMHighErrorRatio", "LiteLLMSlowRequests"}
+    for alert in groups["litellm-metrics"].values():
+        assert set(re.findall(r"\blitellm_[a-z_]+", alert["expr"])) <= LITELLM_SERIES
 
 
 def test_no_replica_alert_for_a_single_redis():

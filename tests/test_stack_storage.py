@@ -93,15 +93,22 @@ def test_the_check_catches_an_unprotected_standalone_claim():
     assert claims(statefulset) == [("StatefulSet/redis volumeClaimTemplate data", {}, False)]
 
 
+def TAGS(env_name: str) -> dict[str, str]:  # noqa: N802
+    """What the EBS CSI driver tags each volume with (the backup plan selects by them)."""
+    return {"tagSpecification_1": f"litellm-gitops/environment={env_name}",
+            "tagSpecification_2": "litellm-gitops/backup=daily"}
+
+
 @pytest.mark.parametrize("env_name", ENVIRONMENTS)
 def test_the_class_is_encrypted_gp3_on_the_ebs_csi_driver_in_wave_6(env_name):
     files = render_environment(env_of(env_name)).files
     [sc] = [yaml.safe_load(text) for path, text in files.items() if path.startswith("manifests/storage-class/")]
     assert sc["kind"] == "StorageClass" and sc["metadata"]["name"] == "gp3-encrypted"
     assert sc["provisioner"] == "ebs.csi.aws.com"
-    assert sc["parameters"] == {"type": "gp3", "encrypted": "true"}
+    assert sc["parameters"] == {"type": "gp3", "encrypted": "true", **TAGS(env_name)}
     assert sc["reclaimPolicy"] == "Retain" and sc["volumeBindingMode"] == "WaitForFirstConsumer"
-    assert {"Delete=false", "Prune=false"} <= sync_options(sc)
+    # kept through a prune or deletion; recreated when its immutable parameters change
+    assert {"Delete=false", "Prune=false", "Replace=true", "Force=true"} <= sync_options(sc)
     assert sc["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == "6"
     app = yaml.safe_load(files["apps/06-storage-class.yaml"])
     assert app["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == "6"
@@ -112,7 +119,8 @@ def test_the_class_is_encrypted_gp3_on_the_ebs_csi_driver_in_wave_6(env_name):
 def test_a_kms_key_is_passed_to_the_driver():
     key = "arn:aws:kms:eu-west-1:444455556666:key/0a1b2c3d-0000-1111-2222-333344445555"
     env = env_of("prod", components={"storage-class": {"kmsKeyArn": key}})
-    assert storage_class.storage_class(env)["parameters"] == {"type": "gp3", "encrypted": "true", "kmsKeyId": key}
+    assert storage_class.storage_class(env)["parameters"] == {"type": "gp3", "encrypted": "true", "kmsKeyId": key,
+                                                             **TAGS("prod")}
 
 
 def test_an_existing_class_is_named_not_rendered():

@@ -19,7 +19,7 @@ from generator.environment import deep_merge, load_environment
 from generator.errors import InputError
 from generator.render import render_environment
 
-HELM_COMPONENTS = ("external-secrets", "kube-prometheus-stack", "jaeger", "redis-ha", "litellm", "open-webui")
+HELM_COMPONENTS = ("external-secrets", "reloader", "kube-prometheus-stack", "jaeger", "redis-ha", "litellm", "open-webui")
 ENVIRONMENTS = ("dev", "prod")
 
 
@@ -173,9 +173,22 @@ def test_litellm_reaches_redis_through_haproxy():
 
 
 def test_litellm_metrics_and_traces_follow_the_observability_components():
-    full = litellm.values(env_of("dev"))
+    # LiteLLM's Prometheus metrics need an Enterprise licence (premium_user in
+    # litellm/integrations/prometheus.py): without secrets.names.license neither callback nor monitor.
+    unlicensed = litellm.values(env_of("dev"))
+    assert unlicensed["proxy_config"]["litellm_settings"]["callbacks"] == ["otel"]
+    assert unlicensed["serviceMonitor"]["enabled"] is False
+    licensed = env_of("dev", secrets={"names": {"license": "litellm/license"}})
+    full = litellm.values(licensed)
     assert full["proxy_config"]["litellm_settings"]["callbacks"] == ["prometheus", "otel"]
     assert full["serviceMonitor"]["enabled"] is True
+    # the licence reaches the proxy as LITELLM_LICENSE, from its own Secrets Manager secret
+    files = render_environment(licensed).files
+    es = yaml.safe_load(files["manifests/secret-store/externalsecret-litellm-secrets.yaml"])
+    assert {"secretKey": "LITELLM_LICENSE", "remoteRef": {"key": "dev/litellm/license", "conversionStrategy": "Default",
+                                                          "decodingStrategy": "None", "metadataPolicy": "None"}} in es["spec"]["data"]
+    secret = yaml.safe_load(files["cloudformation/secrets.yaml"])["Resources"]["LicenseSecret"]["Properties"]
+    assert "GenerateSecretString" not in secret  # put out of band, like the database URL
     assert full["envVars"]["OTEL_ENDPOINT"] == "http://jaeger.monitoring.svc.cluster.local:4318/v1/traces"
     bare = env_of("dev", components={"jaeger": {"state": "disabled"}, "kube-prometheus-stack": {"state": "disabled"},
                                      "grafana-dashboards": {"state": "disabled"}})

@@ -55,7 +55,7 @@ BREAKS = [
     pytest.param("litellm.yaml", "environmentSecrets:\n- litellm-secrets\n", "environmentSecrets:\n- litellm-secretz\n",
                  "hydrated/dev/dev-litellm: Deployment/litellm: spec.template.spec.containers[0].envFrom[0].secretRef.name: "
                  "Secret litellm/litellm-secretz does not exist in the applied state and no ExternalSecret creates it", id="secret-reference"),
-    pytest.param("litellm.yaml", "serviceMonitor:\n  enabled: true\n",
+    pytest.param("litellm.yaml", "serviceMonitor:\n  enabled: false\n",
                  "serviceMonitor:\n  enabled: true\n  namespaceSelector:\n    matchNames:\n    - open-webui\n",
                  "hydrated/dev/dev-litellm: ServiceMonitor/litellm: spec.selector: selects no Service in the applied state",
                  id="selector"),

@@ -1,5 +1,5 @@
 """Phase 1, prerequisites: the checks `litellm-gitops preflight` runs against AWS and the local
-machine before anything is deployed. Read-only: DescribeSecret, never GetSecretValue.
+machine before anything is deployed. Read-only: DescribeSecret and KMS DescribeKey, never GetSecretValue.
 
 Missing roles and secrets: preflight runs first, before the phase 3 and 4 stacks exist, so a role
 or secret that is missing while its component is enabled (this repository will create it) is a
@@ -23,11 +23,13 @@ from generator import fleet, naming
 from generator.aws import iam
 from generator.aws.client import Aws, AwsError
 from generator.aws.discover import find_oidc_provider
-from generator.components import storage_class
+from generator.components import aws_secrets, storage_class
 from generator.environment import Environment
 from generator.phases import BY_NAME
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
+EBS_CSI_SERVICE_ACCOUNT = ("kube-system", "ebs-csi-controller-sa")  # the add-on's controller
+EBS_CSI_POLICY = "AmazonEBSCSIDriverPolicy"
 ACCESS_ENTRY_MODES = ("API", "API_AND_CONFIG_MAP")
 TOOLS = ("aws", "kubectl", "helm")
 LIVE_STACK = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE",
@@ -52,6 +54,7 @@ class Preflight:
         self.fatal: str | None = None
         self.cluster: dict[str, Any] | None = None
         self.provider_arn: str | None = None
+        self.regional: dict[str, Aws] = {}  # clients for the replica regions
 
     # -- plumbing ----------------------------------------------------------------------------
     def add(self, name: str, status: str, detail: str) -> None:
@@ -177,7 +180,63 @@ class Preflight:
         if status != "ACTIVE":
             issues = "; ".join(i.get("message", "") for i in (found.get("health") or {}).get("issues") or [])
             return missing, f"the {addon} add-on is {status}, not ACTIVE" + (f": {issues}" if issues else "")
-        return PASS, f"{addon} {found.get('addonVersion', '?')} is ACTIVE"
+        verdict, identity = self.ebs_csi_identity(found)
+        if verdict != PASS:
+            return (missing if verdict == FAIL else verdict), identity
+        return PASS, f"{addon} {found.get('addonVersion', '?')} is ACTIVE; {identity}"
+
+    def ebs_csi_identity(self, addon: dict[str, Any]) -> tuple[str, str]:
+        """The controller creates volumes with AWS credentials: an IRSA role on the add-on
+        (serviceAccountRoleArn) or an EKS Pod Identity association for its service account, with
+        AmazonEBSCSIDriverPolicy. An ACTIVE add-on without either leaves every claim Pending
+        ("UnauthorizedOperation" in the controller's log)."""
+        cluster = self.env.cluster["name"]
+        role_arn = addon.get("serviceAccountRoleArn")
+        how = "IRSA role"
+        if not role_arn:
+            associations = self.call("eks", "list_pod_identity_associations", clusterName=cluster,
+                                     namespace=EBS_CSI_SERVICE_ACCOUNT[0],
+                                     serviceAccount=EBS_CSI_SERVICE_ACCOUNT[1]).get("associations") or []
+            for association in associations:
+                role_arn = self.call("eks", "describe_pod_identity_association", clusterName=cluster,
+                                     associationId=association["associationId"])["association"].get("roleArn")
+                how = "Pod Identity association"
+                break
+        if not role_arn:
+            return FAIL, (f"the {storage_class.EBS_CSI_ADDON} add-on has no IAM role and no Pod Identity association "
+                          f"for {'/'.join(EBS_CSI_SERVICE_ACCOUNT)}: volumes would stay Pending; aws eks update-addon "
+                          f"--cluster-name {cluster} --addon-name {storage_class.EBS_CSI_ADDON} "
+                          "--service-account-role-arn <role with AmazonEBSCSIDriverPolicy> (or create a Pod Identity "
+                          "association for that service account)")
+        role_name = role_arn.rsplit("/", 1)[-1]
+        attached = self.call("iam", "list_attached_role_policies", RoleName=role_name).get("AttachedPolicies") or []
+        # AWS's own policy (arn:aws:iam::aws:...), not a customer policy that merely has its name.
+        if not any(str(p.get("PolicyArn", "")).endswith(f":iam::aws:policy/service-role/{EBS_CSI_POLICY}")
+                   for p in attached):
+            return FAIL, (f"the {storage_class.EBS_CSI_ADDON} add-on's {how} {role_arn} has no {EBS_CSI_POLICY} "
+                          f"attached: aws iam attach-role-policy --role-name {role_name} --policy-arn "
+                          f"arn:aws:iam::aws:policy/service-role/{EBS_CSI_POLICY}")
+        return PASS, f"its {how} {role_arn} has {EBS_CSI_POLICY}"
+
+    def nodes(self) -> tuple[str, str]:
+        """The managed node groups cannot scale below cluster.minimumNodes (sum of their minSize)."""
+        cluster, wanted = self.env.cluster["name"], self.env.cluster["minimumNodes"]
+        names = self.call("eks", "list_nodegroups", clusterName=cluster).get("nodegroups") or []
+        if not names:
+            return WARN, (f"{cluster} has no managed node group (Karpenter or self-managed nodes?): make sure at "
+                          f"least {wanted} nodes are there")
+        sizes = {}
+        for name in sorted(names):
+            group = self.call("eks", "describe_nodegroup", clusterName=cluster, nodegroupName=name)["nodegroup"]
+            if group.get("status") == "ACTIVE":
+                sizes[name] = int((group.get("scalingConfig") or {}).get("minSize", 0))
+        total = sum(sizes.values())
+        if total < wanted:
+            listed = ", ".join(f"{n} minSize {m}" for n, m in sizes.items()) or "no ACTIVE node group"
+            return FAIL, (f"the node groups of {cluster} may scale down to {total} node(s) ({listed}); the stack needs "
+                          f"{wanted} (cluster.minimumNodes): aws eks update-nodegroup-config --cluster-name {cluster} "
+                          f"--nodegroup-name <group> --scaling-config minSize=...,maxSize=...,desiredSize=...")
+        return PASS, f"the node groups of {cluster} keep at least {total} node(s) (needs {wanted})"
 
     def secret(self, key: str) -> tuple[str, str]:
         name = self.env.secret_name(key)
@@ -194,6 +253,66 @@ class Preflight:
             return FAIL, (f"{name} exists but has no value; put one: aws secretsmanager put-secret-value --secret-id "
                           f"{name} --secret-string file://... (see cloudformation/README.md)")
         return PASS, f"{name} exists and has a current value"
+
+    def _described(self, name: str) -> dict[str, Any] | None:
+        try:
+            return self.call("secretsmanager", "describe_secret", SecretId=name)
+        except AwsError as exc:
+            if exc.code != "ResourceNotFoundException":
+                raise
+            return None
+
+    def secrets_key(self) -> tuple[str, str]:
+        """The salt key is encrypted with a customer-managed key that is enabled (multi-Region when
+        it has replicas): the AWS managed key cannot follow it to another region under a policy of
+        ours, and a disabled or deleted key makes it unreadable."""
+        name = self.env.secret_name(naming.SALT_KEY.key)
+        found = self._described(name)
+        if found is None:
+            return SKIP, f"{name} does not exist yet (see secret:{naming.SALT_KEY.key})"
+        key_id = found.get("KmsKeyId")
+        if not key_id:
+            return FAIL, (f"{name} is encrypted with the AWS managed key, not a customer-managed one: deploy "
+                          "cloudformation/secrets.yaml (its SecretsKey), or set secrets.kmsKeyArn")
+        key = self.call("kms", "describe_key", KeyId=key_id)["KeyMetadata"]
+        arn = key.get("Arn", key_id)
+        if key.get("KeyManager") != "CUSTOMER":
+            return FAIL, f"{name} is encrypted with {arn}, which AWS manages: use the environment's customer-managed key"
+        if key.get("KeyState") != "Enabled":
+            fix = (f"aws kms cancel-key-deletion --key-id {arn} && aws kms enable-key --key-id {arn}"
+                   if key.get("KeyState") == "PendingDeletion" else f"aws kms enable-key --key-id {arn}")
+            return FAIL, f"key {arn} of {name} is {key.get('KeyState')}: the salt key cannot be read; {fix}"
+        if aws_secrets.replica_regions(self.env) and not key.get("MultiRegion"):
+            return FAIL, f"key {arn} of {name} is single-Region: its replicas need a multi-Region key"
+        return PASS, f"{name} is encrypted with the customer-managed key {arn}"
+
+    def secret_replica(self, key: str, region: str) -> tuple[str, str]:
+        """The secret is InSync in `region`, under the replica of its key there."""
+        name = self.env.secret_name(key)
+        found = self._described(name)
+        if found is None:
+            return SKIP, f"{name} does not exist yet (see secret:{key})"
+        fix = "make the key's replica there and replicate again (cloudformation/README.md, the replica commands)"
+        status = {r.get("Region"): r for r in found.get("ReplicationStatus") or []}.get(region)
+        if status is None:
+            return FAIL, f"{name} is not replicated to {region}: deploy cloudformation/secrets.yaml, then {fix}"
+        if status.get("Status") != "InSync":
+            return FAIL, f"{name} in {region} is {status.get('Status')} ({status.get('StatusMessage', '')}): {fix}"
+        key_arn = str(found.get("KmsKeyId") or "")
+        replica_arn = key_arn.replace(f":kms:{self.env.region}:", f":kms:{region}:")
+        if replica_arn == key_arn:
+            return FAIL, f"{name} has no customer-managed key whose replica could encrypt it in {region}"
+        regional = self.regional.setdefault(region, Aws(region))
+        try:
+            replica = regional.call("kms", "describe_key", KeyId=replica_arn)["KeyMetadata"]
+        except AwsError as exc:
+            if exc.code != "NotFoundException":
+                raise
+            return FAIL, f"{name}: the key has no replica in {region} ({replica_arn}): {fix}"
+        kind = (replica.get("MultiRegionConfiguration") or {}).get("MultiRegionKeyType")
+        if kind != "REPLICA" or replica.get("KeyState") != "Enabled":
+            return FAIL, f"{replica_arn} is not an enabled replica of the secrets' key ({kind}, {replica.get('KeyState')})"
+        return PASS, f"{name} is InSync in {region} under the key's replica there"
 
     def _role(self, name: str) -> dict | None:
         """The IAM role, or None when it does not exist (yet: see `missing`)."""
@@ -267,11 +386,18 @@ class Preflight:
             self.run_aws("network", self.network)
         if env.state("storage-class") != "disabled":
             self.run_aws("ebs-csi-driver", self.ebs_csi_driver)
+        if env.cluster.get("minimumNodes"):
+            self.run_aws("nodes", self.nodes)
         for key in iam.secret_keys(env):
             if env.state("aws-secrets") == "disabled":
                 self.add(f"secret:{key}", SKIP, "aws-secrets is disabled")
             else:
                 self.run_aws(f"secret:{key}", lambda key=key: self.secret(key))
+        if env.state("aws-secrets") != "disabled":
+            self.run_aws("secrets-key", self.secrets_key)
+            for key in aws_secrets.REPLICATED:
+                for region in aws_secrets.replica_regions(env):
+                    self.run_aws(f"secret-replica:{key}:{region}", lambda k=key, r=region: self.secret_replica(k, r))
         for workload in (naming.BEDROCK, naming.EXTERNAL_SECRETS):
             check = f"role:{workload.role_suffix}"
             if env.state("irsa-roles") == "disabled":

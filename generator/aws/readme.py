@@ -19,7 +19,8 @@ from generator.aws import cfn
 from generator.docs import _templates
 from generator.environment import Environment
 
-CAPABILITIES = {"irsa-roles": "CAPABILITY_NAMED_IAM", "secrets": None, "bastion": "CAPABILITY_NAMED_IAM"}
+CAPABILITIES = {"irsa-roles": "CAPABILITY_NAMED_IAM", "secrets": None, "backups": "CAPABILITY_IAM",
+                "bastion": "CAPABILITY_NAMED_IAM"}
 WHY_SKIPPED = {
     "disabled": "disabled: not deployed at all",
     "external": "external: exists and is healthy, managed outside this repository",

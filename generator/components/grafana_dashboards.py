@@ -18,7 +18,7 @@ from typing import Any
 
 from generator.argocd import manifest_application
 from generator.artifacts import Artifact
-from generator.components import external_secrets
+from generator.components import external_secrets, litellm
 from generator.components.kube_prometheus_stack import DASHBOARD_LABEL, DASHBOARD_LABEL_VALUE
 from generator.environment import Environment
 from generator.errors import InputError
@@ -77,12 +77,29 @@ def _alert(name: str, expr: str, duration: str, severity: str, summary: str) -> 
             "annotations": {"summary": summary}}
 
 
+def litellm_availability_alerts() -> list[dict[str, Any]]:
+    """From kube-state-metrics (part of kube-prometheus-stack): they need no LiteLLM metrics, so they
+    hold on the open-source proxy. Ready replicas come from the readiness probe on /health/readiness."""
+    deployment = f'{LITELLM}, deployment="litellm"'
+    return [
+        _alert("LiteLLMDown", f"(kube_deployment_status_replicas_available{{{deployment}}} or vector(0)) < 1", "5m",
+               "critical", "No LiteLLM proxy pod is available (ready)"),
+        _alert("LiteLLMDegraded", f"kube_deployment_status_replicas_available{{{deployment}}} < "
+               f"kube_deployment_spec_replicas{{{deployment}}}", "15m", "warning",
+               "Fewer LiteLLM proxy pods are ready than the Deployment wants"),
+        _alert("LiteLLMRestarting",
+               f'increase(kube_pod_container_status_restarts_total{{{LITELLM}, container="litellm"}}[30m]) > 2',
+               "0m", "warning", "A LiteLLM container restarted more than twice in 30 minutes"),
+    ]
+
+
 def litellm_alerts() -> list[dict[str, Any]]:
+    """From LiteLLM's own Prometheus metrics: rendered only with a licence (litellm.metrics)."""
     total = f"sum(rate(litellm_proxy_total_requests_metric_total{{{LITELLM}}}[5m]))"
     failed = f"sum(rate(litellm_proxy_failed_requests_metric_total{{{LITELLM}}}[5m]))"
     p95 = f"histogram_quantile(0.95, sum by (le) (rate(litellm_request_total_latency_metric_bucket{{{LITELLM}}}[5m])))"
     return [
-        _alert("LiteLLMDown", f'absent(up{{{LITELLM}, service="litellm"}} == 1)', "5m", "critical",
+        _alert("LiteLLMNotScraped", f'absent(up{{{LITELLM}, service="litellm"}} == 1)', "5m", "warning",
                "No LiteLLM proxy pod is being scraped successfully"),
         _alert("LiteLLMHighErrorRatio", f"{failed} / clamp_min({total}, 1e-9) > {ERROR_RATIO_THRESHOLD}", "10m",
                "warning", f"More than {ERROR_RATIO_THRESHOLD:.0%} of LiteLLM requests fail"),
@@ -106,7 +123,9 @@ def redis_alerts(replicas: int) -> list[dict[str, Any]]:
 def prometheus_rule(env: Environment) -> dict[str, Any]:
     groups = []
     if env.enabled("litellm"):
-        groups.append({"name": "litellm", "rules": litellm_alerts()})
+        groups.append({"name": "litellm", "rules": litellm_availability_alerts()})
+        if litellm.metrics(env):
+            groups.append({"name": "litellm-metrics", "rules": litellm_alerts()})
     if env.enabled("redis-ha"):
         groups.append({"name": "redis-ha", "rules": redis_alerts(env.component("redis-ha").get("replicas", 3))})
     return {

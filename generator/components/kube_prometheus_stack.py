@@ -17,7 +17,7 @@ from typing import Any
 from generator import endpoints
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
-from generator.components import resources, storage_class
+from generator.components import reloader, resources, storage_class
 from generator.components.secret_store import GRAFANA_PASSWORD_KEY, GRAFANA_USER_KEY
 from generator.environment import Environment
 
@@ -68,6 +68,8 @@ def grafana(env: Environment) -> dict[str, Any]:
         "enabled": True,
         "defaultDashboardsEnabled": True,
         "admin": {"existingSecret": secret, "userKey": GRAFANA_USER_KEY, "passwordKey": GRAFANA_PASSWORD_KEY},
+        # The Grafana subchart's Deployment annotations: rolled when its admin Secret changes.
+        "annotations": reloader.reload_annotations(env, secret),
         "sidecar": {
             "dashboards": {"enabled": True, "label": DASHBOARD_LABEL, "labelValue": DASHBOARD_LABEL_VALUE,
                            "searchNamespace": "ALL"},
@@ -102,4 +104,4 @@ def values(env: Environment) -> dict[str, Any]:
 
 def render(env: Environment) -> list[Artifact]:
     return helm_application(env, COMPONENT, values(env), release_name=endpoints.KPS_RELEASE,
-                            server_side_apply=True, ignore_differences=IGNORE_DIFFERENCES)
+                            server_side_apply=True, ignore_differences=IGNORE_DIFFERENCES + reloader.ignore_reloads(env))

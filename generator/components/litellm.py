@@ -24,7 +24,8 @@ from typing import Any
 from generator import endpoints, naming
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
-from generator.components import resources, security
+from generator.components import reloader, resources, security
+from generator.components.secret_store import licensed
 from generator.environment import Environment, config_error
 
 COMPONENT = "litellm"
@@ -57,9 +58,16 @@ def redis_connection() -> dict[str, Any]:
             "password": env_ref(naming.REDIS_PASSWORD.env_var)}
 
 
+def metrics(env: Environment) -> bool:
+    """LiteLLM's Prometheus metrics exist only with a licence (litellm/integrations/prometheus.py
+    refuses to start without `premium_user`); without one nothing is scraped from LiteLLM and its
+    alerts come from kube-state-metrics (grafana_dashboards.litellm_alerts)."""
+    return env.enabled("kube-prometheus-stack") and licensed(env)
+
+
 def callbacks(env: Environment) -> list[str]:
     result = []
-    if env.enabled("kube-prometheus-stack"):
+    if metrics(env):
         result.append("prometheus")
     if env.enabled("jaeger"):
         result.append("otel")
@@ -167,11 +175,13 @@ def values(env: Environment) -> dict[str, Any]:
     settings = env.component(COMPONENT)
     replicas = settings.get("replicas", 2)
     _, secret = naming.LITELLM_SECRET
-    monitored = env.enabled("kube-prometheus-stack")
+    monitored = metrics(env)
     return {
         "replicaCount": replicas,
         "image": {"repository": IMAGE, "tag": image_tag(env), "pullPolicy": "IfNotPresent"},
         "serviceAccount": {"create": False, "name": naming.BEDROCK.service_account},
+        # Rolled when External Secrets rewrites the Secret its variables come from (a rotation).
+        "deploymentAnnotations": reloader.reload_annotations(env, secret),
         "masterkeySecretName": secret,
         "masterkeySecretKey": naming.MASTER_KEY.env_var,
         "environmentSecrets": [secret],
@@ -208,4 +218,5 @@ def values(env: Environment) -> dict[str, Any]:
 
 
 def render(env: Environment) -> list[Artifact]:
-    return helm_application(env, COMPONENT, values(env), release_name=endpoints.LITELLM_RELEASE)
+    return helm_application(env, COMPONENT, values(env), release_name=endpoints.LITELLM_RELEASE,
+                            ignore_differences=reloader.ignore_reloads(env) or None)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator.components import litellm
+from generator.components.secret_store import licensed
 from generator.environment import Environment
 
 ANYWHERE = "0.0.0.0/0"
@@ -88,6 +89,7 @@ OPEN_WEBUI = _pods("open-webui", {"app.kubernetes.io/instance": "open-webui", "a
 ESO = _pods("external-secrets", {"app.kubernetes.io/name": "external-secrets"})
 ESO_WEBHOOK = _pods("external-secrets", {"app.kubernetes.io/name": "external-secrets-webhook"})
 ESO_CERTS = _pods("external-secrets", {"app.kubernetes.io/name": "external-secrets-cert-controller"})
+RELOADER = _pods("external-secrets", {"app.kubernetes.io/name": "reloader"})  # generator/components/reloader.py
 PROMETHEUS = _pods("monitoring", {"app.kubernetes.io/name": "prometheus"})  # prometheus-operator's pod labels
 JAEGER = _pods("monitoring", {"app.kubernetes.io/name": "jaeger", "app.kubernetes.io/instance": "jaeger"})
 KUBE_DNS = _pods("kube-system", {"k8s-app": "kube-dns"})  # CoreDNS on EKS
@@ -149,8 +151,11 @@ def flows(env: Environment) -> list[Flow]:
             Flow("api-server-external-secrets-webhook", api_server, ESO_WEBHOOK, ((10250, TCP),),
                  "the API server calls the ExternalSecret validating webhook"),
         ]
+    if env.enabled("reloader"):
+        result.append(Flow("reloader-api", RELOADER, api_server, https,
+                           "Reloader watches Secrets and patches the workloads that read them (Kubernetes API)"))
     if env.enabled("kube-prometheus-stack"):
-        if env.enabled("litellm"):
+        if env.enabled("litellm") and licensed(env):  # the metrics are an Enterprise feature (components/litellm.py)
             result.append(Flow("prometheus-litellm", PROMETHEUS, LITELLM_PROXY, ((4000, TCP),), "ServiceMonitor litellm: /metrics"))
         if env.enabled("redis-ha"):
             result += [Flow("prometheus-haproxy", PROMETHEUS, HAPROXY, ((9101, TCP),), "ServiceMonitor redis-ha-haproxy"),

@@ -15,7 +15,7 @@ from typing import Any
 from generator import endpoints, naming
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
-from generator.components import resources, security, storage_class
+from generator.components import reloader, resources, security, storage_class
 from generator.components.secret_store import OPENWEBUI_API_KEY, WEBUI_SECRET_KEY
 from generator.environment import Environment
 
@@ -39,6 +39,8 @@ def values(env: Environment) -> dict[str, Any]:
     _, secret = naming.OPENWEBUI_SECRET
     return {
         "replicaCount": settings.get("replicas", 1),
+        # The chart runs a StatefulSet (persistence on, provider local): rolled when its Secret changes.
+        "annotations": reloader.reload_annotations(env, secret),
         "ollama": {"enabled": False},
         "pipelines": {"enabled": False},
         # One replica: Open WebUI's in-memory websocket manager, no Redis of its own.
@@ -80,4 +82,5 @@ def values(env: Environment) -> dict[str, Any]:
 
 
 def render(env: Environment) -> list[Artifact]:
-    return helm_application(env, COMPONENT, values(env), release_name=endpoints.OPEN_WEBUI_RELEASE)
+    return helm_application(env, COMPONENT, values(env), release_name=endpoints.OPEN_WEBUI_RELEASE,
+                            ignore_differences=reloader.ignore_reloads(env, "StatefulSet") or None)

@@ -107,10 +107,15 @@ def external_secret(env: Environment, secret: tuple[str, str], sources: dict[str
     }
 
 
+def licensed(env: Environment) -> bool:
+    """Whether the environment names a LiteLLM Enterprise licence secret (secrets.names.license)."""
+    return naming.LICENSE.key in env.config["secrets"]["names"]
+
+
 def litellm_secrets(env: Environment) -> dict[str, Any]:
-    sources = {s.env_var: s for s in naming.STACK_SECRETS}
-    template = {s.env_var: sk_prefixed(s.env_var) if s is naming.MASTER_KEY else plain(s.env_var)
-                for s in naming.STACK_SECRETS}
+    stack = naming.STACK_SECRETS + ((naming.LICENSE,) if licensed(env) else ())
+    sources = {s.env_var: s for s in stack}
+    template = {s.env_var: sk_prefixed(s.env_var) if s is naming.MASTER_KEY else plain(s.env_var) for s in stack}
     return external_secret(env, naming.LITELLM_SECRET, sources, template)
 
 

@@ -88,6 +88,15 @@ BASTION = ResourceRule("bastion", Policy.TWO_APPROVALS, ("AWS::EC2::Instance",))
 # with any update. A type without a schema: any property (fail closed).
 UPDATED_BY_ANY_CHANGE = ("AWS::EC2::LaunchTemplate",)
 
+# Referenced resource types whose every property and deletion/replace policy count, not only what
+# replaces them: a secret's KMS key (KmsKeyId, and a replica's) decides who can decrypt the value and
+# whether it survives (a key policy, Enabled, a DeletionPolicy that lets its removal schedule the key's
+# deletion). Per type, the properties that reach neither (why: a description or tag is a label, and
+# rotating key material keeps the old material able to decrypt).
+FOLLOWED_IN_FULL: dict[str, frozenset[str]] = {
+    "AWS::KMS::Key": frozenset({"Description", "Tags", "EnableKeyRotation", "RotationPeriodInDays"}),
+}
+
 # The ClusterSecretStore authenticates as External Secrets' service account (IRSA): which account
 # and role that is decides what the store reads, so it counts as the store's authentication.
 STORE_AUTH_CHART = "external-secrets"
@@ -369,9 +378,14 @@ def _follow(env: EnvTree, template: Obj, node: Any, label: str, out: Facts, seen
         elif name in resources and isinstance(resources[name], dict):
             kind = resources[name].get("Type")
             properties = resources[name].get("Properties") or {}
-            replacing = cfnschema.replacing_properties(str(kind)) if kind not in UPDATED_BY_ANY_CHANGE else None
-            if replacing is not None:
-                properties = {k: v for k, v in properties.items() if k in replacing}
+            if kind in FOLLOWED_IN_FULL:
+                properties = {k: v for k, v in properties.items() if k not in FOLLOWED_IN_FULL[kind]}
+                for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
+                    out.add(label, f"Resources.{name}.{policy}", resources[name].get(policy, "Delete"), template.file)
+            else:
+                replacing = cfnschema.replacing_properties(str(kind)) if kind not in UPDATED_BY_ANY_CHANGE else None
+                if replacing is not None:
+                    properties = {k: v for k, v in properties.items() if k in replacing}
             out.add(label, f"Resources.{name}.Type", kind, template.file)
             out.add_tree(label, f"Resources.{name}.Properties", properties, template.file)
             _follow(env, template, properties, label, out, seen)
