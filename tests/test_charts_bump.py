@@ -268,9 +268,10 @@ def test_the_bump_completes_a_pin_renovate_already_edited(new_archive: Path, tmp
     assert _cli(root, "render").returncode == 0
 
 
-def test_a_locked_chart_no_environment_pins_yet_gets_its_published_digest(tls, charts_dir: Path, tmp_path: Path):
-    """`charts sync` asks for `charts bump reloader 2.2.16` (locked ahead of its component): the
-    bump verifies the published archive and pins its sha256, and changes nothing else."""
+def test_a_locked_chart_gets_its_published_digest_at_the_same_version(tls, charts_dir: Path, tmp_path: Path):
+    """`charts sync` asks for `charts bump reloader 2.2.16` (its published sha256 is null): the
+    bump at the version already pinned verifies the published archive and pins its sha256, and
+    changes nothing else."""
     archive = (charts_dir / "reloader-2.2.16.tgz").read_bytes()
     index = yaml.safe_dump({"apiVersion": "v1", "entries": {"reloader": [
         {"name": "reloader", "version": "2.2.16", "urls": ["reloader-2.2.16.tgz"], "digest": hashlib.sha256(archive).hexdigest()}]}})
@@ -279,6 +280,8 @@ def test_a_locked_chart_no_environment_pins_yet_gets_its_published_digest(tls, c
         root = _repo(tmp_path, "https://dandydeveloper.github.io/charts")
         lock_path = root / "schemas" / "charts.lock.json"
         lock_path.write_text(lock_path.read_text().replace("https://stakater.github.io/stakater-charts", url))
+        defaults = root / "environments" / "defaults.yaml"
+        defaults.write_text(defaults.read_text().replace("https://stakater.github.io/stakater-charts", url))
         before = json.loads(lock_path.read_text())
         environments = _snapshot(root / "environments")
         done = _cli(root, "charts", "bump", "reloader", "2.2.16", cert=tls[0])

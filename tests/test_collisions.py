@@ -66,8 +66,8 @@ def test_an_issuer_from_another_region_is_refused(scratch_repo: Path):
 
 
 def test_one_cluster_name_in_two_regions_is_fine(scratch_repo: Path):
-    _copy_prod(scratch_repo, "prod-us", **{"region: eu-west-1": "region: eu-central-1", "prefix: prod/": "prefix: prod-us/",
-                                           "oidc.eks.eu-west-1.amazonaws.com/id/A91C": "oidc.eks.eu-central-1.amazonaws.com/id/B91C"})
+    _copy_prod(scratch_repo, "prod-us", **{"region: eu-west-1": "region: eu-north-1", "prefix: prod/": "prefix: prod-us/",
+                                           "oidc.eks.eu-west-1.amazonaws.com/id/A91C": "oidc.eks.eu-north-1.amazonaws.com/id/B91C"})
     done = _cli(scratch_repo, "render", "--env", "prod-us")
     assert done.returncode == 0, done.stderr
 
@@ -96,6 +96,7 @@ def test_env_new_scaffolds_an_environment_that_collides_with_none(scratch_repo: 
     assert done.returncode == 0, done.stderr
     staging = yaml.safe_load((scratch_repo / "environments" / "staging" / "environment.yaml").read_text())
     assert staging["aws"] == {"accountId": "210987654321", "region": "eu-central-1"}
+    assert staging["secrets"]["replicaRegions"] == ["eu-west-1"]  # prod's replica was eu-central-1, now the primary
     assert staging["cluster"]["name"] == "llm-staging" and staging["secrets"]["prefix"] == "staging/"
     assert staging["cluster"]["oidcIssuer"] == "https://oidc.eks.eu-central-1.amazonaws.com/id/" + "0" * 32
     assert staging["cluster"]["network"]["subnetIds"] == ["subnet-00000000000000000", "subnet-00000000000000001"]

@@ -65,9 +65,9 @@ BAD_INPUTS = [
     ("malformed YAML", "  name: llm-dev\n", "  name: [llm-dev\n", "malformed YAML", None),
     ("duplicate key", "  name: llm-dev\n", "  name: llm-dev\n  name: other\n", "duplicate key 'name'", 11),
     ("unknown key", "  name: llm-dev\n", "  name: llm-dev\n  nmae: typo\n", "unknown key 'cluster.nmae'", 11),
-    ("wrong type", "    replicas: 3\n", "    replicas: three\n", "components.redis-ha.replicas must be of type integer", 20),
+    ("wrong type", "    replicas: 3\n", "    replicas: three\n", "components.redis-ha.replicas must be of type integer", 24),
     ("account id", '"111122223333"', '"1111"', "aws.accountId is not valid", 6),
-    ("unknown state", "  bastion:\n    state: disabled\n", "  bastion:\n    state: off-ish\n", "components.bastion.state is not valid", 33),
+    ("unknown state", "  bastion:\n    state: disabled\n", "  bastion:\n    state: off-ish\n", "components.bastion.state is not valid", 37),
 ]
 
 
@@ -183,10 +183,10 @@ def test_every_problem_of_a_file_at_once_with_place_value_and_fix(scratch_repo, 
         f'{path}:6:3: error: aws.accountId is not valid (is "1111")',
         "  fix: 12-digit AWS account ID, quoted. It must match ^[0-9]{12}$",
         f"{path}:11:3: error: unknown key 'cluster.nmae'",
-        "  fix: did you mean 'name'? allowed here: authenticationMode, kubernetesVersion, name, network, oidcIssuer, server",
-        f"{path}:21:5: error: components.redis-ha.replicas is out of range (is 3000): it must be at least 1 and at most 9",
+        "  fix: did you mean 'name'? allowed here: authenticationMode, kubernetesVersion, minimumNodes, name, network, oidcIssuer, server",
+        f"{path}:25:5: error: components.redis-ha.replicas is out of range (is 3000): it must be at least 1 and at most 9",
         "  fix: use a value that is at least 1 and at most 9",
-        f'{path}:34:5: error: components.bastion.state is not valid (is "off-ish"): not one of the allowed values',
+        f'{path}:38:5: error: components.bastion.state is not valid (is "off-ish"): not one of the allowed values',
         '  fix: use one of: "enabled", "disabled", "external"',
         "4 problem(s)",
     ]

@@ -412,8 +412,11 @@ def _hub_checkout(scratch_repo: Path, where: Path, envs: tuple[str, ...], edit: 
 
 
 def _stage(root: Path) -> None:
-    path = root / "environments/eu-staging/environment.yaml"
-    path.write_text(path.read_text().replace("stage: staging", "stage: prod"))
+    """Move eu-dev to the staging stage. (Promoting to prod also replicates the salt and master keys
+    and widens their key's decrypters, secrets.kmsKeyUsers: a key-policy change, blocked like the
+    salt.)"""
+    path = root / "environments/eu-dev/environment.yaml"
+    path.write_text(path.read_text().replace("stage: dev", "stage: staging"))
 
 
 @pytest.mark.parametrize("name", ["a hub environment's stage", "a hub-managed environment added"])

@@ -91,3 +91,36 @@ def test_the_keys_description_and_tags_are_not_the_salt(tmp_path: Path, github) 
         _key(t)["Properties"]["RotationPeriodInDays"] = 180  # new material; the old still decrypts
     code, report = guard(tmp_path, base, base.edit(cosmetic))
     assert "salt-key" not in categories(report), report
+
+
+def _add_replica(region: str, key: str = "SecretsKey") -> Callable[[Rendered], Any]:
+    def edit(t: Rendered) -> None:
+        entry = {"Region": region, "KmsKeyId": {"Fn::Sub": REPLICA.replace("{region}", region).replace("SecretsKey", key)}}
+        _salt(t)["Properties"]["ReplicaRegions"].append(entry)
+    return edit
+
+
+def test_one_more_replica_under_the_keys_own_replica_needs_two_approvals(tmp_path: Path, github) -> None:
+    """Promoting an environment to prod adds a replica region: the salt's value and who can
+    decrypt it do not change, so it is not the salt (blocked) but needs two approvals."""
+    base = Rendered.minimal().edit(_with_key)
+    head = base.edit(_add_replica("eu-south-1"))
+    code, report = guard(tmp_path, base, head)
+    assert code == 1 and categories(report) == {"salt-replica-added"}, report
+    approve_many(github)
+    code, report = guard(tmp_path, base, head)
+    assert code == 0, report
+
+
+@pytest.mark.parametrize("edit", [
+    pytest.param(lambda t: _add_replica("eu-south-1", key="AttackerKey")(t), id="under another key"),
+    pytest.param(lambda t: _salt(t)["Properties"]["ReplicaRegions"].append(
+        {"Region": "eu-south-1", "KmsKeyId": {"Fn::Sub": REPLICA.replace("{region}", "us-east-1")}}), id="key of another region"),
+    pytest.param(lambda t: _salt(t)["Properties"]["ReplicaRegions"].insert(
+        0, {"Region": "eu-south-1", "KmsKeyId": {"Fn::Sub": REPLICA.replace("{region}", "eu-south-1")}}), id="inserted first"),
+])
+def test_a_replica_added_any_other_way_is_the_salt(edit: Callable[[Rendered], Any], tmp_path: Path, github) -> None:
+    approve_many(github)
+    base = Rendered.minimal().edit(_with_key)
+    code, report = guard(tmp_path, base, base.edit(edit))
+    assert code == 1 and "salt-key" in categories(report), report

@@ -46,7 +46,7 @@ def test_render_explain_names_the_file_that_set_a_value(scratch_repo: Path, caps
                       "(over environments/layers/eu-west-1.yaml:2, environments/defaults.yaml:10)"), out
     assert out[1].startswith('prod: cluster.kubernetesVersion = "1.33" set by environments/defaults.yaml:10'), out
     main(["render", "--root", str(scratch_repo), "--env", "dev", "--explain", "secrets.prefix"])
-    assert capsys.readouterr().out == ('dev: secrets.prefix = "dev/" set by environments/dev/environment.yaml:15 '
+    assert capsys.readouterr().out == ('dev: secrets.prefix = "dev/" set by environments/dev/environment.yaml:19 '
                                        '(over environments/defaults.yaml:25)\n')
     main(["render", "--root", str(scratch_repo), "--env", "dev", "--explain", "hub.name"])
     assert capsys.readouterr().out == "dev: hub.name is not set\n"

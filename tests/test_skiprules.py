@@ -31,7 +31,7 @@ def test_disabling_a_dependency_of_an_enabled_component_names_both(scratch_repo,
     assert main(["render", "--root", str(scratch_repo), "--env", "dev"]) == 2
     err = capsys.readouterr().err
     assert "kube-prometheus-stack is disabled but grafana-dashboards is enabled and depends on it" in err
-    assert f"{path}:18:" in err
+    assert f"{path}:22:" in err
 
 
 def test_disabling_the_dependent_too_is_fine(scratch_repo):

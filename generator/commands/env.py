@@ -5,8 +5,8 @@ except what makes an environment itself: aws.accountId, aws.region, cluster.name
 prefix (NAME/), and with --hub the hub's name and stage. What belongs to the old cluster is not
 copied: the OIDC issuer (in the new region), a hub's API endpoint, the network ids and the bastion's AMI become all-zero
 placeholders of the same shape, which render warns about (`litellm-gitops discover --env NAME
---write` reads the issuer and the network from the real cluster). The
-result must load and must not collide with any environment (generator/collisions.py), or nothing
+--write` reads the issuer and the network from the real cluster). A secrets replica region that is
+the new region becomes the old region (a replica must be elsewhere). The result must load and must not collide with any environment (generator/collisions.py), or nothing
 is written.
 """
 
@@ -73,8 +73,14 @@ def _edit(text: str, args: argparse.Namespace) -> str:
     for section in ("aws", "cluster", "secrets"):
         if not isinstance(doc.get(section), dict):
             _put(doc, section, CommentedMap())
+    old_region = doc["aws"].get("region")
     _put(doc["aws"], "accountId", args.account)
     _put(doc["aws"], "region", args.region)
+    replicas = doc["secrets"].get("replicaRegions")
+    if isinstance(replicas, list) and args.region in replicas:  # a replica must be in another region:
+        replicas.remove(args.region)                                # the old one takes its place
+        if isinstance(old_region, str) and old_region not in replicas:
+            replicas.append(old_region)
     _put(doc["cluster"], "name", args.cluster)
     _put(doc["cluster"], "oidcIssuer", PLACEHOLDER_ISSUER.format(region=args.region))
     server = doc["cluster"].get("server")

@@ -23,6 +23,7 @@ HEADINGS = {
     "database-url": "database URL: needs two approvals",
     "source": "what Argo CD applies (sources, destinations, projects, repositories, bootstrap): needs two approvals",
     "bastion": "bastion replaced or removed: needs two approvals",
+    "salt-replica-added": "salt key replicated to one more region under its own key: needs two approvals",
     "refused": "named refusals (submodules, CloudFormation macros): blocked whatever the approvals",
     "reaches-litellm": "reaches what LiteLLM runs with and is not on the allowlist: blocked whatever the approvals",
     "image-repository": "LiteLLM or Open WebUI image from another repository: needs two approvals",

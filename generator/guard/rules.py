@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Iterator, Sequence
 
@@ -106,12 +106,18 @@ STORE_AUTH_PATHS = (("serviceAccount", "name"), ("serviceAccount", "annotations"
 # (sources.py), content Argo CD syncs that the guard cannot read as Argo CD does (synced.py), and
 # any other source change.
 SALT_SOURCE, UNMODELLED, SOURCE = "salt-key-source", "unmodelled", "source"
+# One more replica of the salt secret, under the replica of the secret's own KMS key: its value and
+# who can decrypt it are unchanged, one more region holds a copy (issue 20: promoting an environment
+# to prod adds one). Removing a replica, or a replica under any other key, stays the salt itself.
+SALT_REPLICA_ADDED = "salt-replica-added"
+REPLICA_OF_OWN_KEY = re.compile(r"arn:\$\{AWS::Partition\}:kms:(?P<region>[a-z0-9-]+):\$\{AWS::AccountId\}:key/"
+                                r"\$\{(?P<key>[A-Za-z0-9]+)\}\Z")
 # The allowlist (allowlist.py over harmless.yaml): every other change in the applied state.
 POLICIES = ({SECRET_RULES[0].category: SECRET_RULES[0].policy, SALT_SOURCE: Policy.BLOCK, UNMODELLED: Policy.BLOCK,
              allowlist.REFUSED: Policy.BLOCK, allowlist.REACHES: Policy.BLOCK}
             | {r.category: r.policy for r in SECRET_RULES[1:]} | {SOURCE: Policy.TWO_APPROVALS, BASTION.category: BASTION.policy}
-            | {allowlist.IMAGE_REPOSITORY: Policy.TWO_APPROVALS, allowlist.DATA_LOSS: Policy.TWO_APPROVALS,
-               allowlist.UNLISTED: Policy.TWO_APPROVALS})
+            | {SALT_REPLICA_ADDED: Policy.TWO_APPROVALS, allowlist.IMAGE_REPOSITORY: Policy.TWO_APPROVALS,
+               allowlist.DATA_LOSS: Policy.TWO_APPROVALS, allowlist.UNLISTED: Policy.TWO_APPROVALS})
 CATEGORIES = tuple(POLICIES)  # most severe first
 # Values paths the red lines trace, per chart: the allowlist leaves their changes to them.
 TRACED_VALUES = {"litellm": tuple(dict.fromkeys([p for r in SECRET_RULES for p in r.value_paths]
@@ -712,6 +718,29 @@ def compare(category: str, env: str, before: Facts, after: Facts, only_sensitive
     return findings
 
 
+def _replicas_added(findings: list[Finding], after: Facts) -> list[Finding]:
+    """The salt secret's findings, those of an object whose only change is replica regions added
+    at the end under the replica of the secret's own key (its `KmsKeyId` GetAtt) in the same region
+    downgraded to SALT_REPLICA_ADDED (two approvals)."""
+    by_object: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_object.setdefault(finding.object, []).append(finding)
+    result = []
+    for obj, found in by_object.items():
+        own_key = after.values.get((obj, "Properties.KmsKeyId.Fn::GetAtt[0]"))
+        items: dict[str, dict[str, Any]] = {}
+        added = all(f.before is MISSING and f.field.startswith("Properties.ReplicaRegions[") for f in found)
+        for finding in found if added else ():
+            item, _, rest = finding.field.removeprefix("Properties.ReplicaRegions").partition("]")
+            items.setdefault(item, {})[rest.lstrip(".")] = finding.after
+        own = added and isinstance(own_key, str) and all(
+            set(entry) == {"Region", "KmsKeyId.Fn::Sub"} and isinstance(entry["KmsKeyId.Fn::Sub"], str)
+            and (match := REPLICA_OF_OWN_KEY.fullmatch(entry["KmsKeyId.Fn::Sub"])) is not None
+            and match["region"] == entry["Region"] and match["key"] == own_key for entry in items.values())
+        result += [replace(f, category=SALT_REPLICA_ADDED) if own else f for f in found]
+    return result
+
+
 # --- data flow ----------------------------------------------------------------------------------
 
 CHAIN_CATEGORIES = {dataflow.SALT: SECRET_RULES[0].category, dataflow.MASTER: SECRET_RULES[1].category,
@@ -792,7 +821,8 @@ def evaluate(base: Tree, head: Tree) -> list[Finding]:
             new_wiring, new_overrides = secret_facts(rule, new_env, scope)
             had = bool(old_wiring) or had_secret(rule, old_env)
             if had:  # an environment that never had this secret may introduce it
-                findings += compare(rule.category, name, old_wiring, new_wiring)
+                changes = compare(rule.category, name, old_wiring, new_wiring)
+                findings += _replicas_added(changes, new_wiring) if rule is SECRET_RULES[0] else changes
             # Once it has the secret, any new mention counts (a reference to another variable too).
             findings += compare(rule.category, name, old_overrides, new_overrides, only_sensitive=not (old_overrides or had))
         findings += chain_findings(name, old_env, new_env) + undeployed_findings(name, new_env)
