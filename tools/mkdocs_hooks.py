@@ -9,11 +9,15 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
+import yaml
 from mkdocs.structure.files import File, Files
 
 from generator.clidoc import reference_markdown
 
-SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "environment.schema.json"
+REPO = Path(__file__).resolve().parent.parent
+SCHEMA = REPO / "schemas" / "environment.schema.json"
+DEFAULTS = REPO / "environments" / "defaults.yaml"
+SHORT = 40  # longer defaults (lists of models, maps) are left to defaults.yaml itself
 
 
 def _resolve(node: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
@@ -42,23 +46,39 @@ def _kind(node: dict[str, Any]) -> str:
     return ", ".join([kind or "any", *bounds])
 
 
-def _rows(node: dict[str, Any], schema: dict[str, Any], path: str) -> Iterator[tuple[str, str, str, str]]:
+def _default(child: dict[str, Any], defaults: Any) -> str:
+    """The schema's default, else the value environments/defaults.yaml sets, when it is short."""
+    if "default" in child:
+        return f"`{json.dumps(child['default'])}`"
+    if defaults is _ABSENT or isinstance(defaults, dict):
+        return ""
+    text = json.dumps(defaults, ensure_ascii=False)
+    return f"`{text}` (defaults.yaml)" if len(text) <= SHORT else ""
+
+
+_ABSENT = object()
+
+
+def _rows(node: dict[str, Any], schema: dict[str, Any], path: str,
+          defaults: Any = _ABSENT) -> Iterator[tuple[str, str, str, str]]:
     node = _resolve(node, schema)
     for key, child in (node.get("properties") or {}).items():
         child = _resolve(child, schema)
         here = f"{path}.{key}" if path else key
-        default = f"`{json.dumps(child['default'])}`" if "default" in child else ""
+        below = defaults.get(key, _ABSENT) if isinstance(defaults, dict) else _ABSENT
+        default = _default(child, below)
         text = " ".join(str(child.get("description", "")).split()).replace("|", "\\|")
         yield here, _kind(child), default, text
-        yield from _rows(child, schema, here)
+        yield from _rows(child, schema, here, below)
         items = child.get("items")
         if isinstance(items, dict) and (_resolve(items, schema).get("properties")):
             yield from _rows(items, schema, f"{here}[]")
 
 
-def environment_reference(schema: dict[str, Any] | None = None) -> str:
+def environment_reference(schema: dict[str, Any] | None = None, defaults: Any = None) -> str:
     """The environment file reference as Markdown: one row per key of the schema, in its order."""
     schema = schema if schema is not None else json.loads(SCHEMA.read_text(encoding="utf-8"))
+    defaults = defaults if defaults is not None else yaml.safe_load(DEFAULTS.read_text(encoding="utf-8"))
     lines = [
         "# Environment file reference",
         "",
@@ -70,10 +90,14 @@ def environment_reference(schema: dict[str, Any] | None = None) -> str:
         "",
         f"Required at the top: {', '.join(f'`{k}`' for k in schema.get('required', []))}.",
         "",
+        "A default is the schema's, or what this repository's `environments/defaults.yaml` sets (marked",
+        "so); an environment file overrides it.",
+        "",
         "| key | value | default | what |",
         "|---|---|---|---|",
     ]
-    lines += [f"| `{key}` | {kind} | {default} | {text} |" for key, kind, default, text in _rows(schema, schema, "")]
+    lines += [f"| `{key}` | {kind} | {default} | {text} |"
+              for key, kind, default, text in _rows(schema, schema, "", defaults)]
     return "\n".join(lines) + "\n"
 
 
