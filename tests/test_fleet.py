@@ -114,8 +114,9 @@ def test_the_applicationset_is_valid_and_generates_one_root_per_hub_environment(
         assert source["path"] == f"rendered/{env}/apps" and (hub_repo / source["path"]).is_dir()
         assert source["repoURL"] == "https://github.com/example-org/llm-gateway-gitops.git"
         assert source["targetRevision"] == "main"
-        assert root["spec"]["destination"] == {"server": "https://kubernetes.default.svc", "namespace": "argocd"}
-        assert root["spec"]["project"] == "fleet-central-roots"
+        # The root lives in Argo CD's namespace; its children in the environment's own.
+        assert root["spec"]["destination"] == {"server": "https://kubernetes.default.svc", "namespace": f"argocd-{env}"}
+        assert root["spec"]["project"] == f"fleet-central-root-{env}"
         assert root["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
     # Standalone environments are not the hub's.
     assert not any(r["metadata"]["name"] in ("dev-root", "prod-root") for r in roots)
@@ -207,9 +208,11 @@ def test_each_project_admits_only_its_own_environments_cluster_and_namespaces(hu
                 assert allowed == (project_env == app_env and namespace in NAMESPACES), (path, project_env)
                 checked += 1
     assert checked == 3 * 12 * 3
-    roots = load(hub_dir / "hub" / "roots-project.yaml")
-    assert roots["spec"]["namespaceResourceWhitelist"] == [{"group": "argoproj.io", "kind": "Application"}]
-    assert roots["spec"]["destinations"] == [{"server": "https://kubernetes.default.svc", "namespace": "argocd"}]
+    for env in HUB_ENVS:
+        roots = load(hub_dir / "hub" / env / "root-project.yaml")
+        assert errors(validator, roots) == []
+        assert roots["spec"]["namespaceResourceWhitelist"] == [{"group": "argoproj.io", "kind": "Application"}]
+        assert roots["spec"]["destinations"] == [{"server": "https://kubernetes.default.svc", "namespace": f"argocd-{env}"}]
 
 
 # --- cluster registration: AWS authentication, no credential --------------------------------------
@@ -401,14 +404,19 @@ def test_moving_an_environment_onto_a_hub_shows_in_the_diff_per_environment(hub_
     pair = load_pair(base, hub_repo)
     text = diff.text(diff.diff_trees(pair.base, pair.head, pair.names))
     fleet_part = text.split("\nfleet/central:", 1)[1].split("\n\n", 1)[0]
-    assert "  environment eu-prod\n    + Secret argocd/cluster-eu-prod" in fleet_part
-    assert "+ AppProject argocd/litellm-eu-prod" in fleet_part and "environments/eu-prod.json" in fleet_part
+    eu_prod = fleet_part.split("  environment eu-prod\n", 1)[1].split("\n  environment ", 1)[0]
+    for added in ("+ Namespace argocd-eu-prod", "+ Secret argocd/cluster-eu-prod", "+ AppProject argocd/litellm-eu-prod",
+                  "+ AppProject argocd/fleet-central-root-eu-prod", "environments/eu-prod.json"):
+        assert added in eu_prod, added
+    assert "data.application.namespaces: argocd-eu-dev,argocd-eu-staging → argocd-eu-dev,argocd-eu-prod,argocd-eu-staging" in fleet_part
     prod_part = text.split("\neu-prod:", 1)[1]
     assert "- Application argocd/eu-prod-root" in prod_part
-    litellm = prod_part.split("Application argocd/eu-prod-litellm  [apps/13-litellm.yaml]\n", 1)[1]
-    assert litellm.startswith("        spec.destination.name: (absent) → eu-prod\n"
-                              "        spec.destination.server: https://kubernetes.default.svc → (absent)\n"
-                              "        spec.project: litellm → litellm-eu-prod\n")
+    # On the hub the children live in the environment's own namespace: another Application to Argo CD.
+    assert "    + Application argocd-eu-prod/eu-prod-litellm  [apps/13-litellm.yaml]\n" in prod_part
+    assert "    - Application argocd/eu-prod-litellm  [apps/13-litellm.yaml]\n" in prod_part
+    litellm = load(hub_repo / "rendered/eu-prod/apps/13-litellm.yaml")
+    assert litellm["spec"]["destination"] == {"name": "eu-prod", "namespace": "litellm"}
+    assert litellm["spec"]["project"] == "litellm-eu-prod"
 
 
 def another_certificate() -> str:

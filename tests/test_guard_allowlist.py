@@ -412,8 +412,9 @@ def _hub_checkout(scratch_repo: Path, where: Path, envs: tuple[str, ...], edit: 
 
 
 def _stage(root: Path) -> None:
-    path = root / "environments/eu-staging/environment.yaml"
-    path.write_text(path.read_text().replace("stage: staging", "stage: prod"))
+    """eu-dev moves to the staging step (to prod it would need secrets.replicaRegions, prod-like)."""
+    path = root / "environments/eu-dev/environment.yaml"
+    path.write_text(path.read_text().replace("stage: dev", "stage: staging"))
 
 
 @pytest.mark.parametrize("name", ["a hub environment's stage", "a hub-managed environment added"])
@@ -429,10 +430,13 @@ def test_hub_mode_routine_changes_are_never_blocked(name: str, scratch_repo: Pat
     import json
     report = json.loads(out)
     assert all(f["policy"] != "blocked" for f in report["findings"]), report
-    if name == "a hub-managed environment added":  # its root, cluster and project: two approvals
+    if name == "a hub-managed environment added":  # its root, cluster, projects, namespace: two approvals
         assert categories(report) == {"source"}, report
         assert {f["object"] for f in report["findings"]} == {
-            "Application argocd/eu-staging-root", "Secret argocd/cluster-eu-staging", "AppProject argocd/litellm-eu-staging"}
+            "Application argocd/eu-staging-root", "Secret argocd/cluster-eu-staging", "AppProject argocd/litellm-eu-staging",
+            "AppProject argocd/fleet-central-root-eu-staging", "Namespace argocd-eu-staging",
+            # the bootstrap names every environment's namespace (application.namespaces): re-applied by hand
+            "ConfigMap argocd/argocd-cmd-params-cm"}
 
 
 # --- hydrated end to end: the real chart, rendered by the real helm ---------------------------

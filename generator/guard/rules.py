@@ -26,7 +26,7 @@ from enum import Enum
 from typing import Any, Iterator, Sequence
 
 from generator import naming
-from generator.guard import allowlist, cfn, cfnschema, dataflow, sources, synced
+from generator.guard import allowlist, cfn, cfnschema, dataflow, isolation, sources, synced
 from generator.guard.flatten import _item_label, flatten, join
 from generator.guard.redact import MISSING
 from generator.guard.tree import EnvTree, Obj, Tree, app_sources
@@ -106,8 +106,10 @@ STORE_AUTH_PATHS = (("serviceAccount", "name"), ("serviceAccount", "annotations"
 # (sources.py), content Argo CD syncs that the guard cannot read as Argo CD does (synced.py), and
 # any other source change.
 SALT_SOURCE, UNMODELLED, SOURCE = "salt-key-source", "unmodelled", "source"
+CROSSING = isolation.CROSSING  # one environment's files reaching another's namespace on a hub (isolation.py)
 # The allowlist (allowlist.py over harmless.yaml): every other change in the applied state.
 POLICIES = ({SECRET_RULES[0].category: SECRET_RULES[0].policy, SALT_SOURCE: Policy.BLOCK, UNMODELLED: Policy.BLOCK,
+             CROSSING: Policy.BLOCK,
              allowlist.REFUSED: Policy.BLOCK, allowlist.REACHES: Policy.BLOCK}
             | {r.category: r.policy for r in SECRET_RULES[1:]} | {SOURCE: Policy.TWO_APPROVALS, BASTION.category: BASTION.policy}
             | {allowlist.IMAGE_REPOSITORY: Policy.TWO_APPROVALS, allowlist.DATA_LOSS: Policy.TWO_APPROVALS,
