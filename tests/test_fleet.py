@@ -215,6 +215,75 @@ def test_each_project_admits_only_its_own_environments_cluster_and_namespaces(hu
         assert roots["spec"]["destinations"] == [{"server": "https://kubernetes.default.svc", "namespace": f"argocd-{env}"}]
 
 
+# --- applications in any namespace: each environment's Applications in its own namespace --------
+
+def test_the_hub_enables_exactly_its_environments_namespaces(hub_repo, hub_dir, shared_dir):
+    """application.namespaces lists every environment's namespace by name (no glob admitting
+    others), each project admits only its own, and the hub's root creates the namespaces."""
+    from generator import appnamespaces
+
+    params = load(hub_dir / "bootstrap" / "argocd-cmd-params-cm.yaml")
+    assert sorted(params["data"]) == ["application.namespaces", "applicationsetcontroller.enable.new.git.file.globbing",
+                                      "controller.sync.timeout.seconds"]  # one ConfigMap, extended
+    enabled = appnamespaces.enabled_namespaces(params)
+    assert enabled == [f"argocd-{e}" for e in HUB_ENVS]
+    assert not appnamespaces.match_in_list(enabled, "argocd-eu-other") and not appnamespaces.match_in_list(enabled, "argocd")
+    hub_project = load(hub_dir / "bootstrap" / "project.yaml")
+    assert hub_project["spec"]["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace"}]
+    for env in HUB_ENVS:
+        namespace = load(hub_dir / "hub" / env / "namespace.yaml")
+        assert namespace["metadata"]["name"] == f"argocd-{env}" and "namespace" not in namespace["metadata"]
+        assert load(hub_dir / "hub" / env / "project.yaml")["spec"]["sourceNamespaces"] == [f"argocd-{env}"]
+        for path in (hub_repo / "rendered" / env / "apps").glob("*.yaml"):
+            assert load(path)["metadata"]["namespace"] == f"argocd-{env}", path
+    # Standalone environments keep every Application in Argo CD's own namespace.
+    assert load(hub_repo / "rendered/dev/apps/13-litellm.yaml")["metadata"]["namespace"] == "argocd"
+    assert "sourceNamespaces" not in load(hub_repo / "rendered/dev/apps/05-project.yaml")["spec"]
+
+
+def test_argo_cds_namespace_rules_as_upstream_states_them():
+    """util/glob/glob.go MatchStringInList (REGEXP) and AppProject.IsAppNamespacePermitted, with the
+    examples of docs/operator-manual/app-any-namespace.md (v3.5.1)."""
+    from generator.appnamespaces import ArgoCD, match_in_list
+
+    assert match_in_list(["app-team-*"], "app-team-one") and match_in_list(["app-team-*"], "app-team-two")
+    assert match_in_list(["*"], "anything") and not match_in_list([], "argocd-x")
+    assert match_in_list(["/^((?!not-allowed).)*$/"], "allowed") and not match_in_list(["/^((?!not-allowed).)*$/"], "not-allowed")
+    projects = [{"kind": "AppProject", "metadata": {"name": f"project-{n}", "namespace": "argocd"},
+                 "spec": {"sourceNamespaces": [f"namespace-{n}"]}} for n in ("one", "two")]
+    params = {"kind": "ConfigMap", "metadata": {"name": "argocd-cmd-params-cm", "namespace": "argocd"},
+              "data": {"application.namespaces": "namespace-one, namespace-two"}}
+    argo = ArgoCD.of("argocd", projects + [params])
+
+    def app(namespace: str, project: str) -> dict:
+        return {"kind": "Application", "metadata": {"name": "some-app", "namespace": namespace}, "spec": {"project": project}}
+
+    assert argo.refusal(app("namespace-one", "project-one")) is None
+    assert argo.refusal(app("argocd", "project-two")) is None  # the control plane's namespace may use any project
+    assert "sourceNamespaces" in argo.refusal(app("namespace-two", "project-one"))
+    assert "sourceNamespaces" in argo.refusal(app("namespace-one", "project-two"))
+    assert "application.namespaces" in argo.refusal(app("namespace-three", "project-one"))
+
+
+def test_hydrate_refuses_an_application_in_another_environments_namespace(hub_repo, charts_dir, _shared_hydrate_cache):
+    """hydrate judges each child as the hub's Argo CD would: eu-dev's root may place Applications
+    only in argocd-eu-dev, and an Application there may only use eu-dev's project."""
+    from generator.applied import Hydrator
+    from generator.applied.build import hydrate_environment
+
+    def state():
+        return hydrate_environment(hub_repo, "eu-dev", "1.33", Hydrator(charts=charts_dir, cache_dir=_shared_hydrate_cache))
+
+    assert state().refused == {}
+    app = hub_repo / "rendered/eu-dev/apps/13-litellm.yaml"
+    original = app.read_text()
+    app.write_text(original.replace("project: litellm-eu-dev", "project: litellm-eu-prod"))
+    assert "AppProject litellm-eu-prod lists ['argocd-eu-prod'] sourceNamespaces, not argocd-eu-dev" in state().refused["eu-dev-litellm"]
+    app.write_text(original.replace("namespace: argocd-eu-dev", "namespace: argocd-eu-prod"))
+    assert ("its root's AppProject fleet-central-root-eu-dev does not permit namespace argocd-eu-prod"
+            in state().refused["eu-dev-litellm"])
+
+
 # --- cluster registration: AWS authentication, no credential --------------------------------------
 
 def test_cluster_secrets_use_aws_authentication_and_hold_no_credential(hub_repo, hub_dir):
