@@ -20,6 +20,10 @@ Namespaces: a namespaced object without one gets its Application's destination n
 gitops-engine does at sync time; cluster-scoped are Kubernetes' own (model.CLUSTER_SCOPED) and
 the custom kinds whose CRD in the applied state says `scope: Cluster`.
 
+Applications in any namespace: the root's children that Argo CD would refuse (their namespace not
+admitted by the root's AppProject, not enabled by `application.namespaces`, or not in their own
+AppProject's `sourceNamespaces`) are listed in `AppliedState.refused` (generator.appnamespaces).
+
 Not modelled: Argo CD's tracking annotation (`argocd.argoproj.io/tracking-id`), added at sync.
 """
 
