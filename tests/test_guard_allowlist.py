@@ -461,6 +461,10 @@ CROSSINGS = {
     # eu-prod's project widened to Applications in eu-dev's namespace
     "eu-prod's project admitting eu-dev's namespace": lambda root: _replace(
         root, "rendered/fleet/central/hub/eu-prod/project.yaml", "  - argocd-eu-prod\n", "  - argocd-eu-prod\n  - argocd-eu-*\n"),
+    # the hub's ApplicationSet giving every root eu-prod's root project (only the hub's files change)
+    "every root run in eu-prod's root project": lambda root: _replace(
+        root, "rendered/fleet/central/hub/applicationset.yaml", "project: fleet-central-root-{{.environment}}",
+        "project: fleet-central-root-eu-prod"),
     # eu-dev's root project widened to eu-prod's namespace
     "eu-dev's root project reaching eu-prod's namespace": lambda root: _replace(
         root, "rendered/fleet/central/hub/eu-dev/root-project.yaml", "namespace: argocd-eu-dev", "namespace: argocd-*"),

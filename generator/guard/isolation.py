@@ -4,7 +4,8 @@ On a hub each environment's Applications live in a namespace of its own. A pull 
 let one environment reach another's: for every environment and every hub that the pull request
 changes, in each checkout,
 
-- each child Application of a hub-managed environment (rendered/<env>/apps) is judged as Argo CD
+- each child Application of a hub-managed environment (rendered/<env>/apps; of every environment
+  of the hub when its bootstrap/ or its ApplicationSet changes) is judged as Argo CD
   would (generator.appnamespaces): its root's AppProject must admit its namespace as a
   destination (else the root may not create or modify it), `application.namespaces` of the hub's
   argocd-cmd-params-cm must enable the namespace, and the AppProject it names must list the
@@ -197,12 +198,25 @@ def crossings(checkout: Path, names: dict[str, set[str] | None]) -> list[Crossin
         return []
     hubs: dict[str, _Hub] = {}
     found: list[Crossing] = []
+    environments = {name for name in names if not name.startswith(f"{fleet.FOLDER}/")}
     for name in sorted(names):
         if name.startswith(f"{fleet.FOLDER}/"):
-            found += _hub(rendered, name.split("/", 1)[1], names[name])
-        elif (rendered / name).is_dir():
+            hub_name = name.split("/", 1)[1]
+            found += _hub(rendered, hub_name, names[name])
+            if _hub_wide(names[name]):  # what every root of the hub is or may use: every environment again
+                folder = rendered / fleet.FOLDER / hub_name / fleet.GENERATOR_FOLDER
+                environments |= {p.stem for p in folder.glob("*.json")} if folder.is_dir() else set()
+    for name in sorted(environments):
+        if (rendered / name).is_dir():
             found += _environment(rendered, name, hubs)
     return found
+
+
+def _hub_wide(changed: set[str] | None) -> bool:
+    """A change to the hub's bootstrap/ or to hub/ files beside the environments' folders (the
+    ApplicationSet): it may change what every environment's root or children are allowed."""
+    return changed is None or any(c.startswith("bootstrap/") or (c.startswith(f"{fleet.SYNCED_FOLDER}/") and c.count("/") == 1)
+                                  for c in changed)
 
 
 def compare(base: Path, head: Path, names: dict[str, set[str] | None]) -> list[Crossing]:
