@@ -241,6 +241,20 @@ def test_the_hub_enables_exactly_its_environments_namespaces(hub_repo, hub_dir, 
     assert "sourceNamespaces" not in load(hub_repo / "rendered/dev/apps/05-project.yaml")["spec"]
 
 
+def test_an_environment_whose_hub_namespace_is_too_long_is_refused(hub_repo, capsys):
+    """<argocd.namespace>-<env> must be a DNS label: a 60-character environment name leaves no room."""
+    long_name = "eu-" + "x" * 57
+    shutil.move(hub_repo / "environments" / "eu-dev", hub_repo / "environments" / long_name)
+    before = tree(hub_repo, "rendered")
+    capsys.readouterr()
+    assert main(["render", "--root", str(hub_repo)]) == 2
+    err = capsys.readouterr().err
+    # named where argocd.namespace is set (defaults.yaml), with the environment and the namespace
+    assert "environments/defaults.yaml:" in err and f"namespace 'argocd-{long_name}'" in err, err
+    assert "not a DNS-1123 label (67 characters, at most 63)" in err and "Traceback" not in err
+    assert tree(hub_repo, "rendered") == before  # nothing written
+
+
 def test_argo_cds_namespace_rules_as_upstream_states_them():
     """util/glob/glob.go MatchStringInList (REGEXP) and AppProject.IsAppNamespacePermitted, with the
     examples of docs/operator-manual/app-any-namespace.md (v3.5.1)."""
