@@ -124,6 +124,15 @@ def project_name(env: Environment) -> str:
     return f"{env.argocd['project']}-{env.name}" if hub(env) else env.argocd["project"]
 
 
+def app_namespace(env: Environment) -> str:
+    """Where the environment's child Applications live. Standalone: Argo CD's own namespace. On a
+    hub: a namespace of the environment's own, `<argocd.namespace>-<env>` (Argo CD's "applications
+    in any namespace", docs/operator-manual/app-any-namespace.md, v3.5.1): its AppProject lists
+    only that namespace in `sourceNamespaces`, so no other environment's Application may use it,
+    and its root may create Applications only there (generator.fleet)."""
+    return f"{env.argocd['namespace']}-{env.name}" if hub(env) else env.argocd["namespace"]
+
+
 def cluster_destination(env: Environment) -> dict[str, str]:
     """Where the stack goes: on a hub, the cluster by the name the hub registers it under (the
     environment's name); standalone, the API server as Argo CD knows it."""
@@ -183,7 +192,7 @@ def _sync_policy(server_side_apply: bool, ignores_differences: bool) -> dict[str
 def _application(env: Environment, component: str, spec_sources: dict[str, Any],
                  server_side_apply: bool, ignore_differences: list[dict] | None) -> dict[str, Any]:
     entry = BY_NAME[component]
-    meta = metadata(env, app_name(env, component), env.argocd["namespace"], entry.phase)
+    meta = metadata(env, app_name(env, component), app_namespace(env), entry.phase)
     meta["finalizers"] = [FINALIZER]
     destination = cluster_destination(env)
     if entry.namespace:
@@ -273,6 +282,9 @@ def app_project(env: Environment) -> dict[str, Any]:
     }
     if hub(env):  # only the cluster Secret scoped to this project (generator.fleet) is a destination
         spec["permitOnlyProjectScopedClusters"] = True
+        # Only Applications in the environment's own namespace may use this project (besides Argo
+        # CD's own namespace, which may use any: app-any-namespace.md, "For backwards compatibility").
+        spec["sourceNamespaces"] = [app_namespace(env)]
     return {"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject", "metadata": meta, "spec": spec}
 
 

@@ -65,6 +65,6 @@ def render_fleet_readme(hub) -> Artifact:
         "timeout_key": argocd.SYNC_TIMEOUT_KEY,
         "appset": fleet.appset_name(hub.name),
         "rows": [{"env": e, "stage": argocd.hub(e)["stage"], "role": fleet.hub_role_arn(e),
-                  "project": argocd.project_name(e)} for e in hub.environments],
+                  "project": argocd.project_name(e), "app_namespace": argocd.app_namespace(e)} for e in hub.environments],
     }
     return Artifact("README.md", _templates().get_template("fleet-readme.md.j2").render(context))

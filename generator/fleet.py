@@ -10,15 +10,39 @@ rendered/fleet/<hub>/ (`FOLDER`):
     README.md                      what a person does once per hub, and the feature flag
     bootstrap/                     applied once per hub: the hub's root Application and its
                                    AppProject, the argocd-cm Application health check and
-                                   argocd-cmd-params-cm's sync timeout
+                                   argocd-cmd-params-cm (sync timeout, globbing, and
+                                   application.namespaces: exactly the environments' namespaces)
     hub/                           synced by that root (wave 5, then the ApplicationSet in 6):
       applicationset.yaml          ONE ApplicationSet: every environment's root Application
-      roots-project.yaml           the AppProject the roots run in (Applications only)
       repository-<chart>.yaml      one repository Secret per chart repository of the fleet
-      <env>/project.yaml           the environment's AppProject: only its cluster's namespaces
+      <env>/namespace.yaml         the namespace of the environment's Applications on the hub
+      <env>/root-project.yaml      the AppProject its root runs in: Applications, in that namespace only
+      <env>/project.yaml           the environment's AppProject: only its cluster's namespaces,
+                                   used only by Applications in its own namespace (sourceNamespaces)
       <env>/cluster.yaml           its cluster Secret: AWS authentication, no credential
     environments/<env>.json        the git files generator's parameters for one environment
     management-role-policy.json    the sts:AssumeRole policy the hub's management role needs
+
+Hubs isolate environments (Argo CD's "applications in any namespace",
+docs/operator-manual/app-any-namespace.md, v3.5.1). The roots stay in the hub's Argo CD namespace,
+where the ApplicationSet is (an ApplicationSet generates Applications in its own namespace only:
+applicationset/controllers/template/template.go, and the doc's note on #11104); each environment's
+children live in `argocd.app_namespace` (`<argocd namespace>-<env>`). Two locks, both Argo CD's:
+the root's AppProject (`root_project`) has that namespace as its only destination and Application
+as its only kind, so a root can neither create nor modify an Application in another environment's
+namespace (controller: a resource outside the project's destinations is refused); and the
+environment's AppProject lists only that namespace in `sourceNamespaces`, so an Application in
+another namespace naming it is refused (AppProject.IsAppNamespacePermitted,
+pkg/apis/application/v1alpha1/app_project_types.go). Argo CD reconciles Applications outside its
+own namespace only in the namespaces `application.namespaces` names (argocd-cmd-params-cm, read
+at start by argocd-server and argocd-application-controller): exactly this hub's environments'
+namespaces, listed, never a glob that other namespaces could match. The namespaces themselves are
+created by the hub's root (hub/<env>/namespace.yaml, wave 5, before the ApplicationSet in 6), not
+by the roots (CreateNamespace would need the cluster-scoped Namespace kind in every root's
+project). With annotation tracking (argocd_cm) the tracking id names the Application as
+`<namespace>_<name>` when it is outside Argo CD's namespace (Application.InstanceName,
+pkg/apis/application/v1alpha1/types.go; util/argo/resource_tracking.go): an id with no length
+limit, which label tracking (63 characters) would not give.
 
 The ApplicationSet uses Argo CD's git files generator over `environments/*.json` rather than a
 list generator: the ApplicationSet stays the same object whatever the number of environments,
@@ -60,7 +84,7 @@ from generator import argocd
 from generator.artifacts import Artifact
 from generator.aws import cfn
 from generator.components import helm_repos
-from generator.environment import Environment, config_error
+from generator.environment import DNS_LABEL, Environment, config_error
 from generator.errors import InputError
 from generator.phases import NAMESPACES
 
@@ -102,8 +126,12 @@ def hub_root_name(hub: str) -> str:
     return f"fleet-{hub}"
 
 
-def roots_project_name(hub: str) -> str:
-    return f"fleet-{hub}-roots"
+def root_project_name(hub: str, env: str) -> str:
+    """The AppProject of the environment's root (`env` may be the template's `{{.environment}}`)."""
+    return f"fleet-{hub}-root-{env}"
+
+
+APP_NAMESPACES_KEY = "application.namespaces"  # argocd-cmd-params-cm, docs/operator-manual/argocd-cmd-params-cm.yaml line 39
 
 
 def cluster_secret_name(env: Environment) -> str:
@@ -119,6 +147,14 @@ def check(env: Environment) -> None:
             "set cluster.server to the cluster's API endpoint (aws eks describe-cluster --query cluster.endpoint): "
             "the hub's Argo CD reaches the cluster from outside")
     cfn.require_access_entries(env, f"the hub reaches cluster {env.cluster['name']}")
+    namespace = argocd.app_namespace(env)
+    if not DNS_LABEL.fullmatch(namespace):
+        raise config_error(
+            env, ["argocd", "namespace"],
+            f"environment {env.name}'s Applications would live in namespace {namespace!r} on hub {hub_name(env)}, "
+            f"which is not a DNS-1123 label ({len(namespace)} characters, at most 63)",
+            "shorten the environment's name or argocd.namespace: the hub keeps each environment's Applications "
+            "in a namespace <argocd.namespace>-<environment>")
 
 
 # --- the environment's side: CloudFormation (rendered into its irsa-roles stack) -----------------
@@ -275,20 +311,31 @@ def environment_project(hub: Hub, env: Environment) -> dict[str, Any]:
     return project
 
 
-def roots_project(hub: Hub) -> dict[str, Any]:
-    """The roots may only create Applications, in the hub's Argo CD namespace, from the Git repository."""
+def root_project(hub: Hub, env: Environment) -> dict[str, Any]:
+    """The environment's root may only create Applications, in the environment's own namespace on
+    the hub, from the Git repository: never in another environment's namespace."""
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "AppProject",
-        "metadata": _meta(hub, roots_project_name(hub.name), "5"),
+        "metadata": _meta(hub, root_project_name(hub.name, env.name), "5", env),
         "spec": {
-            "description": f"Roots of the environments on hub {hub.name}: each syncs rendered/<env>/apps",
+            "description": f"Root of environment {env.name} on hub {hub.name}: syncs rendered/{env.name}/apps",
             "sourceRepos": [hub.git["repoURL"]],
-            "destinations": [{"server": IN_CLUSTER, "namespace": hub.namespace}],
+            "destinations": [{"server": IN_CLUSTER, "namespace": argocd.app_namespace(env)}],
             "clusterResourceWhitelist": [],
             "namespaceResourceWhitelist": [{"group": "argoproj.io", "kind": "Application"}],
         },
     }
+
+
+def app_namespace_object(hub: Hub, env: Environment) -> dict[str, Any]:
+    """The environment's namespace on the hub, created by the hub's root (which never prunes nor
+    deletes it: deleting the namespace would delete the environment's Applications, and their
+    resources finalizer the stack)."""
+    meta = _meta(hub, argocd.app_namespace(env), "5", env)
+    del meta["namespace"]  # cluster-scoped
+    del meta["labels"][STAGE_LABEL]  # a stage change rewrites nothing here
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
 
 
 def generator_parameters(env: Environment) -> dict[str, str]:
@@ -309,14 +356,15 @@ def application_set(hub: Hub) -> dict[str, Any]:
                        HUB_LABEL: hub.name},
         },
         "spec": {
-            "project": roots_project_name(hub.name),
+            "project": root_project_name(hub.name, "{{.environment}}"),
             "source": {
                 "repoURL": hub.git["repoURL"],
                 "targetRevision": "{{.targetRevision}}",
                 "path": "rendered/{{.environment}}/apps",
                 "directory": argocd.root_directory(),
             },
-            "destination": {"server": IN_CLUSTER, "namespace": hub.namespace},
+            # The environment's own namespace (argocd.app_namespace), where its children live.
+            "destination": {"server": IN_CLUSTER, "namespace": f"{hub.namespace}-{{{{.environment}}}}"},
             "syncPolicy": {
                 "automated": {"prune": True, "selfHeal": True},
                 "syncOptions": argocd.ROOT_SYNC_OPTIONS,  # deleting a root keeps its children
@@ -356,7 +404,8 @@ def hub_root(hub: Hub) -> tuple[dict[str, Any], dict[str, Any]]:
             "description": f"Hub {hub.name}: syncs rendered/{FOLDER}/{hub.name}/{SYNCED_FOLDER}",
             "sourceRepos": [hub.git["repoURL"]],
             "destinations": [{"server": IN_CLUSTER, "namespace": hub.namespace}],
-            "clusterResourceWhitelist": [],
+            # The environments' namespaces (hub/<env>/namespace.yaml), where their children live.
+            "clusterResourceWhitelist": [{"group": "", "kind": "Namespace"}],
             "namespaceResourceWhitelist": [
                 {"group": "argoproj.io", "kind": "ApplicationSet"},
                 {"group": "argoproj.io", "kind": "AppProject"},
@@ -409,10 +458,12 @@ NEW_GLOBBING_KEY = "applicationsetcontroller.enable.new.git.file.globbing"
 
 
 def cmd_params(hub: Hub) -> dict[str, Any]:
-    """The hub's argocd-cmd-params-cm: the sync timeout for its slowest environment and the git
-    files generator's globbing."""
+    """The hub's argocd-cmd-params-cm: the sync timeout for its slowest environment, the git
+    files generator's globbing, and the namespaces its environments' Applications live in (every
+    one listed by name: a glob would also admit a namespace no environment owns)."""
     params = argocd.argocd_cmd_params_cm(hub.namespace, hub.environments)
     params["data"][NEW_GLOBBING_KEY] = "false"
+    params["data"][APP_NAMESPACES_KEY] = ",".join(sorted(argocd.app_namespace(env) for env in hub.environments))
     return params
 
 
@@ -428,13 +479,14 @@ def render_hub(hub: Hub) -> dict[str, str]:
         Artifact.yaml("bootstrap/argocd-cm.yaml", argocd.argocd_cm(hub.first)),
         Artifact.yaml("bootstrap/argocd-cmd-params-cm.yaml", cmd_params(hub)),
         Artifact.yaml(f"{synced}/applicationset.yaml", application_set(hub)),
-        Artifact.yaml(f"{synced}/roots-project.yaml", roots_project(hub)),
         Artifact("management-role-policy.json", json.dumps(management_role_policy(hub), indent=2) + "\n"),
     ]
     for url, name in _repositories(hub).items():
         secret = helm_repos.repository_secret(_meta(hub, helm_repos.secret_name(name), "5"), url, name)
         artifacts.append(Artifact.yaml(f"{synced}/repository-{name}.yaml", secret))
     for env in hub.environments:
+        artifacts.append(Artifact.yaml(f"{synced}/{env.name}/namespace.yaml", app_namespace_object(hub, env)))
+        artifacts.append(Artifact.yaml(f"{synced}/{env.name}/root-project.yaml", root_project(hub, env)))
         artifacts.append(Artifact.yaml(f"{synced}/{env.name}/project.yaml", environment_project(hub, env)))
         artifacts.append(Artifact.yaml(f"{synced}/{env.name}/cluster.yaml", cluster_secret(hub, env)))
         artifacts.append(Artifact(f"{GENERATOR_FOLDER}/{env.name}.json",

@@ -114,8 +114,9 @@ def test_the_applicationset_is_valid_and_generates_one_root_per_hub_environment(
         assert source["path"] == f"rendered/{env}/apps" and (hub_repo / source["path"]).is_dir()
         assert source["repoURL"] == "https://github.com/example-org/llm-gateway-gitops.git"
         assert source["targetRevision"] == "main"
-        assert root["spec"]["destination"] == {"server": "https://kubernetes.default.svc", "namespace": "argocd"}
-        assert root["spec"]["project"] == "fleet-central-roots"
+        # The root lives in Argo CD's namespace; its children in the environment's own.
+        assert root["spec"]["destination"] == {"server": "https://kubernetes.default.svc", "namespace": f"argocd-{env}"}
+        assert root["spec"]["project"] == f"fleet-central-root-{env}"
         assert root["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
     # Standalone environments are not the hub's.
     assert not any(r["metadata"]["name"] in ("dev-root", "prod-root") for r in roots)
@@ -207,9 +208,94 @@ def test_each_project_admits_only_its_own_environments_cluster_and_namespaces(hu
                 assert allowed == (project_env == app_env and namespace in NAMESPACES), (path, project_env)
                 checked += 1
     assert checked == 3 * 12 * 3
-    roots = load(hub_dir / "hub" / "roots-project.yaml")
-    assert roots["spec"]["namespaceResourceWhitelist"] == [{"group": "argoproj.io", "kind": "Application"}]
-    assert roots["spec"]["destinations"] == [{"server": "https://kubernetes.default.svc", "namespace": "argocd"}]
+    for env in HUB_ENVS:
+        roots = load(hub_dir / "hub" / env / "root-project.yaml")
+        assert errors(validator, roots) == []
+        assert roots["spec"]["namespaceResourceWhitelist"] == [{"group": "argoproj.io", "kind": "Application"}]
+        assert roots["spec"]["destinations"] == [{"server": "https://kubernetes.default.svc", "namespace": f"argocd-{env}"}]
+
+
+# --- applications in any namespace: each environment's Applications in its own namespace --------
+
+def test_the_hub_enables_exactly_its_environments_namespaces(hub_repo, hub_dir, shared_dir):
+    """application.namespaces lists every environment's namespace by name (no glob admitting
+    others), each project admits only its own, and the hub's root creates the namespaces."""
+    from generator import appnamespaces
+
+    params = load(hub_dir / "bootstrap" / "argocd-cmd-params-cm.yaml")
+    assert sorted(params["data"]) == ["application.namespaces", "applicationsetcontroller.enable.new.git.file.globbing",
+                                      "controller.sync.timeout.seconds"]  # one ConfigMap, extended
+    enabled = appnamespaces.enabled_namespaces(params)
+    assert enabled == [f"argocd-{e}" for e in HUB_ENVS]
+    assert not appnamespaces.match_in_list(enabled, "argocd-eu-other") and not appnamespaces.match_in_list(enabled, "argocd")
+    hub_project = load(hub_dir / "bootstrap" / "project.yaml")
+    assert hub_project["spec"]["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace"}]
+    for env in HUB_ENVS:
+        namespace = load(hub_dir / "hub" / env / "namespace.yaml")
+        assert namespace["metadata"]["name"] == f"argocd-{env}" and "namespace" not in namespace["metadata"]
+        assert load(hub_dir / "hub" / env / "project.yaml")["spec"]["sourceNamespaces"] == [f"argocd-{env}"]
+        for path in (hub_repo / "rendered" / env / "apps").glob("*.yaml"):
+            assert load(path)["metadata"]["namespace"] == f"argocd-{env}", path
+    # Standalone environments keep every Application in Argo CD's own namespace.
+    assert load(hub_repo / "rendered/dev/apps/13-litellm.yaml")["metadata"]["namespace"] == "argocd"
+    assert "sourceNamespaces" not in load(hub_repo / "rendered/dev/apps/05-project.yaml")["spec"]
+
+
+def test_an_environment_whose_hub_namespace_is_too_long_is_refused(hub_repo, capsys):
+    """<argocd.namespace>-<env> must be a DNS label: a 60-character environment name leaves no room."""
+    long_name = "eu-" + "x" * 57
+    shutil.move(hub_repo / "environments" / "eu-dev", hub_repo / "environments" / long_name)
+    before = tree(hub_repo, "rendered")
+    capsys.readouterr()
+    assert main(["render", "--root", str(hub_repo)]) == 2
+    err = capsys.readouterr().err
+    # named where argocd.namespace is set (defaults.yaml), with the environment and the namespace
+    assert "environments/defaults.yaml:" in err and f"namespace 'argocd-{long_name}'" in err, err
+    assert "not a DNS-1123 label (67 characters, at most 63)" in err and "Traceback" not in err
+    assert tree(hub_repo, "rendered") == before  # nothing written
+
+
+def test_argo_cds_namespace_rules_as_upstream_states_them():
+    """util/glob/glob.go MatchStringInList (REGEXP) and AppProject.IsAppNamespacePermitted, with the
+    examples of docs/operator-manual/app-any-namespace.md (v3.5.1)."""
+    from generator.appnamespaces import ArgoCD, match_in_list
+
+    assert match_in_list(["app-team-*"], "app-team-one") and match_in_list(["app-team-*"], "app-team-two")
+    assert match_in_list(["*"], "anything") and not match_in_list([], "argocd-x")
+    assert match_in_list(["/^((?!not-allowed).)*$/"], "allowed") and not match_in_list(["/^((?!not-allowed).)*$/"], "not-allowed")
+    projects = [{"kind": "AppProject", "metadata": {"name": f"project-{n}", "namespace": "argocd"},
+                 "spec": {"sourceNamespaces": [f"namespace-{n}"]}} for n in ("one", "two")]
+    params = {"kind": "ConfigMap", "metadata": {"name": "argocd-cmd-params-cm", "namespace": "argocd"},
+              "data": {"application.namespaces": "namespace-one, namespace-two"}}
+    argo = ArgoCD.of("argocd", projects + [params])
+
+    def app(namespace: str, project: str) -> dict:
+        return {"kind": "Application", "metadata": {"name": "some-app", "namespace": namespace}, "spec": {"project": project}}
+
+    assert argo.refusal(app("namespace-one", "project-one")) is None
+    assert argo.refusal(app("argocd", "project-two")) is None  # the control plane's namespace may use any project
+    assert "sourceNamespaces" in argo.refusal(app("namespace-two", "project-one"))
+    assert "sourceNamespaces" in argo.refusal(app("namespace-one", "project-two"))
+    assert "application.namespaces" in argo.refusal(app("namespace-three", "project-one"))
+
+
+def test_hydrate_refuses_an_application_in_another_environments_namespace(hub_repo, charts_dir, _shared_hydrate_cache):
+    """hydrate judges each child as the hub's Argo CD would: eu-dev's root may place Applications
+    only in argocd-eu-dev, and an Application there may only use eu-dev's project."""
+    from generator.applied import Hydrator
+    from generator.applied.build import hydrate_environment
+
+    def state():
+        return hydrate_environment(hub_repo, "eu-dev", "1.33", Hydrator(charts=charts_dir, cache_dir=_shared_hydrate_cache))
+
+    assert state().refused == {}
+    app = hub_repo / "rendered/eu-dev/apps/13-litellm.yaml"
+    original = app.read_text()
+    app.write_text(original.replace("project: litellm-eu-dev", "project: litellm-eu-prod"))
+    assert "AppProject litellm-eu-prod lists ['argocd-eu-prod'] sourceNamespaces, not argocd-eu-dev" in state().refused["eu-dev-litellm"]
+    app.write_text(original.replace("namespace: argocd-eu-dev", "namespace: argocd-eu-prod"))
+    assert ("its root's AppProject fleet-central-root-eu-dev does not permit namespace argocd-eu-prod"
+            in state().refused["eu-dev-litellm"])
 
 
 # --- cluster registration: AWS authentication, no credential --------------------------------------
@@ -401,14 +487,19 @@ def test_moving_an_environment_onto_a_hub_shows_in_the_diff_per_environment(hub_
     pair = load_pair(base, hub_repo)
     text = diff.text(diff.diff_trees(pair.base, pair.head, pair.names))
     fleet_part = text.split("\nfleet/central:", 1)[1].split("\n\n", 1)[0]
-    assert "  environment eu-prod\n    + Secret argocd/cluster-eu-prod" in fleet_part
-    assert "+ AppProject argocd/litellm-eu-prod" in fleet_part and "environments/eu-prod.json" in fleet_part
+    eu_prod = fleet_part.split("  environment eu-prod\n", 1)[1].split("\n  environment ", 1)[0]
+    for added in ("+ Namespace argocd-eu-prod", "+ Secret argocd/cluster-eu-prod", "+ AppProject argocd/litellm-eu-prod",
+                  "+ AppProject argocd/fleet-central-root-eu-prod", "environments/eu-prod.json"):
+        assert added in eu_prod, added
+    assert "data.application.namespaces: argocd-eu-dev,argocd-eu-staging → argocd-eu-dev,argocd-eu-prod,argocd-eu-staging" in fleet_part
     prod_part = text.split("\neu-prod:", 1)[1]
     assert "- Application argocd/eu-prod-root" in prod_part
-    litellm = prod_part.split("Application argocd/eu-prod-litellm  [apps/13-litellm.yaml]\n", 1)[1]
-    assert litellm.startswith("        spec.destination.name: (absent) → eu-prod\n"
-                              "        spec.destination.server: https://kubernetes.default.svc → (absent)\n"
-                              "        spec.project: litellm → litellm-eu-prod\n")
+    # On the hub the children live in the environment's own namespace: another Application to Argo CD.
+    assert "    + Application argocd-eu-prod/eu-prod-litellm  [apps/13-litellm.yaml]\n" in prod_part
+    assert "    - Application argocd/eu-prod-litellm  [apps/13-litellm.yaml]\n" in prod_part
+    litellm = load(hub_repo / "rendered/eu-prod/apps/13-litellm.yaml")
+    assert litellm["spec"]["destination"] == {"name": "eu-prod", "namespace": "litellm"}
+    assert litellm["spec"]["project"] == "litellm-eu-prod"
 
 
 def another_certificate() -> str:

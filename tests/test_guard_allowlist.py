@@ -432,10 +432,61 @@ def test_hub_mode_routine_changes_are_never_blocked(name: str, scratch_repo: Pat
     import json
     report = json.loads(out)
     assert all(f["policy"] != "blocked" for f in report["findings"]), report
-    if name == "a hub-managed environment added":  # its root, cluster and project: two approvals
+    if name == "a hub-managed environment added":  # its root, cluster, projects, namespace: two approvals
         assert categories(report) == {"source"}, report
         assert {f["object"] for f in report["findings"]} == {
-            "Application argocd/eu-staging-root", "Secret argocd/cluster-eu-staging", "AppProject argocd/litellm-eu-staging"}
+            "Application argocd/eu-staging-root", "Secret argocd/cluster-eu-staging", "AppProject argocd/litellm-eu-staging",
+            "AppProject argocd/fleet-central-root-eu-staging", "Namespace argocd-eu-staging",
+            # the bootstrap names every environment's namespace (application.namespaces): re-applied by hand
+            "ConfigMap argocd/argocd-cmd-params-cm"}
+
+
+def _replace(root: Path, rel: str, old: str, new: str) -> None:
+    path = root / rel
+    text = path.read_text()
+    assert old in text, (rel, old)
+    path.write_text(text.replace(old, new))
+
+
+# Pull requests that edit one environment's (or the hub's) rendered files to reach another
+# environment on the hub (generator.fleet: each environment's Applications in its own namespace).
+CROSSINGS = {
+    # eu-dev's root creating an Application in eu-prod's namespace, under eu-prod's project
+    "an Application of eu-dev's files moved into eu-prod's namespace": lambda root: [
+        _replace(root, "rendered/eu-dev/apps/13-litellm.yaml", "namespace: argocd-eu-dev", "namespace: argocd-eu-prod"),
+        _replace(root, "rendered/eu-dev/apps/13-litellm.yaml", "project: litellm-eu-dev", "project: litellm-eu-prod"),
+        _replace(root, "rendered/eu-dev/apps/13-litellm.yaml", "name: eu-dev\n", "name: eu-prod\n")],
+    # eu-dev's Application in its own namespace naming eu-prod's project (and so eu-prod's cluster)
+    "an Application of eu-dev naming eu-prod's project": lambda root: [
+        _replace(root, "rendered/eu-dev/apps/13-litellm.yaml", "project: litellm-eu-dev", "project: litellm-eu-prod"),
+        _replace(root, "rendered/eu-dev/apps/13-litellm.yaml", "name: eu-dev\n", "name: eu-prod\n")],
+    # eu-prod's project widened to Applications in eu-dev's namespace
+    "eu-prod's project admitting eu-dev's namespace": lambda root: _replace(
+        root, "rendered/fleet/central/hub/eu-prod/project.yaml", "  - argocd-eu-prod\n", "  - argocd-eu-prod\n  - argocd-eu-*\n"),
+    # the hub's ApplicationSet giving every root eu-prod's root project (only the hub's files change)
+    "every root run in eu-prod's root project": lambda root: _replace(
+        root, "rendered/fleet/central/hub/applicationset.yaml", "project: fleet-central-root-{{.environment}}",
+        "project: fleet-central-root-eu-prod"),
+    # eu-dev's root project widened to eu-prod's namespace
+    "eu-dev's root project reaching eu-prod's namespace": lambda root: _replace(
+        root, "rendered/fleet/central/hub/eu-dev/root-project.yaml", "namespace: argocd-eu-dev", "namespace: argocd-*"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CROSSINGS))
+def test_crossing_into_another_environments_namespace_is_blocked(name: str, scratch_repo: Path, tmp_path: Path, github) -> None:
+    every = ("eu-dev", "eu-prod", "eu-staging")
+    base = _hub_checkout(scratch_repo, tmp_path / "base", every)
+    head = _hub_checkout(scratch_repo, tmp_path / "head", every)
+    CROSSINGS[name](head)
+    approve_many(github)
+    code, out, err = run_cli("guard", "--base", base, "--head", head, "--json", "--no-hydrate")
+    import json
+    report = json.loads(out)
+    assert code == 1 and "crosses-environments" in categories(report), report
+    crossing = [f for f in report["findings"] if f["category"] == "crosses-environments"]
+    assert all(f["policy"] == "blocked" for f in crossing), crossing
+    assert github.requests == []  # blocked: the approvals are not even read
 
 
 # --- hydrated end to end: the real chart, rendered by the real helm ---------------------------

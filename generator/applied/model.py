@@ -194,6 +194,8 @@ class AppliedState:
     twice) keeps the first under its key and lists the rest in `duplicates`. `inputs` names what of
     the checkout it was read from (folders and files, relative to the checkout, links resolved),
     besides the chart archives: validate records a result only when its key covers all of them.
+    `refused`: the root's Applications that Argo CD would not reconcile where they are (an
+    Application's namespace decides which AppProject may hold it; generator.appnamespaces).
     """
 
     environment: str
@@ -201,6 +203,8 @@ class AppliedState:
     objects: dict[str, AppliedObject] = field(default_factory=dict)
     duplicates: list[AppliedObject] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)
+    # Child Applications Argo CD would refuse to create or reconcile, with why (generator.appnamespaces).
+    refused: dict[str, str] = field(default_factory=dict)
 
     def __iter__(self) -> Iterator[AppliedObject]:
         return iter(self.objects.values())

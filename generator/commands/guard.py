@@ -11,7 +11,7 @@ from pathlib import Path
 from generator import deadline, shard
 from generator.commands.common import add_hydrate_options, write_report
 from generator.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, InputError
-from generator.guard import allowlist, approvals, gitsnap, layers, pr, report, rules, synced, tree, verdict
+from generator.guard import allowlist, approvals, gitsnap, isolation, layers, pr, report, rules, synced, tree, verdict
 from generator.guard.redact import MISSING
 from generator.guard.github import GitHub
 
@@ -143,6 +143,9 @@ def _judge(args: argparse.Namespace) -> int:
                               "repository; the guard would read an empty folder)", MISSING, "present", path)
                 for path in gitsnap.submodules(args.head)]
     findings += rules.evaluate(pair.base, pair.head)
+    changed = {name: (t.changed if t.changed is not None else None) for name, t in pair.head.items()}
+    findings += [rules.Finding(rules.CROSSING, c.environment, c.object, c.field, MISSING, f"refused: {c.reason}", c.file)
+                 for c in isolation.compare(args.base, args.head, changed)]  # hubs isolate environments
 
     reached = layers.reasons(args.base, args.head)  # what a layer edit reaches (guard/layers.py)
     if args.shard is not None:  # findings only: guard-combine reads the approvals once and decides

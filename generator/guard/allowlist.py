@@ -34,6 +34,7 @@ import yaml
 from generator import naming
 from generator.applied.model import BOOTSTRAP
 from generator.guard import dataflow
+from generator.guard.sources import hub_namespace  # judged as a source (sources.py)
 from generator.guard.flatten import flatten
 from generator.guard.redact import MISSING
 from generator.guard.tree import EnvTree
@@ -259,7 +260,7 @@ def items(env: EnvTree) -> dict[str, Item]:
     else:
         for obj in env.objects.values():
             if obj.key.startswith("k8s/") and isinstance(obj.doc, dict) and obj.kind not in SOURCE_KINDS \
-                    and obj.owner != "other" and not obj.file.startswith("bootstrap/"):
+                    and obj.owner != "other" and not obj.file.startswith("bootstrap/") and not hub_namespace(obj):
                 add(_k8s_item(obj.doc, obj.namespace, obj.file))
             elif obj.kind == "HelmValues":
                 add(Item(obj.key, f"HelmValues {obj.name}", obj.label, obj.file, obj.doc, name=obj.name))

@@ -19,6 +19,7 @@ HEADINGS = {
     "salt-key": "salt key: blocked whatever the approvals",
     "salt-key-source": "source of an Application that can reach the salt key: blocked whatever the approvals",
     "unmodelled": "content the guard cannot read as Argo CD does: blocked unless unchanged",
+    "crosses-environments": "reaches another environment's namespace on its hub: blocked whatever the approvals",
     "master-key": "master key: needs two approvals",
     "database-url": "database URL: needs two approvals",
     "source": "what Argo CD applies (sources, destinations, projects, repositories, bootstrap): needs two approvals",

@@ -26,7 +26,7 @@ from enum import Enum
 from typing import Any, Iterator, Sequence
 
 from generator import naming
-from generator.guard import allowlist, cfn, cfnschema, dataflow, sources, synced
+from generator.guard import allowlist, cfn, cfnschema, dataflow, isolation, sources, synced
 from generator.guard.flatten import _item_label, flatten, join
 from generator.guard.redact import MISSING
 from generator.guard.tree import EnvTree, Obj, Tree, app_sources
@@ -112,8 +112,10 @@ SALT_SOURCE, UNMODELLED, SOURCE = "salt-key-source", "unmodelled", "source"
 SALT_REPLICA_ADDED = "salt-replica-added"
 REPLICA_OF_OWN_KEY = re.compile(r"arn:\$\{AWS::Partition\}:kms:(?P<region>[a-z0-9-]+):\$\{AWS::AccountId\}:key/"
                                 r"\$\{(?P<key>[A-Za-z0-9]+)\}\Z")
+CROSSING = isolation.CROSSING  # one environment's files reaching another's namespace on a hub (isolation.py)
 # The allowlist (allowlist.py over harmless.yaml): every other change in the applied state.
 POLICIES = ({SECRET_RULES[0].category: SECRET_RULES[0].policy, SALT_SOURCE: Policy.BLOCK, UNMODELLED: Policy.BLOCK,
+             CROSSING: Policy.BLOCK,
              allowlist.REFUSED: Policy.BLOCK, allowlist.REACHES: Policy.BLOCK}
             | {r.category: r.policy for r in SECRET_RULES[1:]} | {SOURCE: Policy.TWO_APPROVALS, BASTION.category: BASTION.policy}
             | {SALT_REPLICA_ADDED: Policy.TWO_APPROVALS, allowlist.IMAGE_REPOSITORY: Policy.TWO_APPROVALS,

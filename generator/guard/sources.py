@@ -4,7 +4,8 @@ Guarded objects, wherever they are rendered: every Application, ApplicationSet a
 (sources with every field — repoURL, targetRevision, path, chart, ref, directory, helm, kustomize,
 plugin —, destination, project, sync options, the `operation` field), every Secret Argo CD reads as
 configuration (`argocd.argoproj.io/secret-type`: repositories, credential templates, clusters),
-and everything under bootstrap/ (the root Application, its AppProject, argocd-cm).
+everything under bootstrap/ (the root Application, its AppProject, argocd-cm, argocd-cmd-params-cm)
+and the namespaces a hub creates for its environments' Applications (hub/<env>/namespace.yaml).
 
 A change to one of them that can reach the salt key's chain (REACH, below) is blocked; any other
 needs two approvals. A chart version bump (only a Helm source's `targetRevision` differs, same
@@ -71,8 +72,14 @@ _KIND = re.compile(rb"""["']?kind["']?\s*:\s*["']?(%s)["'\s,}]""" % b"|".join(k.
 _DISGUISE = re.compile(rb"\\[xuU]|\\\r?\n|!!|!<|%TAG|<<")
 
 
+def hub_namespace(obj: Obj) -> bool:
+    """A namespace a hub creates for an environment's Applications (generator.fleet, hub/<env>/):
+    which namespaces exist decides where Applications may live, so it is judged as a source."""
+    return obj.kind == "Namespace" and obj.file.startswith("hub/") and obj.key.startswith("k8s/")
+
+
 def is_guarded(obj: Obj) -> bool:
-    if obj.kind in ARGO_KINDS or (obj.file.startswith("bootstrap/") and obj.key.startswith("k8s/")):
+    if obj.kind in ARGO_KINDS or (obj.file.startswith("bootstrap/") and obj.key.startswith("k8s/")) or hub_namespace(obj):
         return True
     labels = (obj.doc.get("metadata") or {}).get("labels") if isinstance(obj.doc, dict) else None
     return obj.kind == "Secret" and isinstance(labels, dict) and SECRET_TYPE in labels

@@ -74,6 +74,9 @@ def schema_check(state: AppliedState, core: CoreSchemas, custom: CustomSchemas) 
     for dup in state.duplicates:
         problems.append(_problem(dup, state.environment, "-", f"{dup.key} is also applied by {state.objects[dup.key].application}",
                                  "wiring"))
+    for app, reason in state.refused.items():  # applications in any namespace (generator.appnamespaces)
+        problems.append(Problem(f"hydrated/{state.environment}/{app}", None, "Application", app, "metadata.namespace",
+                                reason, "wiring"))
     return problems
 
 
