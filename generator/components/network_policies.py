@@ -139,7 +139,7 @@ def flows(env: Environment) -> list[Flow]:
             Flow("open-webui-litellm", OPEN_WEBUI, LITELLM_PROXY, ((4000, TCP),), "Open WebUI calls LiteLLM's OpenAI API"),
             Flow("verification-open-webui", VERIFY, OPEN_WEBUI, ((8080, TCP),), "the PostSync Job checks Open WebUI's health"),
         ]
-        if env.enabled("litellm"):
+        if env.enabled("litellm") and openwebui_key.wanted(env):
             result.append(Flow("openwebui-key-litellm", REGISTER_KEY, LITELLM_PROXY, ((4000, TCP),),
                                "Open WebUI's PreSync Job registers its virtual key through LiteLLM's key API"))
         result += [Flow(f"ingress-open-webui-from-{ns}", Pods(ns), OPEN_WEBUI, ((8080, TCP),), "the environment's ingress namespace")

@@ -199,5 +199,6 @@ def job(env: Environment) -> dict[str, Any]:
 
 
 def wanted(env: Environment) -> bool:
-    """The Job exists when both ends do: Open WebUI (whose Application carries it) and LiteLLM."""
-    return env.enabled("open-webui") and env.enabled("litellm")
+    """The Job exists when both ends do: Open WebUI (rendered here: its Application carries the Job)
+    and LiteLLM, rendered here or managed elsewhere (`external`: it still needs Open WebUI's key)."""
+    return env.enabled("open-webui") and env.state("litellm") != "disabled"

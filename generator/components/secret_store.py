@@ -136,6 +136,12 @@ def openwebui_secrets(env: Environment) -> dict[str, Any]:
     return external_secret(env, naming.OPENWEBUI_SECRET, sources, template)
 
 
+def registers_openwebui_key(env: Environment) -> bool:
+    from generator.components.openwebui_key import wanted  # open_webui -> openwebui_key; kept one-way
+
+    return wanted(env)
+
+
 def openwebui_key(env: Environment) -> dict[str, Any]:
     """The registration Job's copy of Open WebUI's key: the same value, the same prefix rule."""
     return external_secret(env, naming.OPENWEBUI_KEY_SECRET, {OPENWEBUI_KEY: naming.OPENWEBUI_KEY},
@@ -187,7 +193,7 @@ def objects(env: Environment) -> list[tuple[str, dict[str, Any]]]:
         result.append(("serviceaccount-litellm.yaml", litellm_service_account(env)))
     if env.enabled("open-webui"):
         result.append(("externalsecret-openwebui-secrets.yaml", openwebui_secrets(env)))
-        if env.enabled("litellm"):
+        if registers_openwebui_key(env):
             result.append(("externalsecret-openwebui-key.yaml", openwebui_key(env)))
     if env.enabled("kube-prometheus-stack"):
         result.append(("externalsecret-grafana-admin.yaml", grafana_admin(env)))
