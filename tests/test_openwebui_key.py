@@ -22,9 +22,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator
 
+import boto3
 import pytest
+import yaml
 
+from aws_support import (  # noqa: F401
+    aws, create_key_like_the_template, create_secrets_like_the_template, load_template, moto_endpoint,
+)
+from generator.cli import main
 from generator.components import openwebui_key
+from generator.environment import load_environment
+from test_stack_secrets import render_template
 
 MASTER = "sk-master0123456789"
 KEY = "sk-OpenWebui0123456789abcdef"
@@ -199,3 +207,25 @@ def test_a_malformed_key_is_refused_before_any_call(litellm, tmp_path, key):
     result = run(url, tmp_path, key=key)
     assert result.returncode == 1 and "FAILED: Open WebUI's key" in result.stderr
     assert fake.calls == []
+
+
+@pytest.mark.filterwarnings("ignore:Tried to parse:UserWarning")
+def test_the_value_cloudformation_generates_registers_once_prefixed(scratch_repo, aws, litellm, tmp_path):  # noqa: F811
+    """End to end but for the cluster: the secrets template's GenerateSecretString (moto's Secrets
+    Manager generating it), the ExternalSecret's `sk-` template, then the Job's script."""
+    assert main(["render", "--root", str(scratch_repo)]) == 0
+    folder = scratch_repo / "rendered" / "dev" / "cloudformation"
+    template = load_template(folder / "secrets.yaml")
+    create_secrets_like_the_template(template, "us-east-1", create_key_like_the_template(template, "us-east-1"))
+    env = load_environment(scratch_repo / "environments", "dev")
+    stored = boto3.client("secretsmanager", region_name="us-east-1").get_secret_value(
+        SecretId=env.secret_name("openWebuiKey"))["SecretString"]
+    external_secret = yaml.safe_load((scratch_repo / "rendered" / "dev" / "manifests" / "secret-store"
+                                      / "externalsecret-openwebui-key.yaml").read_text())
+    key = render_template(external_secret["spec"]["target"]["template"]["data"]["OPENWEBUI_LITELLM_KEY"],
+                          {"OPENWEBUI_LITELLM_KEY": stored})
+    assert key == "sk-" + stored
+    fake, url = litellm
+    result = run(url, tmp_path, key=key)
+    assert result.returncode == 0, result.stderr
+    assert list(fake.keys) == [key]
