@@ -62,7 +62,7 @@ def values(env: Environment) -> dict[str, Any]:
             # The environment wins over the configuration Open WebUI stores in its database: with
             # persistent config on (its default), a setting once saved (OPENAI_API_KEYS, the key it
             # calls LiteLLM with, among them) is read from the database on every start and a rotated
-            # master key never reaches it (open-webui backend/open_webui/config.py, PersistentConfig).
+            # key never reaches it (open-webui backend/open_webui/config.py, PersistentConfig).
             # Settings changed in the admin UI then last until the next restart: change them here.
             {"name": "ENABLE_PERSISTENT_CONFIG", "value": "False"},
             # Egress is default-deny (network_policies.py): no version checks, no embedding model
