@@ -15,7 +15,7 @@ import yaml
 
 import applied_objects
 from conftest import REPO
-from generator import naming
+from generator import argocd, naming
 from generator.components import open_webui, openwebui_key, reloader, secret_store
 from generator.environment import deep_merge, load_environment
 
@@ -110,7 +110,8 @@ def test_the_registration_job_is_a_presync_hook_of_open_webui_in_litellms_namesp
     assert job["metadata"]["annotations"] == {"argocd.argoproj.io/hook": "PreSync",
                                               "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation,HookSucceeded"}
     assert job["spec"]["backoffLimit"] == openwebui_key.BACKOFF_LIMIT >= 1
-    assert job["spec"]["activeDeadlineSeconds"] > 0
+    # bounded by the wave budget the root's sync timeout counts on (argocd.WAVE_BUDGET_SECONDS)
+    assert job["spec"]["activeDeadlineSeconds"] == argocd.WAVE_BUDGET_SECONDS
     # the master key and Open WebUI's key, as files, from Secrets in its own namespace
     assert _secret_refs(job) == {("litellm-secrets", "LITELLM_MASTER_KEY"), ("openwebui-key", "OPENWEBUI_LITELLM_KEY")}
     [container] = job["spec"]["template"]["spec"]["containers"]

@@ -46,6 +46,7 @@ import json
 from typing import Any
 
 from generator import endpoints, naming
+from generator.argocd import WAVE_BUDGET_SECONDS
 from generator.components import resources, security
 from generator.environment import Environment
 
@@ -53,7 +54,7 @@ JOB_NAME = "register-openwebui-key"
 NAMESPACE = naming.OPENWEBUI_KEY_SECRET[0]
 KEY_ALIAS = "litellm-gitops-open-webui"
 MODELS_ANNOTATION = "litellm-gitops/openwebui-key-models"
-ATTEMPTS = 30
+ATTEMPTS = 12  # a try waits up to 12 x 20 s for LiteLLM; two tries fit the deadline
 DELAY_SECONDS = 10
 CURL_TIMEOUT_SECONDS = 10
 BACKOFF_LIMIT = 3
@@ -132,9 +133,10 @@ def models_digest(env: Environment) -> str:
 
 
 def deadline_seconds() -> int:
-    """Every attempt of the wait, three more calls, a minute to start the pod, per try."""
-    per_try = ATTEMPTS * (CURL_TIMEOUT_SECONDS + DELAY_SECONDS) + 4 * CURL_TIMEOUT_SECONDS + 60
-    return (BACKOFF_LIMIT + 1) * per_try
+    """The Job, all its tries, within the budget the root's sync timeout counts for a wave
+    (argocd.WAVE_BUDGET_SECONDS): LiteLLM's wave is Healthy before this hook runs, so a LiteLLM that
+    does not answer for that long fails the sync, which Argo CD retries (argocd.RETRY)."""
+    return WAVE_BUDGET_SECONDS
 
 
 def _secret_file(secret: tuple[str, str], key: str, path: str) -> dict[str, Any]:
