@@ -59,6 +59,10 @@ class FakeLiteLLM:
             if bearer == MASTER:
                 return 200, {"key": MASTER, "info": {}}
             return 401, {"error": {"message": "Authentication Error, Invalid proxy server token passed"}}
+        if path == "/v1/models" and method == "GET":
+            if bearer in self.keys:
+                return 200, {"data": [{"id": m, "object": "model"} for m in self.keys[bearer]["models"]]}
+            return 401, {"error": {"message": "Authentication Error, Invalid proxy server token passed"}}
         if bearer != MASTER:
             return 401, {"error": {"message": "Authentication Error"}}
         if path == "/key/generate":
@@ -151,6 +155,19 @@ def test_already_registered_is_done_and_only_updates_the_models(litellm, tmp_pat
     assert ("POST", "/key/generate") not in fake.calls and ("POST", "/key/delete") not in fake.calls
     assert run(url, tmp_path).returncode == 0  # and again: idempotent
     assert list(fake.keys) == [KEY]
+
+
+def test_a_known_key_refused_key_info_by_route_checks_is_still_registered(litellm, tmp_path):
+    """Should LiteLLM's route checks refuse /key/info to a non-admin key, /v1/models decides: the
+    key is not generated twice (which LiteLLM would refuse, failing every sync)."""
+    fake, url = litellm
+    fake.keys[KEY] = {"key_alias": openwebui_key.KEY_ALIAS, "models": MODELS}
+    original = fake.answer
+    fake.answer = lambda m, p, b, body: (401, {}) if p == "/key/info" and b != MASTER else original(m, p, b, body)
+    result = run(url, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert ("GET", "/v1/models") in fake.calls and ("POST", "/key/generate") not in fake.calls
+    assert "already registered" in result.stdout
 
 
 def test_a_rotated_key_replaces_the_old_one_under_the_alias(litellm, tmp_path):

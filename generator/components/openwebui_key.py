@@ -8,7 +8,9 @@ master key, idempotently:
 
 1. wait (bounded) for LiteLLM's /health/liveliness;
 2. GET /key/info with the Open WebUI key as bearer (no `key` query: LiteLLM then describes the
-   caller's own key, so the key never appears in a URL or an access log). 200: registered, and
+   caller's own key, so the key never appears in a URL or an access log), else GET /v1/models with
+   it (the route Open WebUI calls: a key LiteLLM's route checks refuse /key/info is still known
+   when it answers 200). 200: registered, and
    POST /key/update {"key", "models"} keeps its models equal to the stack's (a model added or
    removed reaches the key);
 3. otherwise POST /key/delete {"key_aliases": [alias]} revokes the key a rotation replaced (LiteLLM
@@ -90,13 +92,21 @@ until [ "$(call GET /health/liveliness "$MASTER_KEY")" = 200 ]; do
   attempt=$((attempt + 1))
   sleep "$DELAY_SECONDS"
 done
-# 0: LiteLLM knows the key; 1: it does not; LiteLLM down or failing: the Job fails.
+# 0: LiteLLM knows the key; 1: it does not; LiteLLM down or failing: the Job fails. A known key
+# that LiteLLM's route checks refuse /key/info is still known: /v1/models, the route Open WebUI
+# itself calls with it, decides then.
 registered() {
   status=$(call GET /key/info "$OPENWEBUI_KEY")
   case "$status" in
     200) return 0 ;;
-    400|401|403|404) return 1 ;;
+    400|401|403|404) ;;
     *) fail "GET /key/info answered $status" ;;
+  esac
+  status=$(call GET /v1/models "$OPENWEBUI_KEY")
+  case "$status" in
+    200) return 0 ;;
+    400|401|403|404) return 1 ;;
+    *) fail "GET /v1/models answered $status" ;;
   esac
 }
 if registered; then
