@@ -30,8 +30,10 @@ and `delete_key_fn` (POST /key/delete, `key_aliases`: "Can be passed instead of 
 Why a PreSync hook of the Open WebUI Application (wave 14) and not a PostSync hook of LiteLLM's:
 Argo CD runs PreSync hooks "prior to the application of the manifests" and PostSync only after
 "all resources in a Healthy state" (/work/shared/argocd/v3.5.1/docs/user-guide/sync-waves.md, the
-hook table; resource_hooks.md points there). Hooks do not count towards an Application's health, so
-a PostSync hook of LiteLLM (wave 13) would race Open WebUI's wave; as Open WebUI's PreSync, the key
+hook table; resource_hooks.md points there). The root moves on to wave 14 once LiteLLM's
+Application is Synced and Healthy (argocd.APPLICATION_HEALTH_LUA reads status.sync and
+status.health, not the running operation), so a PostSync hook of LiteLLM (wave 13) could still be
+running when Open WebUI starts; as Open WebUI's PreSync, the key
 is registered after LiteLLM's wave is Healthy and before Open WebUI's StatefulSet is (re)applied,
 on every Open WebUI sync. The pinned litellm-helm chart has no extraResources template anyway; the
 open-webui chart's `extraResources` carries the Job, into namespace litellm, where the master key
