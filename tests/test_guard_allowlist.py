@@ -515,3 +515,43 @@ def test_hydrated_values_changes(name: str, scratch_repo: Path, tmp_path: Path, 
         assert code == 1 and BLOCKED in categories(report), report
         assert any(f["object"] == "Deployment litellm/litellm" and f["field"].startswith(
             "spec.template.spec.containers[litellm].command") for f in report["findings"]), report
+
+
+# --- Open WebUI's virtual key: a model added end to end, and the key is not the master key -------
+
+def _environment_edit(root: Path, old: str, new: str) -> None:
+    path = root / "environments" / "dev" / "environment.yaml"
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.mark.parametrize("name", ["a model added", "Open WebUI's key renamed"])
+def test_open_webui_key_changes_end_to_end(name: str, scratch_repo: Path, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both checkouts rendered and hydrated as guard.yml runs them. A model added reaches Open
+    WebUI's registration Job (the models its key may call) and StatefulSet (the digest that reruns
+    the hook): routine, silent. Moving Open WebUI's key to another Secrets Manager secret is not the
+    master key: never the master-key rule, never blocked."""
+    import json
+    import shutil
+
+    from generator.cli import main
+    monkeypatch.delenv("LITELLM_GITOPS_HYDRATE_CACHE", raising=False)
+    base, head = tmp_path / "base", tmp_path / "head"
+    shutil.copytree(scratch_repo, base)
+    shutil.copytree(scratch_repo, head)
+    if name == "a model added":
+        _environment_edit(head, "    models:\n", "    models:\n      - name: claude-3-haiku\n"
+                                                "        model: us.anthropic.claude-3-haiku-20240307-v1:0\n")
+    else:
+        _environment_edit(head, "secrets:\n", "secrets:\n  names:\n    openWebuiKey: open-webui/litellm-key-v2\n")
+    assert main(["render", "--root", str(head)]) == 0
+    code, out, err = run_cli("guard", "--base", base, "--head", head, "--json", "--hydrate-cache", tmp_path / "cache")
+    report = json.loads(out)
+    if name == "a model added":
+        assert code == 0 and report["findings"] == [], report
+    else:
+        assert "master-key" not in categories(report) and all(f["policy"] != "blocked" for f in report["findings"]), report
+        # a new secret in CloudFormation: two approvals as for any secret, not the master key's rule
+        assert any(f["object"].startswith("CloudFormation OpenWebuiKeySecret") for f in report["findings"]), report

@@ -17,7 +17,8 @@ from generator.errors import InputError
 # privileged, capabilities, host namespaces, seccomp, read-only root, requests and memory limits.
 HARDENING = {f"CKV_K8S_{n}" for n in (1, 2, 3, 4, 5, 6, 7, 10, 12, 13, 16, 17, 18, 19, 20, 22, 23, 24, 25, 28, 31, 36, 37, 39)}
 OWN = ("Deployment.litellm.litellm", "Job.litellm.litellm-migrations", "StatefulSet.open-webui.open-webui",
-       "StatefulSet.litellm.redis-ha-server", "Deployment.litellm.redis-ha-haproxy", "Job.litellm.verify-stack")
+       "StatefulSet.litellm.redis-ha-server", "Deployment.litellm.redis-ha-haproxy", "Job.litellm.verify-stack",
+       "Job.litellm.register-openwebui-key")
 
 
 

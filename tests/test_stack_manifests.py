@@ -138,7 +138,8 @@ def test_verification_reruns_when_litellm_or_open_webui_values_change():
     models = env("prod").component("litellm")["models"] + [model]
     added = verification.config_map(env("prod", components={"litellm": {"models": models}}))["data"]
     assert added["litellm-values-sha256"] != before["litellm-values-sha256"]
-    assert added["open-webui-values-sha256"] == before["open-webui-values-sha256"]
+    # Open WebUI's values carry the models its own key may call (components/openwebui_key.py)
+    assert added["open-webui-values-sha256"] != before["open-webui-values-sha256"]
     bigger = verification.config_map(env("prod", components={"open-webui": {"storageSize": "20Gi"}}))["data"]
     assert bigger["open-webui-values-sha256"] != before["open-webui-values-sha256"]
 

@@ -128,21 +128,28 @@ def render_template(template: str, values: dict[str, str]) -> str:
 
 
 @pytest.mark.parametrize("stored, expected", [("abc123", "sk-abc123"), ("sk-abc123", "sk-abc123")])
-def test_the_master_key_always_starts_with_sk(stored, expected):
-    templates = [manifests("prod")["externalsecret-litellm-secrets.yaml"]["spec"]["target"]["template"]["data"]["LITELLM_MASTER_KEY"],
-                 manifests("prod")["externalsecret-openwebui-secrets.yaml"]["spec"]["target"]["template"]["data"]["OPENAI_API_KEY"]]
-    for template in templates:
-        assert render_template(template, {"LITELLM_MASTER_KEY": stored}) == expected
+def test_the_master_key_and_open_webuis_key_always_start_with_sk(stored, expected):
+    """LiteLLM accepts only `sk-` keys: the master key, and Open WebUI's virtual key in both of the
+    Secrets that hold it (Open WebUI's, and the registration Job's in litellm)."""
+    prod = manifests("prod")
+    templates = [(prod["externalsecret-litellm-secrets.yaml"], "LITELLM_MASTER_KEY", "LITELLM_MASTER_KEY"),
+                 (prod["externalsecret-openwebui-secrets.yaml"], "OPENAI_API_KEY", "OPENWEBUI_LITELLM_KEY"),
+                 (prod["externalsecret-openwebui-key.yaml"], "OPENWEBUI_LITELLM_KEY", "OPENWEBUI_LITELLM_KEY")]
+    for es, key, variable in templates:
+        assert render_template(es["spec"]["target"]["template"]["data"][key], {variable: stored}) == expected
 
 
-def test_openwebui_secrets_hold_its_api_key_and_session_key():
+def test_openwebui_secrets_hold_its_own_api_key_and_session_key_never_the_master_key():
     es = manifests("prod")["externalsecret-openwebui-secrets.yaml"]
     assert es["metadata"]["namespace"] == "open-webui"
     assert es["spec"]["target"]["name"] == "openwebui-secrets"
     assert set(es["spec"]["target"]["template"]["data"]) == {"OPENAI_API_KEY", "WEBUI_SECRET_KEY"}
     mapping = {d["secretKey"]: d["remoteRef"]["key"] for d in es["spec"]["data"]}
-    assert mapping == {"LITELLM_MASTER_KEY": "prod/litellm/master-key",
+    assert mapping == {"OPENWEBUI_LITELLM_KEY": "prod/open-webui/litellm-key",
                        "WEBUI_SECRET_KEY": "prod/open-webui/webui-secret-key"}
+    job_copy = manifests("prod")["externalsecret-openwebui-key.yaml"]
+    assert (job_copy["metadata"]["namespace"], job_copy["spec"]["target"]["name"]) == ("litellm", "openwebui-key")
+    assert [d["remoteRef"]["key"] for d in job_copy["spec"]["data"]] == ["prod/open-webui/litellm-key"]
 
 
 def test_grafana_and_jaeger_credentials_are_external_secrets_in_monitoring():
@@ -170,6 +177,7 @@ def test_objects_for_disabled_components_are_left_out():
     bare = dataclasses.replace(base, config=deep_merge(base.config, {"components": {"open-webui": {"state": "disabled"}}}))
     names = [file for file, _ in secret_store.objects(bare)]
     assert "externalsecret-openwebui-secrets.yaml" not in names
+    assert "externalsecret-openwebui-key.yaml" not in names, "no Open WebUI: no key to register"
     assert "externalsecret-litellm-secrets.yaml" in names
 
 

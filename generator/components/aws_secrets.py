@@ -48,6 +48,8 @@ DESCRIPTIONS = {
     naming.REDIS_PASSWORD.key: "Redis HA password (REDIS_PASSWORD), shared by Redis, Sentinel and LiteLLM.",
     naming.DATABASE_URL.key: "LiteLLM database URL (DATABASE_URL). Value put out of band; see cloudformation/README.md.",
     "webuiSecretKey": "Open WebUI WEBUI_SECRET_KEY (signs sessions). Regenerating it logs every user out.",
+    naming.OPENWEBUI_KEY.key: "Open WebUI's LiteLLM virtual key (sk- prefixed by External Secrets), registered by a PreSync Job; "
+                              "limited to the stack's models, never the master key.",
     "grafanaAdminPassword": "Grafana admin password.",
     naming.LICENSE.key: "LiteLLM Enterprise licence (LITELLM_LICENSE). Value put out of band: the licence key from BerriAI.",
     "jaegerElasticsearchPassword": "Jaeger's password on the Elasticsearch/OpenSearch trace store: set it as that user's password there.",

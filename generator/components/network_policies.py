@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from generator.components import litellm
+from generator.components import litellm, openwebui_key
 from generator.components.secret_store import licensed
 from generator.environment import Environment
 
@@ -85,6 +85,7 @@ LITELLM_PROXY = Pods("litellm", LITELLM.labels, (JOB_NAME,))
 HAPROXY = _pods("litellm", {"app": "redis-ha-haproxy", "release": "redis-ha"})
 REDIS = _pods("litellm", {"app": "redis-ha", "release": "redis-ha"})
 VERIFY = _pods("litellm", {"app.kubernetes.io/name": "verify-stack"})
+REGISTER_KEY = _pods("litellm", {"app.kubernetes.io/name": openwebui_key.JOB_NAME})
 OPEN_WEBUI = _pods("open-webui", {"app.kubernetes.io/instance": "open-webui", "app.kubernetes.io/component": "open-webui"})
 ESO = _pods("external-secrets", {"app.kubernetes.io/name": "external-secrets"})
 ESO_WEBHOOK = _pods("external-secrets", {"app.kubernetes.io/name": "external-secrets-webhook"})
@@ -138,6 +139,9 @@ def flows(env: Environment) -> list[Flow]:
             Flow("open-webui-litellm", OPEN_WEBUI, LITELLM_PROXY, ((4000, TCP),), "Open WebUI calls LiteLLM's OpenAI API"),
             Flow("verification-open-webui", VERIFY, OPEN_WEBUI, ((8080, TCP),), "the PostSync Job checks Open WebUI's health"),
         ]
+        if env.enabled("litellm") and openwebui_key.wanted(env):
+            result.append(Flow("openwebui-key-litellm", REGISTER_KEY, LITELLM_PROXY, ((4000, TCP),),
+                               "Open WebUI's PreSync Job registers its virtual key through LiteLLM's key API"))
         result += [Flow(f"ingress-open-webui-from-{ns}", Pods(ns), OPEN_WEBUI, ((8080, TCP),), "the environment's ingress namespace")
                    for ns in ingress.get("namespaces") or []]
         if ingress.get("cidrs"):

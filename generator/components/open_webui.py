@@ -3,9 +3,11 @@ LiteLLM's in-cluster Service through its OpenAI-compatible API.
 
 Ollama, Pipelines and the bundled websocket Redis are off: models come from LiteLLM only, and one
 replica needs no shared websocket manager (the schema keeps it at one: SQLite on a ReadWriteOnce
-volume cannot be shared). The key Open WebUI sends to LiteLLM and its
-WEBUI_SECRET_KEY (which signs sessions: a new one per render would log everybody out) come from
-`openwebui-secrets` (phase 8). Its data (SQLite database, uploads) lives on a persistent volume.
+volume cannot be shared). The key Open WebUI sends to LiteLLM (its own virtual key, never the
+master key) and its WEBUI_SECRET_KEY (which signs sessions: a new one per render would log everybody
+out) come from `openwebui-secrets` (phase 8). The Application's PreSync hook registers that key with
+LiteLLM before Open WebUI starts (components/openwebui_key.py, carried by the chart's
+extraResources). Its data (SQLite database, uploads) lives on a persistent volume.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from generator import endpoints, naming
 from generator.argocd import helm_application
 from generator.artifacts import Artifact
-from generator.components import reloader, resources, security, storage_class
+from generator.components import openwebui_key, reloader, resources, security, storage_class
 from generator.components.secret_store import OPENWEBUI_API_KEY, WEBUI_SECRET_KEY
 from generator.environment import Environment
 
@@ -37,10 +39,15 @@ def _probe(path: str, **timing: int) -> dict[str, Any]:
 def values(env: Environment) -> dict[str, Any]:
     settings = env.component(COMPONENT)
     _, secret = naming.OPENWEBUI_SECRET
+    registration = openwebui_key.wanted(env)
+    # The chart runs a StatefulSet (persistence on, provider local): rolled when its Secret changes,
+    # which holds only Open WebUI's own key and session key (a master-key rotation does not roll it).
+    annotations = reloader.reload_annotations(env, secret)
+    if registration:  # the models the key may call: changing them syncs the Application, whose hook updates the key
+        annotations[openwebui_key.MODELS_ANNOTATION] = openwebui_key.models_digest(env)
     return {
         "replicaCount": settings.get("replicas", 1),
-        # The chart runs a StatefulSet (persistence on, provider local): rolled when its Secret changes.
-        "annotations": reloader.reload_annotations(env, secret),
+        "annotations": annotations,
         "ollama": {"enabled": False},
         "pipelines": {"enabled": False},
         # One replica: Open WebUI's in-memory websocket manager, no Redis of its own.
@@ -55,7 +62,7 @@ def values(env: Environment) -> dict[str, Any]:
             # The environment wins over the configuration Open WebUI stores in its database: with
             # persistent config on (its default), a setting once saved (OPENAI_API_KEYS, the key it
             # calls LiteLLM with, among them) is read from the database on every start and a rotated
-            # master key never reaches it (open-webui backend/open_webui/config.py, PersistentConfig).
+            # key never reaches it (open-webui backend/open_webui/config.py, PersistentConfig).
             # Settings changed in the admin UI then last until the next restart: change them here.
             {"name": "ENABLE_PERSISTENT_CONFIG", "value": "False"},
             # Egress is default-deny (network_policies.py): no version checks, no embedding model
@@ -78,6 +85,7 @@ def values(env: Environment) -> dict[str, Any]:
         "startupProbe": _probe(HEALTH_PATH, initialDelaySeconds=10, periodSeconds=5, failureThreshold=60),
         "livenessProbe": _probe(HEALTH_PATH, periodSeconds=15, failureThreshold=4),
         "readinessProbe": _probe("/health/db", periodSeconds=10, failureThreshold=3),
+        "extraResources": [openwebui_key.job(env)] if registration else [],
     }
 
 

@@ -4,8 +4,12 @@
   with the External Secrets controller's IRSA identity, usable only from the stack's namespaces.
 - ExternalSecret `litellm-secrets` (litellm): the four LiteLLM secrets; LITELLM_MASTER_KEY gets the
   `sk-` prefix LiteLLM requires when the stored value lacks it.
-- ExternalSecret `openwebui-secrets` (open-webui): the key Open WebUI calls LiteLLM with (the master
-  key, same prefix rule) and WEBUI_SECRET_KEY.
+- ExternalSecret `openwebui-secrets` (open-webui): the key Open WebUI calls LiteLLM with (its own
+  virtual key, same prefix rule; never the master key, so a master-key rotation leaves Open WebUI
+  alone) and WEBUI_SECRET_KEY.
+- ExternalSecret `openwebui-key` (litellm): the same virtual key for the PreSync Job that registers
+  it with LiteLLM (components/openwebui_key.py), beside the master key it registers it with; the
+  master key never leaves the litellm namespace.
 - ExternalSecret `grafana-admin` (monitoring): Grafana's admin credentials, so the chart never
   generates a password of its own.
 - ExternalSecret `jaeger-elasticsearch` (monitoring): Jaeger's storage password, when Jaeger keeps
@@ -123,10 +127,25 @@ OPENWEBUI_API_KEY = "OPENAI_API_KEY"  # the key Open WebUI sends to LiteLLM
 WEBUI_SECRET_KEY = naming.WEBUI_SECRET_KEY.env_var
 
 
+OPENWEBUI_KEY = naming.OPENWEBUI_KEY.env_var
+
+
 def openwebui_secrets(env: Environment) -> dict[str, Any]:
-    sources = {naming.MASTER_KEY.env_var: naming.MASTER_KEY, WEBUI_SECRET_KEY: naming.WEBUI_SECRET_KEY}
-    template = {OPENWEBUI_API_KEY: sk_prefixed(naming.MASTER_KEY.env_var), WEBUI_SECRET_KEY: plain(WEBUI_SECRET_KEY)}
+    sources = {OPENWEBUI_KEY: naming.OPENWEBUI_KEY, WEBUI_SECRET_KEY: naming.WEBUI_SECRET_KEY}
+    template = {OPENWEBUI_API_KEY: sk_prefixed(OPENWEBUI_KEY), WEBUI_SECRET_KEY: plain(WEBUI_SECRET_KEY)}
     return external_secret(env, naming.OPENWEBUI_SECRET, sources, template)
+
+
+def registers_openwebui_key(env: Environment) -> bool:
+    from generator.components.openwebui_key import wanted  # open_webui -> openwebui_key; kept one-way
+
+    return wanted(env)
+
+
+def openwebui_key(env: Environment) -> dict[str, Any]:
+    """The registration Job's copy of Open WebUI's key: the same value, the same prefix rule."""
+    return external_secret(env, naming.OPENWEBUI_KEY_SECRET, {OPENWEBUI_KEY: naming.OPENWEBUI_KEY},
+                           {OPENWEBUI_KEY: sk_prefixed(OPENWEBUI_KEY)})
 
 
 GRAFANA_USER_KEY = "admin-user"
@@ -174,6 +193,8 @@ def objects(env: Environment) -> list[tuple[str, dict[str, Any]]]:
         result.append(("serviceaccount-litellm.yaml", litellm_service_account(env)))
     if env.enabled("open-webui"):
         result.append(("externalsecret-openwebui-secrets.yaml", openwebui_secrets(env)))
+        if registers_openwebui_key(env):
+            result.append(("externalsecret-openwebui-key.yaml", openwebui_key(env)))
     if env.enabled("kube-prometheus-stack"):
         result.append(("externalsecret-grafana-admin.yaml", grafana_admin(env)))
     if jaeger_uses_elasticsearch(env):
