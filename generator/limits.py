@@ -27,6 +27,10 @@ HELM_OUTPUT_BYTES = 256 * MiB  # stdout of one helm run (the largest render is a
 HELM_STDERR_BYTES = 1 * MiB  # stderr of one helm run (only its first lines are printed)
 CHILD_KILL_GRACE = 5.0  # seconds between SIGTERM and SIGKILL for a child's process group
 
+JSONNET_TIMEOUT = 60.0  # seconds for one Jsonnet evaluation (the root's pin evaluates in well under one)
+JSONNET_MEMORY_BYTES = 1024 * MiB  # address space of the child evaluating one Jsonnet file (RLIMIT_AS)
+JSONNET_OUTPUT_BYTES = 64 * MiB  # the JSON one Jsonnet evaluation answers
+
 MESSAGE_CHARS = 300  # server or child text quoted in one error line
 
 _ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")  # ANSI CSI, OSC, 2-byte
