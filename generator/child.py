@@ -1,4 +1,5 @@
-"""Running a child process (helm, git, the Jsonnet evaluator) with bounds: a timeout and a byte limit on each of its outputs.
+"""Running a child process (helm, git, the Jsonnet evaluator) with bounds: a timeout and a byte
+limit on each of its outputs.
 
 `subprocess.run(capture_output=True)` reads everything a child writes and waits forever: a helm
 that floods stdout fills memory, one that hangs hangs the command. Here the child starts in its

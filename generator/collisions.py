@@ -34,16 +34,16 @@ UNIQUE: tuple[tuple[str, tuple[str, ...], tuple[tuple[str, ...], ...]], ...] = (
 
 # (key path, pattern of a placeholder value, why it is one); "*" matches any list index.
 PLACEHOLDERS: tuple[tuple[tuple[str, ...], re.Pattern[str], str], ...] = (
-    (("aws", "accountId"), re.compile(r"^(123456789012|111122223333|444455556666|777788889999|999988887777|0{12})$"),
+    (("aws", "accountId"), re.compile(r"^(123456789012|111122223333|444455556666|777788889999|999988887777|0{12})\Z"),
      "an account id from the AWS documentation"),
     (("hub", "argocdRoleArn"), re.compile(r"^arn:aws[a-z-]*:iam::(123456789012|111122223333|444455556666|777788889999|999988887777|0{12}):"),
      "a role in an account id from the AWS documentation"),
     (("git", "repoURL"), re.compile(r"[/.:@]example-org[/.]|//(www\.)?example\.(com|org)/"), "an example repository URL"),
-    (("cluster", "oidcIssuer"), re.compile(r"/id/0+$"), "an all-zero OIDC issuer id"),
-    (("cluster", "network", "vpcId"), re.compile(r"^vpc-(0+[1-9]?|0a1b2c3d4e5f\w*)$"), "an example VPC id"),
-    (("cluster", "network", "subnetIds", "*"), re.compile(r"^subnet-(0+[1-9]?|0a1b2c3d4e5f\w*)$"), "an example subnet id"),
-    (("cluster", "network", "clusterSecurityGroupId"), re.compile(r"^sg-(0+[1-9]?|0a1b2c3d4e5f\w*)$"), "an example security group id"),
-    (("components", "bastion", "amiId"), re.compile(r"^ami-(0+[1-9]?|0a1b2c3d4e5f\w*)$"), "an example AMI id"),
+    (("cluster", "oidcIssuer"), re.compile(r"/id/0+\Z"), "an all-zero OIDC issuer id"),
+    (("cluster", "network", "vpcId"), re.compile(r"^vpc-(0+[1-9]?|0a1b2c3d4e5f\w*)\Z"), "an example VPC id"),
+    (("cluster", "network", "subnetIds", "*"), re.compile(r"^subnet-(0+[1-9]?|0a1b2c3d4e5f\w*)\Z"), "an example subnet id"),
+    (("cluster", "network", "clusterSecurityGroupId"), re.compile(r"^sg-(0+[1-9]?|0a1b2c3d4e5f\w*)\Z"), "an example security group id"),
+    (("components", "bastion", "amiId"), re.compile(r"^ami-(0+[1-9]?|0a1b2c3d4e5f\w*)\Z"), "an example AMI id"),
 )
 
 
