@@ -412,8 +412,10 @@ def _hub_checkout(scratch_repo: Path, where: Path, envs: tuple[str, ...], edit: 
 
 
 def _stage(root: Path) -> None:
+    """eu-staging rolls out with dev (stage prod would make it prod-like, which asks for replicated
+    secrets: a salt-key change of its own, not the stage's)."""
     path = root / "environments/eu-staging/environment.yaml"
-    path.write_text(path.read_text().replace("stage: staging", "stage: prod"))
+    path.write_text(path.read_text().replace("stage: staging", "stage: dev"))
 
 
 @pytest.mark.parametrize("name", ["a hub environment's stage", "a hub-managed environment added"])
@@ -461,3 +463,71 @@ def test_hydrated_values_changes(name: str, scratch_repo: Path, tmp_path: Path, 
         assert code == 1 and BLOCKED in categories(report), report
         assert any(f["object"] == "Deployment litellm/litellm" and f["field"].startswith(
             "spec.template.spec.containers[litellm].command") for f in report["findings"]), report
+
+
+def _steal_cluster(of: str) -> Callable[[Path], Any]:
+    """eu-staging, added with its own name, secrets prefix and OIDC issuer (so `render` accepts it
+    as before the check), but `cluster.server` set to another environment's API endpoint."""
+    def edit(root: Path) -> None:
+        import yaml
+        server = yaml.safe_load((root / "environments" / of / "environment.yaml").read_text())["cluster"]["server"]
+        path = root / "environments/eu-staging/environment.yaml"
+        text = path.read_text()
+        mine = yaml.safe_load(text)["cluster"]["server"]
+        path.write_text(text.replace(mine, server, 1))
+    return edit
+
+
+def test_a_new_hub_environment_on_another_environment_s_cluster_is_blocked_naming_both(scratch_repo: Path, tmp_path: Path, github) -> None:
+    """A PR adds hub environment eu-staging whose cluster Secret registers eu-prod's API server: its
+    whole stack would deploy into eu-prod's cluster. Not routine: blocked whatever the approvals,
+    naming both environments (the same PR with eu-staging's own server only needs approvals)."""
+    import shutil
+
+    from generator import collisions
+
+    base = _hub_checkout(scratch_repo, tmp_path / "base", ("eu-dev", "eu-prod"))
+    head = tmp_path / "head"
+    shutil.copytree(scratch_repo, head)
+    for env in ("eu-dev", "eu-prod", "eu-staging"):
+        shutil.copytree(FLEET / env, head / "environments" / env)
+    _steal_cluster("eu-prod")(head)
+    assert run_cli("render", "--root", head)[0] == 2  # the generator refuses it now: render it as the old one did
+    original = collisions.UNIQUE
+    collisions.UNIQUE = tuple(u for u in original if u[1] != ("cluster", "server"))
+    try:
+        assert run_cli("render", "--root", head)[0] == 0
+    finally:
+        collisions.UNIQUE = original
+    for login in ("r1", "r2", "r3"):
+        github.review(login)
+    code, out, err = run_cli("guard", "--base", base, "--head", head, "--json", "--no-hydrate")
+    import json
+    report = json.loads(out)
+    assert code == 1 and report["verdict"] == "refused", report
+    hits = [f for f in report["findings"] if "is the cluster of environment eu-prod" in f["field"]]
+    assert hits and all(f["policy"] == "blocked" and "environment eu-staging's Applications" in f["field"]
+                        and f["object"] == "Secret argocd/cluster-eu-staging" for f in hits), report
+    import yaml
+    server = yaml.safe_load((FLEET / "eu-prod" / "environment.yaml").read_text())["cluster"]["server"]
+    assert {f["field"].split(" (", 1)[1].split(" is the")[0] for f in hits} == {
+        f"API server {server.lower()}", f"EKS cluster eu-west-1/{server[8:40].upper()}"}, hits
+
+
+def test_a_hub_environment_moved_onto_another_environment_s_cluster_is_blocked(scratch_repo: Path, tmp_path: Path) -> None:
+    """The same through a hand edit of an existing registration (render --check is not the guard's
+    business): eu-dev's cluster Secret now names eu-prod's server."""
+    import yaml
+    every = ("eu-dev", "eu-prod")
+    base = _hub_checkout(scratch_repo, tmp_path / "base", every)
+    head = _hub_checkout(scratch_repo, tmp_path / "head", every)
+    prod = yaml.safe_load((head / "rendered/fleet/central/hub/eu-prod/cluster.yaml").read_text())["stringData"]["server"]
+    path = head / "rendered/fleet/central/hub/eu-dev/cluster.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["stringData"]["server"] = prod
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    code, out, err = run_cli("guard", "--base", base, "--head", head, "--json", "--no-hydrate")
+    import json
+    report = json.loads(out)
+    assert code == 1 and any(f["policy"] == "blocked" and "API server" in f["field"] and "eu-prod" in f["field"]
+                             and f["object"] == "Secret argocd/cluster-eu-dev" for f in report["findings"]), report

@@ -11,7 +11,7 @@ from pathlib import Path
 from generator import deadline, shard
 from generator.commands.common import add_hydrate_options, write_report
 from generator.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, InputError
-from generator.guard import allowlist, approvals, gitsnap, layers, pr, report, rules, synced, tree, verdict
+from generator.guard import allowlist, approvals, clusters, gitsnap, layers, pr, report, rules, synced, tree, verdict
 from generator.guard.redact import MISSING
 from generator.guard.github import GitHub
 
@@ -143,6 +143,13 @@ def _judge(args: argparse.Namespace) -> int:
                               "repository; the guard would read an empty folder)", MISSING, "present", path)
                 for path in gitsnap.submodules(args.head)]
     findings += rules.evaluate(pair.base, pair.head)
+    for hit in clusters.evaluate(pair.base, pair.head, args.head):  # one cluster, one environment (guard/clusters.py)
+        mine = hit.registration
+        findings.append(rules.Finding(
+            rules.SALT_SOURCE, f"fleet/{mine.hub}", mine.object,
+            f"stringData.server ({hit.how} is the cluster of environment {hit.other}: environment {mine.environment}'s "
+            f"Applications would deploy into it, over {hit.other}'s namespaces and LiteLLM Secret)",
+            hit.before if hit.before is not None else MISSING, mine.server, mine.file))
 
     reached = layers.reasons(args.base, args.head)  # what a layer edit reaches (guard/layers.py)
     if args.shard is not None:  # findings only: guard-combine reads the approvals once and decides
