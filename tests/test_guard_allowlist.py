@@ -531,3 +531,23 @@ def test_a_hub_environment_moved_onto_another_environment_s_cluster_is_blocked(s
     report = json.loads(out)
     assert code == 1 and any(f["policy"] == "blocked" and "API server" in f["field"] and "eu-prod" in f["field"]
                              and f["object"] == "Secret argocd/cluster-eu-dev" for f in report["findings"]), report
+
+
+def test_a_new_hub_environment_s_child_application_aimed_at_another_cluster_is_blocked(scratch_repo: Path, tmp_path: Path) -> None:
+    """A PR adds hub environment eu-staging as render writes it, then points its LiteLLM
+    Application at the cluster the hub registers as eu-prod (`destination.name`): a new
+    environment's Applications are new, so only this check says where they land."""
+    import yaml
+    base = _hub_checkout(scratch_repo, tmp_path / "base", ("eu-dev", "eu-prod"))
+    head = _hub_checkout(scratch_repo, tmp_path / "head", ("eu-dev", "eu-prod", "eu-staging"))
+    path = head / "rendered/eu-staging/apps/13-litellm.yaml"
+    doc = yaml.safe_load(path.read_text())
+    assert doc["spec"]["destination"]["name"] == "eu-staging"
+    doc["spec"]["destination"]["name"] = "eu-prod"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    code, out, err = run_cli("guard", "--base", base, "--head", head, "--json", "--no-hydrate")
+    import json
+    report = json.loads(out)
+    hits = [f for f in report["findings"] if f["field"].startswith("spec.destination.name (cluster name eu-prod is the cluster "
+                                                                    "of environment eu-prod: environment eu-staging's")]
+    assert code == 1 and hits and all(f["policy"] == "blocked" and f["environment"] == "eu-staging" for f in hits), report

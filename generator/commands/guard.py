@@ -144,12 +144,11 @@ def _judge(args: argparse.Namespace) -> int:
                 for path in gitsnap.submodules(args.head)]
     findings += rules.evaluate(pair.base, pair.head)
     for hit in clusters.evaluate(pair.base, pair.head, args.head):  # one cluster, one environment (guard/clusters.py)
-        mine = hit.registration
         findings.append(rules.Finding(
-            rules.SALT_SOURCE, f"fleet/{mine.hub}", mine.object,
-            f"stringData.server ({hit.how} is the cluster of environment {hit.other}: environment {mine.environment}'s "
+            rules.SALT_SOURCE, hit.tree, hit.object,
+            f"{hit.field} ({hit.how} is the cluster of environment {hit.other}: environment {hit.environment}'s "
             f"Applications would deploy into it, over {hit.other}'s namespaces and LiteLLM Secret)",
-            hit.before if hit.before is not None else MISSING, mine.server, mine.file))
+            hit.before if hit.before is not None else MISSING, hit.value, hit.file))
 
     reached = layers.reasons(args.base, args.head)  # what a layer edit reaches (guard/layers.py)
     if args.shard is not None:  # findings only: guard-combine reads the approvals once and decides

@@ -52,10 +52,15 @@ class Registration:
 
 @dataclass(frozen=True)
 class Collision:
-    registration: Registration
+    tree: str  # the tree it is in: "fleet/<hub>" or an environment
+    environment: str  # the environment that would deploy there
+    object: str
+    file: str
+    field: str  # "stringData.server", "spec.destination.name", ...
+    value: str
     other: str  # the environment whose cluster it is
-    how: str  # "API server <url>" or "EKS cluster <region>/<id>"
-    before: str | None  # the registration's server in base, if any
+    how: str  # "API server <url>", "EKS cluster <region>/<id>" or "cluster name <env>"
+    before: str | None  # the value in base, if any
 
 
 def keys(server: str) -> set[str]:
@@ -117,27 +122,52 @@ def identities(head_dir: Path) -> dict[str, set[str]]:
     return found
 
 
-def evaluate(base: dict[str, EnvTree], head: dict[str, EnvTree], head_dir: Path) -> list[Collision]:
-    """Every cluster Secret of head, new or with a new server, that registers another environment's cluster."""
-    moved: list[tuple[Registration, str | None]] = []
+def _destination(doc: Any) -> tuple[str, str]:
+    spec = doc.get("spec") if isinstance(doc, dict) and isinstance(doc.get("spec"), dict) else {}
+    destination = spec.get("destination") if isinstance(spec.get("destination"), dict) else {}
+    return str(destination.get("name") or ""), str(destination.get("server") or "")
+
+
+def _moved(base: dict[str, EnvTree], head: dict[str, EnvTree]) -> list[tuple[str, str, str, str, str, str, str | None]]:
+    """(tree, environment, object, file, field, value, value in base) for every cluster
+    registration and Application destination of head that is new or changed."""
+    found = []
     for name in sorted(head):
-        if not name.startswith(f"{FLEET}/"):
+        old_env = base.get(name)
+        if name.startswith(f"{FLEET}/"):
+            before = registrations(name.split("/", 1)[1], old_env)
+            for key, mine in sorted(registrations(name.split("/", 1)[1], head[name]).items()):
+                old = before.get(key)
+                if old is None or (old.environment, old.server) != (mine.environment, mine.server):
+                    found.append((name, mine.environment, mine.object, mine.file, "stringData.server", mine.server,
+                                  old.server if old is not None else None))
             continue
-        hub = name.split("/", 1)[1]
-        before = registrations(hub, base.get(name))
-        for key, registration in sorted(registrations(hub, head[name]).items()):
-            old = before.get(key)
-            if old is None or (old.environment, old.server) != (registration.environment, registration.server):
-                moved.append((registration, old.server if old is not None else None))
+        for app in head[name].of_kind("Application"):
+            old = old_env.objects.get(app.key) if old_env is not None else None
+            was = _destination(old.doc) if old is not None else ("", "")
+            for index, (field, value) in enumerate(zip(("spec.destination.name", "spec.destination.server"),
+                                                       _destination(app.doc))):
+                if value and value != was[index]:
+                    found.append((name, name, app.label or app.key, app.file, field, value, was[index] or None))
+    return found
+
+
+def evaluate(base: dict[str, EnvTree], head: dict[str, EnvTree], head_dir: Path) -> list[Collision]:
+    """Every cluster registration (hub) or Application destination of head, new or changed, that
+    names another environment's cluster."""
+    moved = _moved(base, head)
     if not moved:
         return []
     known = identities(head_dir)
     found = []
-    for registration, old_server in moved:
-        mine = keys(registration.server)
+    for tree, environment, obj, file, field, value, before in moved:
+        if field == "spec.destination.name":  # a hub registers each environment's cluster under its name
+            if value != environment and value in known:
+                found.append(Collision(tree, environment, obj, file, field, value, value, f"cluster name {value}", before))
+            continue
+        mine = keys(value)
         for other in sorted(known):
-            if other == registration.environment:
-                continue
-            for how in sorted(mine & known[other]):
-                found.append(Collision(registration, other, how, old_server))
+            if other != environment:
+                found += [Collision(tree, environment, obj, file, field, value, other, how, before)
+                          for how in sorted(mine & known[other])]
     return found
