@@ -77,7 +77,9 @@ def _child() -> int:
     import resource
 
     request: dict[str, Any] = json.loads(sys.stdin.buffer.read())
-    resource.setrlimit(resource.RLIMIT_AS, (request["memory"], request["memory"]))
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    memory = request["memory"] if hard == resource.RLIM_INFINITY else min(request["memory"], hard)
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))  # never above a limit the caller already has
     import _gojsonnet  # loaded under the limit: the Go runtime's heap counts against it
 
     top = Path(request["top"])
