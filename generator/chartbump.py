@@ -46,7 +46,7 @@ from generator.errors import InputError
 from generator.projectfiles import UPSTREAM_LOCK, project_file
 from generator.schemacache import URL_TIMEOUT_SECONDS, sha256_hex, write_atomically
 
-VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$")  # as schemas/environment.schema.json $defs.chart
+VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?\Z")  # as schemas/environment.schema.json $defs.chart
 HELM_CHART_LAYER = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 ARCHIVE_LIMIT = 64 * 1024 * 1024

@@ -1,4 +1,5 @@
-"""Running a child process (helm) with bounds: a timeout and a byte limit on each of its outputs.
+"""Running a child process (helm, git, the Jsonnet evaluator) with bounds: a timeout and a byte
+limit on each of its outputs.
 
 `subprocess.run(capture_output=True)` reads everything a child writes and waits forever: a helm
 that floods stdout fills memory, one that hangs hangs the command. Here the child starts in its
@@ -56,6 +57,18 @@ def _drain(stream, limit: int, into: list[bytes], over: threading.Event) -> None
         return
 
 
+def _feed(stream, data: bytes) -> None:
+    try:
+        stream.write(data)
+    except (OSError, ValueError):  # the child stopped reading (exited or was killed)
+        pass
+    finally:
+        try:
+            stream.close()
+        except (OSError, ValueError):
+            pass
+
+
 def _kill_group(process: subprocess.Popen) -> None:
     for sig, wait in ((signal.SIGTERM, limits.CHILD_KILL_GRACE), (signal.SIGKILL, None)):
         try:
@@ -79,19 +92,22 @@ def _kill_group(process: subprocess.Popen) -> None:
 
 def run(argv: list[str], *, timeout: float, timeout_name: str, stdout_limit: int | None = None,
         stdout_name: str = "HELM_OUTPUT_BYTES", stderr_limit: int | None = None,
-        cwd: str | os.PathLike | None = None, env: dict[str, str] | None = None) -> Done:
+        cwd: str | os.PathLike | None = None, env: dict[str, str] | None = None, stdin: bytes | None = None) -> Done:
     """Run `argv` to its end within `timeout` seconds and the output limits (default
     HELM_OUTPUT_BYTES, HELM_STDERR_BYTES); ChildLimit (the group killed) when it runs past one.
-    An overflowing stderr is cut, not fatal: only its start is shown. OSError when it cannot start."""
+    An overflowing stderr is cut, not fatal: only its start is shown. OSError when it cannot start.
+    `stdin`, when given, is written to the child's standard input (by a thread, then closed)."""
     stdout_limit = limits.HELM_OUTPUT_BYTES if stdout_limit is None else stdout_limit
     stderr_limit = limits.HELM_STDERR_BYTES if stderr_limit is None else stderr_limit
-    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                cwd=cwd, env=env, start_new_session=True)
     out: list[bytes] = []
     err: list[bytes] = []
     overflow, err_overflow = threading.Event(), threading.Event()
     readers = [threading.Thread(target=_drain, args=(process.stdout, stdout_limit, out, overflow), daemon=True),
                threading.Thread(target=_drain, args=(process.stderr, stderr_limit, err, err_overflow), daemon=True)]
+    if stdin is not None:
+        readers.append(threading.Thread(target=_feed, args=(process.stdin, stdin), daemon=True))
     for reader in readers:
         reader.start()
     ends_at = time.monotonic() + timeout

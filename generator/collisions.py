@@ -6,7 +6,10 @@ naming both files:
   sets of stacks, one cluster);
 - the same secrets prefix in the same account and region (both would read and write the same
   Secrets Manager secrets: two CloudFormation stacks fighting over one LITELLM_SALT_KEY);
-- the same OIDC issuer (one cluster's identity trusted by another environment's IRSA roles).
+- the same OIDC issuer (one cluster's identity trusted by another environment's IRSA roles);
+- the same cluster API server (`cluster.server`; the in-cluster address excepted, which each
+  standalone Argo CD resolves to its own cluster): both environments' Applications would deploy
+  into one cluster, over each other's namespaces and LiteLLM Secret.
 For each environment, an OIDC issuer whose region (https://oidc.eks.<region>.amazonaws.com/id/...,
 the form EKS reports) is not aws.region is bad input: the issuer was copied from elsewhere.
 
@@ -30,20 +33,23 @@ UNIQUE: tuple[tuple[str, tuple[str, ...], tuple[tuple[str, ...], ...]], ...] = (
     ("cluster", ("cluster", "name"), (("aws", "accountId"), ("aws", "region"))),
     ("secrets prefix", ("secrets", "prefix"), (("aws", "accountId"), ("aws", "region"))),
     ("OIDC issuer", ("cluster", "oidcIssuer"), ()),
+    ("cluster API server", ("cluster", "server"), ()),
 )
+# Values many environments may share: each standalone Argo CD's own cluster (generator.fleet.IN_CLUSTER).
+SHARED = {("cluster", "server"): ("https://kubernetes.default.svc",)}
 
 # (key path, pattern of a placeholder value, why it is one); "*" matches any list index.
 PLACEHOLDERS: tuple[tuple[tuple[str, ...], re.Pattern[str], str], ...] = (
-    (("aws", "accountId"), re.compile(r"^(123456789012|111122223333|444455556666|777788889999|999988887777|0{12})$"),
+    (("aws", "accountId"), re.compile(r"^(123456789012|111122223333|444455556666|777788889999|999988887777|0{12})\Z"),
      "an account id from the AWS documentation"),
     (("hub", "argocdRoleArn"), re.compile(r"^arn:aws[a-z-]*:iam::(123456789012|111122223333|444455556666|777788889999|999988887777|0{12}):"),
      "a role in an account id from the AWS documentation"),
     (("git", "repoURL"), re.compile(r"[/.:@]example-org[/.]|//(www\.)?example\.(com|org)/"), "an example repository URL"),
-    (("cluster", "oidcIssuer"), re.compile(r"/id/0+$"), "an all-zero OIDC issuer id"),
-    (("cluster", "network", "vpcId"), re.compile(r"^vpc-(0+[1-9]?|0a1b2c3d4e5f\w*)$"), "an example VPC id"),
-    (("cluster", "network", "subnetIds", "*"), re.compile(r"^subnet-(0+[1-9]?|0a1b2c3d4e5f\w*)$"), "an example subnet id"),
-    (("cluster", "network", "clusterSecurityGroupId"), re.compile(r"^sg-(0+[1-9]?|0a1b2c3d4e5f\w*)$"), "an example security group id"),
-    (("components", "bastion", "amiId"), re.compile(r"^ami-(0+[1-9]?|0a1b2c3d4e5f\w*)$"), "an example AMI id"),
+    (("cluster", "oidcIssuer"), re.compile(r"/id/0+\Z"), "an all-zero OIDC issuer id"),
+    (("cluster", "network", "vpcId"), re.compile(r"^vpc-(0+[1-9]?|0a1b2c3d4e5f\w*)\Z"), "an example VPC id"),
+    (("cluster", "network", "subnetIds", "*"), re.compile(r"^subnet-(0+[1-9]?|0a1b2c3d4e5f\w*)\Z"), "an example subnet id"),
+    (("cluster", "network", "clusterSecurityGroupId"), re.compile(r"^sg-(0+[1-9]?|0a1b2c3d4e5f\w*)\Z"), "an example security group id"),
+    (("components", "bastion", "amiId"), re.compile(r"^ami-(0+[1-9]?|0a1b2c3d4e5f\w*)\Z"), "an example AMI id"),
 )
 
 
@@ -74,7 +80,8 @@ def check(environments: list[Environment]) -> None:
         seen: dict[tuple, Environment] = {}
         for env in environments:
             value = _get(env.config, key)
-            if value is None or any(path == key and pattern.search(str(value)) for path, pattern, _ in PLACEHOLDERS):
+            if value is None or value in SHARED.get(key, ()) or any(
+                    path == key and pattern.search(str(value)) for path, pattern, _ in PLACEHOLDERS):
                 continue  # absent, or a placeholder (its own warning): two new environments may share one
             ident = (value, *(_get(env.config, s) for s in scope))
             other = seen.setdefault(ident, env)

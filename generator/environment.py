@@ -34,10 +34,10 @@ from generator.yamlio import MAX_ENVIRONMENT_BYTES, contains, load_positioned, p
 
 DEFAULTS_FILE = "defaults.yaml"
 ENVIRONMENT_FILE = "environment.yaml"
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
 LAYERS_FOLDER = "layers"  # environments/layers/<name>.yaml: shared settings environments name
 LAYERS_KEY = "layers"
-LAYER_PATH = re.compile(r"^layers/[a-z0-9][a-z0-9._-]*\.ya?ml$")
+LAYER_PATH = re.compile(r"^layers/[a-z0-9][a-z0-9._-]*\.ya?ml\Z")
 RESERVED_NAMES = {"fleet": "rendered/fleet/ holds the hubs' objects (generator.fleet)",
                   LAYERS_FOLDER: "environments/layers/ holds the shared layer files environments name"}
 _NOT_IN_A_LAYER = ("required", "if", "then", "else", "dependentRequired", "minProperties")

@@ -1,27 +1,42 @@
 """A git revision as a checkout: `diff --base REV` (and its default, the merge base of HEAD with
 the default branch) reads the base from a temporary `git worktree` of that commit, removed
 afterwards whatever happens. Only plain git commands with fixed arguments; the revision is
-resolved with `rev-parse --verify` first, so it is never read as an option."""
+resolved with `rev-parse --verify` first, so it is never read as an option. Each git run is
+bounded (generator/child.py: limits.GIT_TIMEOUT, GIT_OUTPUT_BYTES); past one is bad input naming it."""
 
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from generator import child, limits
 from generator.errors import InputError
 
 DEFAULT_BRANCHES = ("origin/HEAD", "origin/main", "origin/master", "main", "master")
 
 
-def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+@dataclass
+class _Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _git(repo: Path, *args: str) -> _Done:
     try:
-        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=120, check=False)
+        done = child.run(["git", "-C", str(repo), *args], timeout=limits.GIT_TIMEOUT, timeout_name="GIT_TIMEOUT",
+                         stdout_limit=limits.GIT_OUTPUT_BYTES, stdout_name="GIT_OUTPUT_BYTES",
+                         stderr_limit=limits.GIT_STDERR_BYTES)
     except FileNotFoundError:
         raise InputError("git is not installed", hint="install git, or pass --base DIR, a checkout of the base") from None
+    except child.ChildLimit as exc:
+        raise InputError(f"git {args[0]} {exc}", file=repo,
+                         hint="pass --base DIR, a checkout of the base (see GIT_TIMEOUT in docs/limits.md)") from None
+    return _Done(done.returncode, done.stdout.decode("utf-8", "replace"), child.message(done.stderr))
 
 
 def is_repository(repo: Path) -> bool:
@@ -59,7 +74,7 @@ def worktree(repo: Path, commit: str) -> Iterator[Path]:
     added = _git(repo, "worktree", "add", "--detach", "--quiet", str(folder), commit)
     if added.returncode != 0:
         shutil.rmtree(parent, ignore_errors=True)
-        raise InputError(f"cannot check out {commit[:12]} into a temporary worktree: {added.stderr.strip()[:200]}",
+        raise InputError(f"cannot check out {commit[:12]} into a temporary worktree: {added.stderr[:200]}",
                          file=repo, hint="pass --base DIR, a checkout of the base")
     try:
         yield folder

@@ -25,7 +25,14 @@ HELM_TIMEOUT = 300.0  # seconds per `helm template` / `helm pull` run
 HELM_VERSION_TIMEOUT = 60.0  # seconds for `helm version`
 HELM_OUTPUT_BYTES = 256 * MiB  # stdout of one helm run (the largest render is a few MiB)
 HELM_STDERR_BYTES = 1 * MiB  # stderr of one helm run (only its first lines are printed)
+GIT_TIMEOUT = 120.0  # seconds per git run (guard's fingerprints and submodule listing, diff's base worktree)
+GIT_OUTPUT_BYTES = 256 * MiB  # stdout of one git run (`ls-tree -r` of a large repository is a few MiB)
+GIT_STDERR_BYTES = 64 * 1024  # stderr of one git run (only its first line is ever quoted)
 CHILD_KILL_GRACE = 5.0  # seconds between SIGTERM and SIGKILL for a child's process group
+
+JSONNET_TIMEOUT = 60.0  # seconds for one Jsonnet evaluation (the root's pin evaluates in well under one)
+JSONNET_MEMORY_BYTES = 1024 * MiB  # address space of the child evaluating one Jsonnet file (RLIMIT_AS)
+JSONNET_OUTPUT_BYTES = 64 * MiB  # the JSON one Jsonnet evaluation answers
 
 MESSAGE_CHARS = 300  # server or child text quoted in one error line
 

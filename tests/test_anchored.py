@@ -116,3 +116,79 @@ def test_the_generator_s_own_patterns_match_whole_strings() -> None:
     for pattern, value in ((MANIFEST_FILE, "a.yaml"), (SOURCE_OVERRIDES, ".argocd-source.yaml"), (GA, "v1"),
                            (GO_FIELD, ".path.basename")):
         assert pattern.match(value) and not pattern.match(value + "\n"), pattern.pattern
+
+
+# --- the guard's and the generator's own regexes (Python's `$` matches before a final newline) ---
+
+def _regex_literals() -> list[tuple[str, str, bool]]:
+    """(where, pattern, line-wise) for every `re.<fn>(literal, ...)` call under generator/."""
+    import ast
+
+    found = []
+    for path in sorted((REPO / "generator").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == "re" and node.func.attr != "sub" and node.args
+                    and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, (str, bytes))):
+                value = node.args[0].value
+                text = value.decode() if isinstance(value, bytes) else value
+                line_wise = any(isinstance(a, ast.Attribute) and a.attr in ("M", "MULTILINE") for a in ast.walk(node))
+                found.append((f"{path.relative_to(REPO)}:{node.lineno}", text, line_wise))
+    return found
+
+
+def test_no_whole_string_regex_under_generator_ends_in_a_plain_dollar() -> None:
+    """Every regex literal under generator/ anchors its end with `\\Z` (or is run with fullmatch);
+    a plain `$` is left only where the pattern is line-wise (re.M: lines of helm's output, the pin)."""
+    found = _regex_literals()
+    assert len(found) >= 40
+    loose = [where for where, text, line_wise in found if re.search(r"(?<!\\)\$", text) and not line_wise]
+    assert loose == []
+    assert sum(r"\Z" in text for _, text, _ in found) >= 30
+
+
+def _guard_patterns() -> list[tuple[str, re.Pattern[str], str, str]]:
+    from generator import chartbump, environment
+    from generator.guard import allowlist, redact, report, rules, sources, synced, yamlcheck
+
+    return [
+        ("synced.MANIFEST_FILE", synced.MANIFEST_FILE, "match", "values.yaml"),
+        ("yamlcheck float", yamlcheck._YAML_STYLE_FLOAT, "match", "1.5e3"),
+        ("yamlcheck Go dot float", yamlcheck._GO_DOT_FLOAT, "match", ".5"),
+        ("yamlcheck timestamp", yamlcheck._TIMESTAMP, "match", "2026-12-04T17:00:00Z"),
+        ("rules reference only", rules._REFERENCE_ONLY, "match", "os.environ/LITELLM_MASTER_KEY"),
+        ("redact safe value", redact._SAFE, "match", "ami-0abc123"),
+        ("redact safe URL", redact._SAFE, "match", "https://bedrock.amazonaws.com"),
+        ("redact secret field", redact._SECRET_FIELD, "search", "master_key"),
+        ("redact Secret path", redact._SECRET_PATHS["Secret"], "search", "data"),
+        ("redact SecretString path", redact._SECRET_PATHS["CloudFormationTemplate"], "search", "Properties.SecretString"),
+        ("redact helm values path", redact._SECRET_PATHS["Application"], "search", "spec.source.helm.values"),
+        ("redact named item", redact._NAMED_ITEM_VALUE, "search", "env[LITELLM_MASTER_KEY].value"),
+        ("report wiring", report._WIRING, "search", "spec.data[0].remoteRef.key"),
+        ("sources inline", sources._INLINE, "search", "spec.source.helm.values"),
+        ("allowlist Open WebUI image", allowlist.OPEN_WEBUI_IMAGE, "search", "ghcr.io/open-webui/open-webui"),
+        ("allowlist ESO image", allowlist.ESO_IMAGE, "search", "ghcr.io/external-secrets/external-secrets"),
+        ("allowlist Bedrock only", allowlist.BEDROCK_ONLY, "match", "bedrock:InvokeModel"),
+        ("allowlist sensitive", allowlist._SENSITIVE, "search", "stringData"),
+        ("allowlist data loss", allowlist._DATA_LOSS, "search", "spec.template.spec.volumes"),
+        ("environment DNS label", environment.DNS_LABEL, "match", "dev"),
+        ("environment layer path", environment.LAYER_PATH, "match", "layers/base.yaml"),
+        ("chartbump version", chartbump.VERSION, "match", "1.2.3"),
+    ]
+
+
+@pytest.mark.parametrize("name, pattern, how, value", _guard_patterns(), ids=[c[0] for c in _guard_patterns()])
+def test_guard_patterns_refuse_a_trailing_newline(name: str, pattern: re.Pattern[str], how: str, value: str) -> None:
+    """Each pattern, run as its module runs it, accepts the value and not the value with "\\n" after it."""
+    run = getattr(pattern, how)
+    assert run(value), name
+    assert not run(value + "\n"), name
+
+
+def test_a_url_followed_by_a_second_line_is_not_a_safe_value() -> None:
+    """redact's "safe" shapes (shown unredacted) stop at the first line: a URL's host stops at white
+    space, so `https://host` and a secret on the next line is not safe to print."""
+    from generator.guard import redact
+
+    assert redact._SAFE.match("https://bedrock.amazonaws.com/")
+    assert not redact._SAFE.match("https://bedrock.amazonaws.com\nsk-live-0123456789")

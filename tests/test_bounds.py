@@ -5,6 +5,7 @@ and the error names the limit (generator/limits.py, docs/limits.md). Hostile ser
 from __future__ import annotations
 
 import contextlib
+import json
 import io
 import os
 import stat
@@ -275,3 +276,36 @@ def test_a_comment_list_from_a_server_that_is_not_github_is_refused(monkeypatch)
     monkeypatch.setattr(client, "get_all", lambda path: [{"body": comment.MARKER, "user": {"type": "Bot"}, "id": "../x"}])
     with pytest.raises(GitHubError, match="without a numeric id"):
         comment.upsert(client, "o/r", 1, "text")
+
+
+# --- Jsonnet: every evaluation in a child bounded in time and memory (issue #19, item 5) ----------
+
+MEMORY_BOMB = "local s(n) = if n == 0 then 'xxxxxxxxxxxxxxxx' else s(n - 1) + s(n - 1);\n[{kind: 'ConfigMap', data: {a: s(40)}}]\n"
+TIME_BOMB = "local f(n) = if n == 0 then 0 else f(n - 1) + f(n - 1);\n[{kind: 'ConfigMap', data: {a: f(60)}}]\n"
+
+
+@pytest.mark.parametrize("bomb, limit", [(MEMORY_BOMB, "JSONNET_MEMORY_BYTES"), (TIME_BOMB, "JSONNET_TIMEOUT")])
+def test_a_jsonnet_bomb_in_the_roots_pin_stops_hydrate_at_its_limit(bomb: str, limit: str, scratch_repo: Path,
+                                                                     tmp_path: Path, monkeypatch) -> None:
+    """A pin that doubles a string 40 times (16 TiB) or adds 2**60 zeros: hydrate stops the child at
+    the limit and answers bad input naming the file and the limit, nothing written."""
+    monkeypatch.setattr(limits, "JSONNET_TIMEOUT", 3.0)
+    (scratch_repo / "rendered" / "dev" / "apps" / "pin-revision.jsonnet").write_text(bomb)
+    code, out, err, took = run(["hydrate", "--root", str(scratch_repo), "--env", "dev", "--out", str(tmp_path / "out")])
+    assert code == 2 and took < 30, (code, err)
+    assert "rendered/dev/apps/pin-revision.jsonnet: error: Jsonnet does not evaluate" in err and limit in err, err
+    assert "Traceback" not in err and not (tmp_path / "out" / "dev").exists()
+
+
+def test_jsonnet_evaluates_under_an_address_space_limit(tmp_path: Path, monkeypatch) -> None:
+    """The limit is the child's RLIMIT_AS: a file that fits evaluates, the same one does not with a
+    limit below what go-jsonnet needs to start."""
+    from generator.applied import jsonnet
+
+    (tmp_path / "ok.jsonnet").write_text("{a: std.repeat('x', 3)}\n")
+    output, _ = jsonnet.evaluate(tmp_path / "ok.jsonnet", tmp_path, [], {}, {}, {}, {})
+    assert json.loads(output) == {"a": "xxx"}
+    monkeypatch.setattr(limits, "JSONNET_MEMORY_BYTES", 16 * limits.MiB)
+    with pytest.raises(jsonnet.EvaluationError, match="JSONNET_MEMORY_BYTES") as raised:
+        jsonnet.evaluate(tmp_path / "ok.jsonnet", tmp_path, [], {}, {}, {}, {})
+    assert raised.value.limit

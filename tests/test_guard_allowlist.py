@@ -555,3 +555,91 @@ def test_open_webui_key_changes_end_to_end(name: str, scratch_repo: Path, tmp_pa
         assert "master-key" not in categories(report) and all(f["policy"] != "blocked" for f in report["findings"]), report
         # a new secret in CloudFormation: two approvals as for any secret, not the master key's rule
         assert any(f["object"].startswith("CloudFormation OpenWebuiKeySecret") for f in report["findings"]), report
+
+
+def _steal_cluster(of: str) -> Callable[[Path], Any]:
+    """eu-staging, added with its own name, secrets prefix and OIDC issuer (so `render` accepts it
+    as before the check), but `cluster.server` set to another environment's API endpoint."""
+    def edit(root: Path) -> None:
+        import yaml
+        server = yaml.safe_load((root / "environments" / of / "environment.yaml").read_text())["cluster"]["server"]
+        path = root / "environments/eu-staging/environment.yaml"
+        text = path.read_text()
+        mine = yaml.safe_load(text)["cluster"]["server"]
+        path.write_text(text.replace(mine, server, 1))
+    return edit
+
+
+def test_a_new_hub_environment_on_another_environment_s_cluster_is_blocked_naming_both(scratch_repo: Path, tmp_path: Path, github) -> None:
+    """A PR adds hub environment eu-staging whose cluster Secret registers eu-prod's API server: its
+    whole stack would deploy into eu-prod's cluster. Not routine: blocked whatever the approvals,
+    naming both environments (the same PR with eu-staging's own server only needs approvals)."""
+    import shutil
+
+    from generator import collisions
+
+    base = _hub_checkout(scratch_repo, tmp_path / "base", ("eu-dev", "eu-prod"))
+    head = tmp_path / "head"
+    shutil.copytree(scratch_repo, head)
+    for env in ("eu-dev", "eu-prod", "eu-staging"):
+        shutil.copytree(FLEET / env, head / "environments" / env)
+    _steal_cluster("eu-prod")(head)
+    assert run_cli("render", "--root", head)[0] == 2  # the generator refuses it now: render it as the old one did
+    original = collisions.UNIQUE
+    collisions.UNIQUE = tuple(u for u in original if u[1] != ("cluster", "server"))
+    try:
+        assert run_cli("render", "--root", head)[0] == 0
+    finally:
+        collisions.UNIQUE = original
+    for login in ("r1", "r2", "r3"):
+        github.review(login)
+    code, out, err = run_cli("guard", "--base", base, "--head", head, "--json", "--no-hydrate")
+    import json
+    report = json.loads(out)
+    assert code == 1 and report["verdict"] == "refused", report
+    hits = [f for f in report["findings"] if "is the cluster of environment eu-prod" in f["field"]]
+    assert hits and all(f["policy"] == "blocked" and "environment eu-staging's Applications" in f["field"]
+                        and f["object"] == "Secret argocd/cluster-eu-staging" for f in hits), report
+    import yaml
+    server = yaml.safe_load((FLEET / "eu-prod" / "environment.yaml").read_text())["cluster"]["server"]
+    assert {f["field"].split(" (", 1)[1].split(" is the")[0] for f in hits} == {
+        f"API server {server.lower()}", f"EKS cluster eu-west-1/{server[8:40].upper()}"}, hits
+
+
+def test_a_hub_environment_moved_onto_another_environment_s_cluster_is_blocked(scratch_repo: Path, tmp_path: Path) -> None:
+    """The same through a hand edit of an existing registration (render --check is not the guard's
+    business): eu-dev's cluster Secret now names eu-prod's server."""
+    import yaml
+    every = ("eu-dev", "eu-prod")
+    base = _hub_checkout(scratch_repo, tmp_path / "base", every)
+    head = _hub_checkout(scratch_repo, tmp_path / "head", every)
+    prod = yaml.safe_load((head / "rendered/fleet/central/hub/eu-prod/cluster.yaml").read_text())["stringData"]["server"]
+    path = head / "rendered/fleet/central/hub/eu-dev/cluster.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["stringData"]["server"] = prod
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    code, out, err = run_cli("guard", "--base", base, "--head", head, "--json", "--no-hydrate")
+    import json
+    report = json.loads(out)
+    assert code == 1 and any(f["policy"] == "blocked" and "API server" in f["field"] and "eu-prod" in f["field"]
+                             and f["object"] == "Secret argocd/cluster-eu-dev" for f in report["findings"]), report
+
+
+def test_a_new_hub_environment_s_child_application_aimed_at_another_cluster_is_blocked(scratch_repo: Path, tmp_path: Path) -> None:
+    """A PR adds hub environment eu-staging as render writes it, then points its LiteLLM
+    Application at the cluster the hub registers as eu-prod (`destination.name`): a new
+    environment's Applications are new, so only this check says where they land."""
+    import yaml
+    base = _hub_checkout(scratch_repo, tmp_path / "base", ("eu-dev", "eu-prod"))
+    head = _hub_checkout(scratch_repo, tmp_path / "head", ("eu-dev", "eu-prod", "eu-staging"))
+    path = head / "rendered/eu-staging/apps/13-litellm.yaml"
+    doc = yaml.safe_load(path.read_text())
+    assert doc["spec"]["destination"]["name"] == "eu-staging"
+    doc["spec"]["destination"]["name"] = "eu-prod"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    code, out, err = run_cli("guard", "--base", base, "--head", head, "--json", "--no-hydrate")
+    import json
+    report = json.loads(out)
+    hits = [f for f in report["findings"] if f["field"].startswith("spec.destination.name (cluster name eu-prod is the cluster "
+                                                                    "of environment eu-prod: environment eu-staging's")]
+    assert code == 1 and hits and all(f["policy"] == "blocked" and f["environment"] == "eu-staging" for f in hits), report

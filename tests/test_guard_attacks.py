@@ -589,3 +589,62 @@ def test_a_render_cache_committed_in_the_head_is_never_read(scratch_repo: Path, 
     monkeypatch.setenv("LITELLM_GITOPS_HYDRATE_CACHE", str(planted))
     code, _, err = run_cli("diff", "--base", base, "--head", head)
     assert code == 2 and "inside the head checkout" in err, err
+
+
+# --- Jsonnet: the pin's text before any evaluation; every evaluation bounded (issue #19, item 5) ---
+
+_BOMB = "local s(n) = if n == 0 then 'xxxxxxxxxxxxxxxx' else s(n - 1) + s(n - 1);\n[{kind: 'ConfigMap', data: {a: s(40)}}]\n"
+
+
+def _checkouts(scratch_repo: Path, tmp_path: Path) -> tuple[Path, Path]:
+    import shutil
+
+    base, head = tmp_path / "base", tmp_path / "head"
+    shutil.copytree(scratch_repo, base)
+    shutil.copytree(scratch_repo, head)
+    return base, head
+
+
+def test_a_pin_with_other_text_is_refused_before_any_jsonnet_is_evaluated(scratch_repo: Path, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The head replaces dev's revision pin with a Jsonnet bomb: the guard compares its text with
+    the generator's first, so the head's pin is never evaluated (base's is), and the verdict names it."""
+    import time
+
+    from generator.applied import jsonnet
+
+    base, head = _checkouts(scratch_repo, tmp_path)
+    (head / "rendered" / "dev" / "apps" / "pin-revision.jsonnet").write_text(_BOMB)
+    evaluated: list[Path] = []
+    real_evaluate = jsonnet.evaluate
+
+    def spy(full: Path, *args: Any) -> Any:
+        evaluated.append(Path(full).resolve())
+        return real_evaluate(full, *args)
+
+    monkeypatch.setattr(jsonnet, "evaluate", spy)
+    started = time.monotonic()
+    code, out, err = run_cli("guard", "--base", base, "--head", head, "--json", "--hydrate-cache", tmp_path / "cache")
+    assert code == 1 and time.monotonic() - started < 60, out + err
+    report = json.loads(out)
+    assert any(f["category"] == UNMODELLED and f["file"] == "apps/pin-revision.jsonnet" for f in report["findings"]), report
+    assert (base / "rendered" / "dev" / "apps" / "pin-revision.jsonnet").resolve() in evaluated
+    assert not any(p.is_relative_to(head.resolve()) and p.name == "pin-revision.jsonnet" and "dev" in p.parts
+                   for p in evaluated), evaluated
+
+
+def test_a_jsonnet_bomb_a_child_application_reads_stops_the_guard_at_its_limit(scratch_repo: Path, tmp_path: Path) -> None:
+    """The pin is untouched, but a child's directory source now includes every file and its folder
+    holds a bomb: hydrating the head evaluates it in the bounded child, and the guard refuses it as
+    bad input (exit 2, never 70) naming the file and JSONNET_MEMORY_BYTES, within seconds."""
+    import time
+
+    base, head = _checkouts(scratch_repo, tmp_path)
+    app = head / "rendered" / "dev" / "apps" / "06-namespaces.yaml"
+    app.write_text(app.read_text().replace("include: '*.yaml'", "include: '*'", 1))
+    (head / "rendered" / "dev" / "manifests" / "namespaces" / "bomb.jsonnet").write_text(_BOMB)
+    started = time.monotonic()
+    code, out, err = run_cli("guard", "--base", base, "--head", head, "--hydrate-cache", tmp_path / "cache")
+    assert code == 2 and time.monotonic() - started < 60, (code, out, err)
+    assert "rendered/dev/manifests/namespaces/bomb.jsonnet" in err and "JSONNET_MEMORY_BYTES" in err, err
+    assert "Traceback" not in err and "bug" not in err

@@ -149,3 +149,82 @@ def test_approvals_still_count_when_unchanged_environments_are_skipped(tmp_path:
     github.review("bob")
     github.review("carol")
     assert guard_json(base_dir, head_dir)[0] == 0
+
+
+# --- every git run bounded in time and output (issue #22, item 2) -------------------------------
+
+FAKE_GIT = """#!/bin/sh
+# A git that floods stdout or hangs (with a child of its own, which must go with its process group).
+case "$FAKE_GIT_MODE" in
+  flood) exec cat /dev/zero ;;
+  hang) sleep 600 & echo $! > "$FAKE_GIT_PIDS"; sleep 600 ;;
+esac
+"""
+
+
+@pytest.fixture
+def fake_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Checkouts made with the real git, then a fake `git` first on PATH (gitsnap runs `git` from
+    PATH) and small limits."""
+    from generator import limits
+
+    pair = checkouts(tmp_path, Rendered.minimal(*ENVS).edit(TWO_APPROVAL_CHANGES["master-key"]))
+    folder = tmp_path / "fake-bin"
+    folder.mkdir()
+    (folder / "git").write_text(FAKE_GIT)
+    (folder / "git").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_GIT_PIDS", str(tmp_path / "pids"))
+    monkeypatch.setattr(limits, "GIT_TIMEOUT", 1.0)
+    monkeypatch.setattr(limits, "GIT_OUTPUT_BYTES", 1 << 20)
+
+    def mode(name: str) -> tuple[Path, Path]:
+        monkeypatch.setenv("FAKE_GIT_MODE", name)
+        return pair
+
+    return mode
+
+
+@pytest.mark.parametrize("mode", ["flood", "hang"])
+def test_a_git_out_of_bounds_gives_no_fingerprint(mode: str, fake_git) -> None:
+    """Fingerprints git cannot give within GIT_TIMEOUT and GIT_OUTPUT_BYTES are none: every file is read."""
+    import time
+
+    base, head = fake_git(mode)
+    started = time.monotonic()
+    assert gitsnap.fingerprints(base, head) == [None, None]
+    assert time.monotonic() - started < 15
+
+
+@pytest.mark.parametrize("mode, limit", [("flood", "GIT_OUTPUT_BYTES"), ("hang", "GIT_TIMEOUT")])
+def test_a_git_out_of_bounds_makes_the_guard_refuse_naming_the_limit(mode: str, limit: str, fake_git, tmp_path: Path) -> None:
+    """The submodule listing is what proves the head brings in no other repository: a git that
+    floods or hangs is stopped with its process group and the guard refuses (exit 2, never 70)."""
+    import time
+
+    base, head = fake_git(mode)
+    started = time.monotonic()
+    code, out, err = run_cli("guard", "--base", base, "--head", head, "--json")
+    assert code == 2 and time.monotonic() - started < 30, (code, err)
+    assert limit in err and "submodule" in err and "Traceback" not in err, err
+    assert json.loads(out)["exit"] == 2
+    if mode == "hang":
+        pid = int((tmp_path / "pids").read_text())
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # bounded
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the hanging git's own child outlived it")
+
+
+def test_diff_s_git_revision_is_bounded_too(fake_git) -> None:
+    from generator import gitrev
+    from generator.errors import InputError
+
+    base, _ = fake_git("hang")
+    with pytest.raises(InputError, match="GIT_TIMEOUT"):
+        gitrev.resolve(base, "HEAD")

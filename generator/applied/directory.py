@@ -17,7 +17,8 @@ argoproj/argo-cd v3.5.1, `reposerver/repository/repository.go`:
   environment (`newEnv`, `Env.Envsubst`: `$ARGOCD_APP_NAME`, `$ARGOCD_APP_REVISION`, ...; `$$` is a
   `$`, an unknown name is empty), imports from the importing file's folder, then the source folder
   and `libs` (go-jsonnet's FileImporter). The output is one object or an array of them. Here the
-  Python binding of the same go-jsonnet (gojsonnet) evaluates it. Offline there is no commit:
+  Python binding of the same go-jsonnet (gojsonnet) evaluates it, in a child process bounded in
+  time and memory (generator/applied/jsonnet.py: JSONNET_TIMEOUT, JSONNET_MEMORY_BYTES). Offline there is no commit:
   `ARGOCD_APP_REVISION` is the source's targetRevision (Argo CD passes the commit it resolved).
   Imports are confined to the repository: one that leaves it, or goes through a link, is refused
   (the repo-server would read its own file system).
@@ -123,22 +124,10 @@ def _jsonnet(root: Path, full: Path, rel: str, settings: dict[str, Any], env: di
              reads: list[str] | None = None) -> list[Any]:
     """The objects a .jsonnet file evaluates to (see the module docstring); every place an import
     was looked for is added to `reads` (relative to root)."""
-    import _gojsonnet  # gojsonnet: the Go implementation Argo CD links, through its Python binding
+    from generator.applied import jsonnet
 
     top = root.resolve()
     jpaths = [full.parent] + [top / str(lib) for lib in settings.get("libs") or []]
-
-    def importer(folder: str, name: str) -> tuple[str, bytes]:
-        for base in [Path(folder)] + jpaths:
-            candidate = Path(base, name)
-            if reads is not None:  # every place looked at: a file appearing there would be imported instead
-                reads.append(repo_path(candidate.resolve(), top))
-            if candidate.is_file():
-                resolved = candidate.resolve()
-                if candidate.is_symlink() or not resolved.is_relative_to(top):
-                    raise RuntimeError(f"import {name!r} leaves the repository or goes through a link")
-                return str(resolved), resolved.read_bytes()
-        raise RuntimeError(f"import {name!r} not found")
 
     def entries(key: str) -> dict[str, str]:
         return {str(e.get("name")): envsubst(str(e.get("value", "")), env)
@@ -148,13 +137,15 @@ def _jsonnet(root: Path, full: Path, rel: str, settings: dict[str, Any], env: di
         return {str(e.get("name")): envsubst(str(e.get("value", "")), env)
                 for e in settings.get(key) or [] if isinstance(e, dict) and e.get("code")}
 
-    try:
-        output = _gojsonnet.evaluate_file(str(full), ext_vars=entries("extVars"), ext_codes=codes("extVars"),
-                                          tla_vars=entries("tlas"), tla_codes=codes("tlas"), import_callback=importer)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "evaluation failed"
-        raise InputError(f"Jsonnet does not evaluate: {first}", file=rel,
-                         hint="fix the file; Argo CD would fail to sync it") from None
+    try:  # in a child bounded in time and memory (generator/applied/jsonnet.py)
+        output, looked = jsonnet.evaluate(full, top, jpaths, entries("extVars"), codes("extVars"), entries("tlas"),
+                                          codes("tlas"))
+    except jsonnet.EvaluationError as exc:
+        raise InputError(f"Jsonnet does not evaluate: {exc}", file=rel,
+                         hint="make it evaluate within JSONNET_TIMEOUT and JSONNET_MEMORY_BYTES (docs/limits.md)"
+                         if exc.limit else "fix the file; Argo CD would fail to sync it") from None
+    if reads is not None:  # every place looked at: a file appearing there would be imported instead
+        reads += [repo_path(Path(candidate), top) for candidate in looked]
     value = json.loads(output)
     return value if isinstance(value, list) else [value]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from generator import deadline, shard
 from generator.commands.common import add_hydrate_options, write_report
 from generator.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, InputError
-from generator.guard import allowlist, approvals, gitsnap, isolation, layers, pr, report, rules, synced, tree, verdict
+from generator.guard import allowlist, approvals, clusters, gitsnap, isolation, layers, pr, report, rules, synced, tree, verdict
 from generator.guard.redact import MISSING
 from generator.guard.github import GitHub
 
@@ -146,6 +146,12 @@ def _judge(args: argparse.Namespace) -> int:
     changed = {name: (t.changed if t.changed is not None else None) for name, t in pair.head.items()}
     findings += [rules.Finding(rules.CROSSING, c.environment, c.object, c.field, MISSING, f"refused: {c.reason}", c.file)
                  for c in isolation.compare(args.base, args.head, changed)]  # hubs isolate environments
+    for hit in clusters.evaluate(pair.base, pair.head, args.head):  # one cluster, one environment (guard/clusters.py)
+        findings.append(rules.Finding(
+            rules.SALT_SOURCE, hit.tree, hit.object,
+            f"{hit.field} ({hit.how} is the cluster of environment {hit.other}: environment {hit.environment}'s "
+            f"Applications would deploy into it, over {hit.other}'s namespaces and LiteLLM Secret)",
+            hit.before if hit.before is not None else MISSING, hit.value, hit.file))
 
     reached = layers.reasons(args.base, args.head)  # what a layer edit reaches (guard/layers.py)
     if args.shard is not None:  # findings only: guard-combine reads the approvals once and decides

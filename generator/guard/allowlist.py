@@ -46,8 +46,8 @@ ARGOCD_NAMESPACE = "argocd"
 SOURCE_KINDS = ("Application", "ApplicationSet", "AppProject")
 SECRET_TYPE = "argocd.argoproj.io/secret-type"
 WORKLOAD_KINDS = dataflow.WORKLOAD_KINDS
-OPEN_WEBUI_IMAGE = re.compile(r"(^|/)open-webui([:@]|$)", re.I)
-ESO_IMAGE = re.compile(r"(^|/)external-secrets([:@]|$)", re.I)
+OPEN_WEBUI_IMAGE = re.compile(r"(^|/)open-webui([:@]|\Z)", re.I)
+ESO_IMAGE = re.compile(r"(^|/)external-secrets([:@]|\Z)", re.I)
 MAX_EMBEDDED_YAML = 1_000_000
 
 
@@ -151,7 +151,7 @@ def _actions(node: Any) -> list[Any]:
     return []
 
 
-BEDROCK_ONLY = re.compile(r"^(bedrock:[A-Za-z*]+|sts:AssumeRoleWithWebIdentity|sts:TagSession)$")
+BEDROCK_ONLY = re.compile(r"^(bedrock:[A-Za-z*]+|sts:AssumeRoleWithWebIdentity|sts:TagSession)\Z")
 
 
 def bedrock_only(before: Any, after: Any, docs: tuple[Any, Any]) -> bool:
@@ -454,7 +454,7 @@ class Change:
     sensitive: bool
 
 
-_SENSITIVE = re.compile(r"(^|\.)(data|stringData|binaryData)(\.|$)|\.env\[|\.value$|\.command|\.args|"
+_SENSITIVE = re.compile(r"(^|\.)(data|stringData|binaryData)(\.|\Z)|\.env\[|\.value\Z|\.command|\.args|"
                         r"^Properties\.|SecretString|::", re.I)
 
 
@@ -540,7 +540,7 @@ def _whole(item: Item, added: bool, why: str | None) -> list[Change]:
                    "added" if added else "removed", False)]
 
 
-_DATA_LOSS = re.compile(r"(^|\.)(volumeClaimTemplates|volumes)(\[[^\]]*\])?(\.|$)")
+_DATA_LOSS = re.compile(r"(^|\.)(volumeClaimTemplates|volumes)(\[[^\]]*\])?(\.|\Z)")
 
 
 def _fields(item: Item, left: Any, right: Any, why: str | None, pinned_image: bool,

@@ -49,7 +49,7 @@ from generator.guard.flatten import flatten
 SALT, MASTER, DATABASE = "LITELLM_SALT_KEY", "LITELLM_MASTER_KEY", "DATABASE_URL"
 GUARDED = (SALT, MASTER, DATABASE)
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod")
-LITELLM_IMAGE = re.compile(r"(^|/)litellm[^/:@]*([:@]|$)", re.I)
+LITELLM_IMAGE = re.compile(r"(^|/)litellm[^/:@]*([:@]|\Z)", re.I)
 IAM_AUTH = ("IAM_TOKEN_DB_AUTH", "AZURE_POSTGRESQL_AUTH")
 IAM_PARTS = ("DATABASE_HOST", "DATABASE_PORT", "DATABASE_USER", "DATABASE_NAME", "DATABASE_SCHEMA")
 URL_PARTS = ("DATABASE_HOST", "DATABASE_USERNAME", "DATABASE_USER", "DATABASE_PASSWORD", "DATABASE_NAME",

@@ -19,14 +19,21 @@ file is read, as before:
 
 Git runs with none of the caller's GIT_* variables (GIT_DIR would point it at another
 repository), no optional locks (it never writes the index), no fsmonitor, and no prompt. The
-checkouts' own configuration is the runner's (a pull request cannot commit .git/).
+checkouts' own configuration is the runner's (a pull request cannot commit .git/). Each git run
+is bounded as helm's are (generator/child.py: its own process group, stopped after
+limits.GIT_TIMEOUT or past limits.GIT_OUTPUT_BYTES): a fingerprint git cannot give in bounds is
+no fingerprint (every file is read); a submodule listing it cannot give is bad input naming the
+limit (the guard refuses: it cannot prove there is none).
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from generator import child, limits
+from generator.errors import InputError
 
 RENDERED = "rendered"
 FLEET = "fleet"
@@ -41,9 +48,20 @@ def _environment() -> dict[str, str]:
     return env
 
 
-def _start(checkout: Path, *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(["git", "-c", "core.fsmonitor=false", "-C", str(checkout), *args], env=_environment(),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+def _git(checkout: Path, *args: str) -> tuple[bytes, int]:
+    """(stdout, exit code) of one bounded git run in `checkout`; child.ChildLimit past a limit,
+    OSError when git cannot start."""
+    done = child.run(["git", "-c", "core.fsmonitor=false", "-C", str(checkout), *args], env=_environment(),
+                     timeout=limits.GIT_TIMEOUT, timeout_name="GIT_TIMEOUT", stdout_limit=limits.GIT_OUTPUT_BYTES,
+                     stdout_name="GIT_OUTPUT_BYTES", stderr_limit=limits.GIT_STDERR_BYTES)
+    return done.stdout, done.returncode
+
+
+def _quiet(checkout: Path, args: list[str]) -> tuple[bytes, int] | None:
+    try:
+        return _git(checkout, *args)
+    except (OSError, child.ChildLimit):  # no git, or not in bounds: no fingerprint
+        return None
 
 
 def _commands(checkout: Path) -> dict[str, list[str]]:
@@ -58,22 +76,19 @@ def _commands(checkout: Path) -> dict[str, list[str]]:
 def fingerprints(*checkouts: Path) -> list[dict[str, str] | None]:
     """Per checkout, {environment: git tree id} ("<env>", "fleet/<hub>"), or None when git
     cannot vouch that its rendered/ is exactly HEAD's. The checkouts' git commands run at once."""
-    started: list[dict[str, subprocess.Popen[bytes]] | None] = []
-    for checkout in checkouts:
-        usable = (checkout / ".git").exists() and (checkout / RENDERED).is_dir() and not (checkout / RENDERED).is_symlink()
-        processes: dict[str, subprocess.Popen[bytes]] = {}
-        try:
-            for name, args in _commands(checkout).items() if usable else ():
-                processes[name] = _start(checkout, *args)
-        except OSError:  # no git on PATH: read every file (and reap what did start)
-            for process in processes.values():
-                process.communicate()
-            processes = {}
-        started.append(processes or None)
+    jobs = [(checkout, name, args) for checkout in checkouts
+            if (checkout / ".git").exists() and (checkout / RENDERED).is_dir() and not (checkout / RENDERED).is_symlink()
+            for name, args in _commands(checkout).items()]
+    with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
+        answers = list(pool.map(lambda job: _quiet(job[0], job[2]), jobs))
+    outputs: dict[Path, dict[str, tuple[bytes, int] | None]] = {}
+    for (checkout, name, _), answer in zip(jobs, answers):
+        outputs.setdefault(checkout, {})[name] = answer
     results = []
-    for checkout, processes in zip(checkouts, started):
-        outputs = {name: (p.communicate()[0], p.returncode) for name, p in processes.items()} if processes else None
-        results.append(_vouched(checkout, outputs) if outputs else None)
+    for checkout in checkouts:
+        found = outputs.get(checkout)
+        usable = found is not None and all(answer is not None for answer in found.values())
+        results.append(_vouched(checkout, found) if usable else None)  # type: ignore[arg-type]
     return results
 
 
@@ -125,25 +140,23 @@ def submodules(checkout: Path) -> list[str]:
     .gitmodules exists; ARGOCD_GIT_MODULES_ENABLED defaults to true), while actions/checkout leaves
     the folder empty: the guard would judge an empty folder where Argo CD reads another repository."""
     found: set[str] = set()
-    top = checkout
-    process = None
-    if (checkout / ".git").exists():
+    top = checkout if (checkout / ".git").exists() else checkout.parent
+    if (top / ".git").exists() and (top == checkout or checkout.name == RENDERED):
+        listing = ["ls-tree", "-r", "-z", "--full-tree", "--format=%(objectmode) %(path)", "HEAD"]
         try:
-            process = _start(checkout, "ls-tree", "-r", "-z", "--full-tree", "--format=%(objectmode) %(path)", "HEAD")
-        except OSError:
-            process = None
-    elif checkout.name == RENDERED and (checkout.parent / ".git").exists():
-        top = checkout.parent
-        try:
-            process = _start(top, "ls-tree", "-r", "-z", "--full-tree", "--format=%(objectmode) %(path)", "HEAD")
-        except OSError:
-            process = None
-    if process is not None:
-        output, _ = process.communicate()
+            output, _ = _git(top, *listing)
+        except OSError:  # no git: the files on disk below are all there is to search
+            output = b""
+        except child.ChildLimit as exc:
+            raise InputError(f"git ls-tree (listing HEAD for submodules) {exc}", file=top,
+                             hint="the guard cannot prove the commit holds no submodule; see GIT_TIMEOUT and "
+                                  "GIT_OUTPUT_BYTES in docs/limits.md") from None
         for record in output.split(b"\0"):
             mode, _, path = record.decode("utf-8", "surrogateescape").partition(" ")
             if mode == GITLINK or path.rsplit("/", 1)[-1] == GITMODULES:
                 found.add(path)
+    else:
+        top = checkout
     # On disk: the top level's (the one git reads) and any under rendered/ (HEAD covers the rest).
     if (top / GITMODULES).exists():
         found.add(GITMODULES)

@@ -20,8 +20,8 @@ REDACTED = "(redacted)"
 MAX_SHOWN = 120
 
 _SAFE = re.compile(
-    r"^(arn:aws[\w-]*:|ami-[0-9a-f]+$|subnet-|sg-|vpc-|eni-|lt-|i-[0-9a-f]+$|/aws/service/|resolve:ssm:|"
-    r"\{\{resolve:ssm:|os\.environ/|https?://[^@/]*(/|$)|[a-z0-9.-]+\.(io|com|org|net|svc)(/|$))"
+    r"^(arn:aws[\w-]*:|ami-[0-9a-f]+\Z|subnet-|sg-|vpc-|eni-|lt-|i-[0-9a-f]+\Z|/aws/service/|resolve:ssm:|"
+    r"\{\{resolve:ssm:|os\.environ/|https?://[^@/\s]*(/|\Z)|[a-z0-9.-]+\.(io|com|org|net|svc)(/|\Z))"
 )
 _SECRETISH = (
     re.compile(r"^sk-[A-Za-z0-9_\-]{6,}"),
@@ -31,7 +31,7 @@ _SECRETISH = (
     re.compile(r"^eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"),
     re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s@]*@"),  # a URL with credentials (user:password@, token@, :password@)
 )
-_SECRET_FIELD = re.compile(r"(password|passwd|secretstring|secret_?value|token|private_?key|api_?key|master_?key$|salt)", re.I)
+_SECRET_FIELD = re.compile(r"(password|passwd|secretstring|secret_?value|token|private_?key|api_?key|master_?key\Z|salt)", re.I)
 
 
 def _entropy(text: str) -> float:
@@ -79,12 +79,12 @@ def show(value: Any, field: str = "", sensitive: bool = False) -> str:
 # CloudFormation SecretString, inline Helm values and parameters of an Application, and the value
 # of any list item (an env entry, a parameter) whose name says it holds a credential.
 _SECRET_PATHS = {
-    "Secret": re.compile(r"^(data|stringData)(\.|\[|$)"),
-    "CloudFormationTemplate": re.compile(r"\.SecretString(\.|\[|$)"),
-    "Application": re.compile(r"\.helm\.(values|valuesObject|parameters)(\.|\[|$)"),
-    "ApplicationSet": re.compile(r"\.helm\.(values|valuesObject|parameters)(\.|\[|$)"),
+    "Secret": re.compile(r"^(data|stringData)(\.|\[|\Z)"),
+    "CloudFormationTemplate": re.compile(r"\.SecretString(\.|\[|\Z)"),
+    "Application": re.compile(r"\.helm\.(values|valuesObject|parameters)(\.|\[|\Z)"),
+    "ApplicationSet": re.compile(r"\.helm\.(values|valuesObject|parameters)(\.|\[|\Z)"),
 }
-_NAMED_ITEM_VALUE = re.compile(r"\[([^\]]+)\]\.value(From)?$")
+_NAMED_ITEM_VALUE = re.compile(r"\[([^\]]+)\]\.value(From)?\Z")
 SECRET_NAMES = re.compile(r"(password|passwd|secret|token|private_?key|api_?key|master_?key|salt|database_?url|credential)", re.I)
 
 

@@ -35,7 +35,7 @@ HEADINGS = {
 
 # Fields of a master-key or database-URL finding that name where a value comes from, never the value.
 _WIRING = re.compile(r"(\.key|\.name|\.version|\.versionStage|\.property|secretKey|\.kind|Type|"
-                     r"secretStoreRef|\(object\)|\(whole object\)|\(whole chain\)|Deployment\.\w+|Policy)$")
+                     r"secretStoreRef|\(object\)|\(whole object\)|\(whole chain\)|Deployment\.\w+|Policy)\Z")
 
 
 def shown(finding: Finding) -> tuple[str, str]:

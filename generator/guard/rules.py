@@ -134,7 +134,7 @@ TEMPLATE_DEFAULTS = {"engineVersion": "v2", "mergePolicy": "Replace"}
 SECRET_IGNORED_PROPERTIES = ("Description", "Tags")
 _TEMPLATE_REF = re.compile(r"\{\{(.*?)\}\}", re.S)
 _TEMPLATE_NAME = re.compile(r"""\.([A-Za-z_][A-Za-z0-9_]*)|index\s+\.\s+"([^"]+)\"""")
-_REFERENCE_ONLY = re.compile(r"^(os\.environ/|\$\(|\$\{)?[A-Z][A-Z0-9_]*[)}]?$")
+_REFERENCE_ONLY = re.compile(r"^(os\.environ/|\$\(|\$\{)?[A-Z][A-Z0-9_]*[)}]?\Z")
 
 
 @dataclass(frozen=True)

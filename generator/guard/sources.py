@@ -199,7 +199,7 @@ def reaches(obj: Obj, env: EnvTree) -> bool:
 
 
 # Inline Helm values and parameters, plugin environment: they may feed a guarded variable.
-_INLINE = re.compile(r"\.(helm\.(values|valuesObject|parameters|fileParameters)|plugin\.(env|parameters))([.\[]|$)")
+_INLINE = re.compile(r"\.(helm\.(values|valuesObject|parameters|fileParameters)|plugin\.(env|parameters))([.\[]|\Z)")
 
 
 def sensitive_field(obj: Obj, field: str) -> bool:

@@ -35,7 +35,7 @@ from generator.guard import yamlcheck
 from generator.guard.sources import readable_path
 from generator.guard.tree import EnvTree, app_sources
 
-MANIFEST_FILE = re.compile(r"^.*\.(yaml|yml|json|jsonnet)$")  # repository.go: manifestFile
+MANIFEST_FILE = re.compile(r"^.*\.(yaml|yml|json|jsonnet)\Z")  # repository.go: manifestFile
 SKIP_MARKER = b"+argocd:skip-file-rendering"  # repository.go: skipFileRenderingMarker
 KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")  # util/kustomize: IsKustomization
 # Source fields that select a tool the guard does not run. (directory.include/exclude are globs

@@ -42,10 +42,10 @@ for _value, _tag, _words in (
     for _word in _words.split():
         _GO_MAP[_word] = (_tag, _value)
 _GO_MAP[""] = (NULL, None)
-_YAML_STYLE_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
-_GO_DOT_FLOAT = re.compile(r"^\.[0-9]+([eE][-+]?[0-9]+)?$")
+_YAML_STYLE_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+_GO_DOT_FLOAT = re.compile(r"^\.[0-9]+([eE][-+]?[0-9]+)?\Z")
 _TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(\.[0-9]+)?"
-                        r"(Z|[-+][0-9]{2}:[0-9]{2})?)?$")
+                        r"(Z|[-+][0-9]{2}:[0-9]{2})?)?\Z")
 _INT64 = (-(2 ** 63), 2 ** 63 - 1)
 
 
