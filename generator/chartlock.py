@@ -88,7 +88,7 @@ def load(root: Path = Path(".")) -> ChartLock:
     except json.JSONDecodeError as exc:
         raise InputError(f"chart lock is not valid JSON: {exc.msg}", file=path, line=exc.lineno, column=exc.colno) from None
     except RecursionError:
-        raise InputError(f"chart lock nests deeper than Python's JSON reader allows", file=path,
+        raise InputError("chart lock nests deeper than Python's JSON reader allows", file=path,
                          hint=f"restore {CHARTS_LOCK} from git") from None
     except UnicodeDecodeError as exc:
         raise InputError(f"chart lock is not UTF-8 (byte {exc.start + 1})", file=path, hint=f"restore {CHARTS_LOCK} from git") from None

@@ -5,10 +5,13 @@ at most `connections` connections and stops after `life` seconds."""
 from __future__ import annotations
 
 import contextlib
+import io
 import socket
 import threading
 import time
 from typing import Iterator
+
+from generator.cli import main
 
 
 def http(status: int, body: bytes = b"", content_type: str = "application/json", length: int | None = None) -> bytes:
@@ -72,3 +75,12 @@ class Hostile:
 def hostile(head: bytes, flood: int = 0, **kwargs) -> Iterator[Hostile]:
     with Hostile(head, flood, **kwargs) as server:
         yield server
+
+
+def run(argv: list[str]) -> tuple[int, str, str, float]:
+    """The command line in this process: exit code, stdout, stderr and how long it took."""
+    out, err = io.StringIO(), io.StringIO()
+    started = time.monotonic()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue(), time.monotonic() - started

@@ -5,27 +5,15 @@ hanging credential_process, assume-role without a source; endpoints carrying cre
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import time
 from pathlib import Path
 
 import pytest
 
 from generator import limits
-from generator.cli import main
-from hostile import hostile, http
+from hostile import hostile, http, run
 
 COMMANDS = ("discover", "preflight")
-
-
-def run(argv: list[str]) -> tuple[int, str, str, float]:
-    out, err = io.StringIO(), io.StringIO()
-    started = time.monotonic()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return code, out.getvalue(), err.getvalue(), time.monotonic() - started
 
 
 @pytest.fixture

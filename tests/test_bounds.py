@@ -4,9 +4,7 @@ and the error names the limit (generator/limits.py, docs/limits.md). Hostile ser
 
 from __future__ import annotations
 
-import contextlib
 import json
-import io
 import os
 import stat
 import time
@@ -16,11 +14,10 @@ import pytest
 
 from generator import child, limits
 from generator.applied import helm
-from generator.cli import main
 from generator.errors import InputError
 from generator.guard.github import GitHub, GitHubError
 from generator.schemacache import url_fetcher
-from hostile import hostile, http
+from hostile import hostile, http, run
 
 FAKE_HELM = r"""#!/bin/sh
 # A fake helm: `version` answers; anything else behaves as $FAKE_HELM_MODE says.
@@ -36,14 +33,6 @@ case "$FAKE_HELM_MODE" in
   binary) printf '\377\376kind: x\n'; exit 0 ;;
 esac
 """
-
-
-def run(argv: list[str]) -> tuple[int, str, str, float]:
-    out, err = io.StringIO(), io.StringIO()
-    started = time.monotonic()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return code, out.getvalue(), err.getvalue(), time.monotonic() - started
 
 
 @pytest.fixture

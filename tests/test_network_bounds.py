@@ -6,7 +6,6 @@ its AWS checks after the first timeout."""
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import socket
 import threading
@@ -15,8 +14,8 @@ import time
 import pytest
 
 from generator import deadline
-from generator.cli import main
 from guard_build import Rendered
+from hostile import run
 from test_guard import _set
 
 DEADLINE = 3.0
@@ -68,14 +67,6 @@ class Stalling:
     def __exit__(self, *exc: object) -> None:
         self.stop.set()
         self.thread.join(5)
-
-
-def run(argv: list[str]) -> tuple[int, str, str, float]:
-    out, err = io.StringIO(), io.StringIO()
-    started = time.monotonic()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return code, out.getvalue(), err.getvalue(), time.monotonic() - started
 
 
 @pytest.fixture
