@@ -24,7 +24,8 @@ ROUNDS = 3
 
 
 def make_repository(root: Path, count: int) -> None:
-    """defaults.yaml plus `count` environments derived from the dev example (distinct names and accounts)."""
+    """defaults.yaml plus `count` environments derived from the prod example (distinct names, accounts,
+    clusters, OIDC issuers and secret prefixes: render refuses environments that collide)."""
     envs = root / "environments"
     envs.mkdir(parents=True)
     shutil.copy(REPO / "environments" / "defaults.yaml", envs / "defaults.yaml")
@@ -34,6 +35,7 @@ def make_repository(root: Path, count: int) -> None:
         folder.mkdir()
         text = template.replace('"444455556666"', f'"{100000000000 + index:012d}"')
         text = text.replace("name: llm-prod", f"name: llm-bench-{index}").replace("prefix: prod/", f"prefix: bench-{index}/")
+        text = text.replace("A91C3E5F7B2D4068C1E3A5B7D9F02468", f"{index:032X}")  # each cluster its own OIDC issuer
         (folder / "environment.yaml").write_text(text)
 
 

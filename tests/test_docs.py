@@ -125,3 +125,12 @@ def test_mkdocs_build_strict(tmp_path):
     assert (site / "environments" / "index.html").is_file()
     environment = html.unescape((site / "environment-reference" / "index.html").read_text(encoding="utf-8"))
     assert "components.litellm.imageDigest" in environment and "networkPolicies.databaseCidrs" in environment
+
+
+def test_ci_runs_exactly_the_readme_s_test_command():
+    """.ci/run installs from the repository's own files, then runs the README's test command."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    command = re.search(r"## Test\n\n```sh\n(.+)\n```", readme)
+    assert command, "README.md has no `## Test` section with the test command"
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert ci[-1] == command.group(1) and "tools/install" in ci
