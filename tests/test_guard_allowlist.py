@@ -241,6 +241,20 @@ def test_a_gitmodules_file_is_refused(tmp_path: Path) -> None:
     assert code == 1 and ".gitmodules" in out, out
 
 
+@pytest.mark.parametrize("committed", [True, False], ids=["committed", "untracked"])
+def test_a_gitmodules_file_under_rendered_of_a_git_checkout_is_refused(committed: bool, tmp_path: Path) -> None:
+    """In a git checkout whose rendered/ git vouches for, HEAD's listing is searched, not the disk;
+    a `.gitmodules` git does not know (untracked) takes that vouch away, so the disk is searched."""
+    base = Rendered.minimal()
+    b, h = _commit(base.write(tmp_path / "base")), _commit(base.write(tmp_path / "head"))
+    (h / "rendered/prod/.gitmodules").write_text('[submodule "x"]\n\tpath = extra\n\turl = https://example.org/x.git\n')
+    if committed:
+        _git(h, "add", "-A")
+        _git(h, "commit", "-q", "-m", "gitmodules")
+    code, out, _ = run_cli("guard", "--base", b, "--head", h, "--json")
+    assert code == 1 and '"refused"' in out and "rendered/prod/.gitmodules" in out, out
+
+
 # --- approvals: the pusher of the last commit does not count -----------------------------------
 
 def test_the_pusher_of_the_head_commit_does_not_approve(tmp_path: Path, github) -> None:

@@ -141,7 +141,7 @@ def _judge(args: argparse.Namespace) -> int:
                 trees[name].applied = state
     findings = [rules.Finding(allowlist.REFUSED, "(repository)", f"file {path}", "submodule (Argo CD fetches the other "
                               "repository; the guard would read an empty folder)", MISSING, "present", path)
-                for path in gitsnap.submodules(args.head)]
+                for path in gitsnap.submodules(args.head, vouched=pair.ids[1] is not None)]
     findings += rules.evaluate(pair.base, pair.head)
     changed = {name: (t.changed if t.changed is not None else None) for name, t in pair.head.items()}
     findings += [rules.Finding(rules.CROSSING, c.environment, c.object, c.field, MISSING, f"refused: {c.reason}", c.file)

@@ -130,10 +130,12 @@ GITLINK = "160000"
 GITMODULES = ".gitmodules"
 
 
-def submodules(checkout: Path) -> list[str]:
+def submodules(checkout: Path, vouched: bool = False) -> list[str]:
     """Where the checkout brings in another repository: every gitlink (mode 160000) in its HEAD
     commit and every `.gitmodules` file, in HEAD or in the work tree (a checkout git does not
-    vouch for, or a rendered/ folder given alone, is searched on disk).
+    vouch for, or a rendered/ folder given alone, is searched on disk). `vouched`: fingerprints()
+    found its rendered/ exactly HEAD's (no untracked or ignored file there), so HEAD's listing
+    already covers rendered/ and the walk on disk is skipped (at 1,000 environments, 11,000 folders).
 
     Argo CD's repo-server fetches submodules of the whole repository by default (argo-cd v3.5.1
     util/git/client.go, nativeGitClient.Submodule: `git submodule update --init --recursive` when
@@ -160,7 +162,7 @@ def submodules(checkout: Path) -> list[str]:
     # On disk: the top level's (the one git reads) and any under rendered/ (HEAD covers the rest).
     if (top / GITMODULES).exists():
         found.add(GITMODULES)
-    for base, dirs, names in os.walk(top / RENDERED if (top / RENDERED).is_dir() else top):
+    for base, dirs, names in () if vouched else os.walk(top / RENDERED if (top / RENDERED).is_dir() else top):
         dirs[:] = sorted(d for d in dirs if d != ".git" and not os.path.islink(os.path.join(base, d)))
         if GITMODULES in names:
             found.add(os.path.relpath(os.path.join(base, GITMODULES), top).replace(os.sep, "/"))
