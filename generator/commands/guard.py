@@ -158,7 +158,13 @@ def _judge(args: argparse.Namespace) -> int:
         result = verdict.decide(findings, pair.names, lambda: (None, None))
         print(report.to_json(result, EXIT_OK, str(args.shard), reached), end="")
         return EXIT_OK
-    result = verdict.decide(findings, pair.names, lambda: read_approvals(args))
+    return decide_and_report(args, findings, pair.names, reached)
+
+
+def decide_and_report(args: argparse.Namespace, findings: list, names: list[str], reached: list[str]) -> int:
+    """The one verdict (approvals read once, from GitHub) in every format asked for; its exit code.
+    Shared by `guard` and `guard-combine`."""
+    result = verdict.decide(findings, names, lambda: read_approvals(args))
     result.reasons += reached
     code = EXIT_OK if result.allowed else EXIT_FAILED
     if args.markdown:

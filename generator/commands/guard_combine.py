@@ -15,8 +15,8 @@ from pathlib import Path
 
 from generator import shard
 from generator.commands.common import write_report
-from generator.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, InputError
-from generator.guard import report, verdict
+from generator.errors import EXIT_BAD_INPUT, InputError
+from generator.guard import report
 from generator.guard.rules import CATEGORIES, Finding
 
 NAME = "guard-combine"
@@ -98,7 +98,7 @@ def combine(paths: list[Path], count: int) -> tuple[list[Finding], list[str], li
 
 
 def run(args: argparse.Namespace) -> int:
-    from generator.commands.guard import read_approvals
+    from generator.commands.guard import decide_and_report
 
     try:
         findings, names, reached = combine(args.files, args.shards)
@@ -109,10 +109,4 @@ def run(args: argparse.Namespace) -> int:
             print(report.bad_input_json(str(exc), EXIT_BAD_INPUT, exc.as_dict()), end="")
         print(str(exc), file=sys.stderr)
         return EXIT_BAD_INPUT
-    result = verdict.decide(findings, names, lambda: read_approvals(args))
-    result.reasons += reached
-    code = EXIT_OK if result.allowed else EXIT_FAILED
-    if args.markdown:
-        write_report(args.markdown, report.markdown(result))
-    print(report.to_json(result, code) if args.json else report.text(result), end="")
-    return code
+    return decide_and_report(args, findings, names, reached)
