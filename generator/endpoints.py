@@ -41,6 +41,8 @@ REDIS_MASTER = Endpoint("litellm", "redis-ha-haproxy", 6379)
 JAEGER_OTLP_GRPC = Endpoint("monitoring", "jaeger", 4317)
 JAEGER_OTLP_HTTP = Endpoint("monitoring", "jaeger", 4318)
 JAEGER_QUERY = Endpoint("monitoring", "jaeger", 16686)
+JAEGER_SPAN_METRICS = Endpoint("monitoring", "jaeger", 8889)  # the chart's Service port "span-metrics"
+PROMETHEUS = Endpoint("monitoring", "kube-prometheus-stack-prometheus", 9090)  # "<fullname>-prometheus", port http-web
 OPEN_WEBUI = Endpoint("open-webui", "open-webui", 80)
 
 # Kubernetes Secrets owned by ExternalSecrets in phase 8, besides litellm-secrets and openwebui-secrets.

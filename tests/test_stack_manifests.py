@@ -41,10 +41,10 @@ def dashboards() -> dict[str, dict]:
 
 
 def test_there_is_a_litellm_and_a_redis_dashboard():
-    assert {"litellm", "redis"} <= set(dashboards())
+    assert {"litellm", "litellm-metrics", "redis"} <= set(dashboards())
 
 
-@pytest.mark.parametrize("name", ["litellm", "redis"])
+@pytest.mark.parametrize("name", ["litellm", "litellm-metrics", "redis"])
 def test_each_dashboard_is_one_grafana_accepts(name):
     dashboard = dashboards()[name]
     assert dashboard["uid"] and dashboard["title"] and isinstance(dashboard["schemaVersion"], int)
@@ -58,8 +58,8 @@ def test_each_dashboard_is_one_grafana_accepts(name):
             assert target["expr"].count("(") == target["expr"].count(")"), target["expr"]
 
 
-def test_the_litellm_dashboard_covers_rate_latency_errors_spend_and_tokens():
-    exprs = " ".join(t["expr"] for p in dashboards()["litellm"]["panels"] for t in p["targets"])
+def test_the_licensed_litellm_dashboard_covers_rate_latency_errors_spend_and_tokens():
+    exprs = " ".join(t["expr"] for p in dashboards()["litellm-metrics"]["panels"] for t in p["targets"])
     used = set(re.findall(r"\blitellm_[a-z_]+", exprs))
     assert used <= LITELLM_SERIES, f"not a LiteLLM series: {used - LITELLM_SERIES}"
     for series in ("litellm_proxy_total_requests_metric_total", "litellm_proxy_failed_requests_metric_total",
@@ -72,6 +72,7 @@ def test_dashboards_render_as_configmaps_for_the_grafana_sidecar():
     files = rendered("dev")
     maps = [obj for obj in (yaml.safe_load(text) for path, text in files.items()
                             if path.startswith("manifests/grafana-dashboards/")) if obj["kind"] == "ConfigMap"]
+    # No licence in dev: the dashboard on LiteLLM's Enterprise metrics would stay empty, so it is left out.
     assert {m["metadata"]["name"] for m in maps} == {"grafana-dashboard-litellm", "grafana-dashboard-redis"}
     for config_map in maps:
         assert config_map["metadata"]["namespace"] == "monitoring"
@@ -195,9 +196,13 @@ def test_with_a_licence_the_metric_alerts_join_the_availability_alerts():
     rule = yaml.safe_load(render_environment(licensed).files["manifests/grafana-dashboards/prometheusrule-litellm-stack.yaml"])
     groups = {g["name"]: {r["alert"]: r for r in g["rules"]} for g in rule["spec"]["groups"]}
     assert set(groups["litellm"]) == {"LiteLLMDown", "LiteLLMDegraded", "LiteLLMRestarting"}
-    assert set(groups["litellm-metrics"]) == {"LiteLLMNotScraped", "LiteLLMHighErrorRatio", "LiteLLMSlowRequests"}
+    assert set(groups["litellm-metrics"]) == {"LiteLLMNotScraped", "LiteLLMMetricsHighErrorRatio",
+                                              "LiteLLMMetricsSlowRequests"}
+    assert set(groups["litellm-traces"]) == {"LiteLLMSpanMetricsMissing", "LiteLLMHighErrorRatio", "LiteLLMSlowRequests"}
     for alert in groups["litellm-metrics"].values():
         assert set(re.findall(r"\blitellm_[a-z_]+", alert["expr"])) <= LITELLM_SERIES
+    dashboards = [path for path in render_environment(licensed).files if "configmap-dashboard-" in path]
+    assert "manifests/grafana-dashboards/configmap-dashboard-litellm-metrics.yaml" in dashboards
 
 
 def test_no_replica_alert_for_a_single_redis():

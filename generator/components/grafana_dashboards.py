@@ -3,7 +3,15 @@ namespace monitoring, labelled so kube-prometheus-stack's Grafana sidecar loads 
 a PrometheusRule with the alerts the dashboards are about (LiteLLM down, failing or slow; Redis
 down, without a master or short of replicas), which Prometheus picks up from any namespace; and the
 ServiceMonitors of External Secrets, whose chart syncs in wave 7, before the Prometheus operator's
-CRDs exist (wave 9): rendered here, they are applied on the first install too.
+CRDs exist (wave 9), and of Jaeger's span metrics: rendered here, they are applied on the first
+install too.
+
+LiteLLM is watched without an Enterprise licence: availability from kube-state-metrics, request
+rate, error ratio and latency from the span metrics Jaeger derives from LiteLLM's OpenTelemetry
+traces (components/jaeger.py). Each request to the proxy is one SERVER span, "Received Proxy
+Server Request", whose status is ERROR when the answer is 4xx or 5xx (BerriAI/litellm
+litellm/integrations/opentelemetry.py, create_litellm_proxy_request_started_span). The dashboard
+`litellm-metrics` and the alerts on LiteLLM's own metrics need the licence (REQUIRES).
 
 The dashboards are data files, not Python: edit the JSON (export it from Grafana) and render.
 Each must be a dashboard Grafana accepts: a uid, a title, a schemaVersion and panels whose queries
@@ -18,7 +26,7 @@ from typing import Any
 
 from generator.argocd import manifest_application
 from generator.artifacts import Artifact
-from generator.components import external_secrets, litellm
+from generator.components import external_secrets, jaeger, litellm
 from generator.components.kube_prometheus_stack import DASHBOARD_LABEL, DASHBOARD_LABEL_VALUE
 from generator.environment import Environment
 from generator.errors import InputError
@@ -28,7 +36,16 @@ NAMESPACE = "monitoring"
 DASHBOARD_FOLDER = ("data", "dashboards")
 LITELLM = 'namespace="litellm"'
 ERROR_RATIO_THRESHOLD = 0.05
+MIN_REQUESTS = 20  # in the 5 minutes the error ratio is taken over: a single failure is no trend
 P95_LATENCY_SECONDS = 30
+# The span metrics' series (the connector's namespace traces.span.metrics, unit ms, normalized by
+# the Prometheus exporter: what Jaeger's reader.go queries) and LiteLLM's request spans.
+SPAN_CALLS = "traces_span_metrics_calls_total"
+SPAN_DURATION = "traces_span_metrics_duration_milliseconds_bucket"
+LITELLM_SPANS = f'service_name="{litellm.OTEL_SERVICE_NAME}", span_kind="SPAN_KIND_SERVER"'
+SPAN_METRICS_UP = 'up{namespace="monitoring", service="jaeger", endpoint="span-metrics"}'
+# When a dashboard file is rendered; a dashboard not named here always is.
+REQUIRES = {"litellm-metrics": litellm.metrics}
 
 
 def dashboard_files() -> list[tuple[str, str]]:
@@ -93,6 +110,22 @@ def litellm_availability_alerts() -> list[dict[str, Any]]:
     ]
 
 
+def litellm_trace_alerts() -> list[dict[str, Any]]:
+    """From Jaeger's span metrics of LiteLLM's request spans: no licence needed."""
+    total = f"sum(rate({SPAN_CALLS}{{{LITELLM_SPANS}}}[5m]))"
+    failed = f'sum(rate({SPAN_CALLS}{{{LITELLM_SPANS}, status_code="STATUS_CODE_ERROR"}}[5m]))'
+    p95 = f"histogram_quantile(0.95, sum by (le) (rate({SPAN_DURATION}{{{LITELLM_SPANS}}}[5m])))"
+    return [
+        _alert("LiteLLMSpanMetricsMissing", f"absent({SPAN_METRICS_UP} == 1)", "10m", "warning",
+               "Jaeger's span metrics are not scraped: LiteLLM's error-ratio and latency alerts see nothing"),
+        _alert("LiteLLMHighErrorRatio",
+               f"({failed} / clamp_min({total}, 1e-9) > {ERROR_RATIO_THRESHOLD}) and ({total} * 300 >= {MIN_REQUESTS})",
+               "10m", "warning", f"More than {ERROR_RATIO_THRESHOLD:.0%} of LiteLLM requests fail (4xx or 5xx)"),
+        _alert("LiteLLMSlowRequests", f"{p95} > {P95_LATENCY_SECONDS * 1000}", "15m", "warning",
+               f"95th percentile LiteLLM request latency above {P95_LATENCY_SECONDS}s"),
+    ]
+
+
 def litellm_alerts() -> list[dict[str, Any]]:
     """From LiteLLM's own Prometheus metrics: rendered only with a licence (litellm.metrics)."""
     total = f"sum(rate(litellm_proxy_total_requests_metric_total{{{LITELLM}}}[5m]))"
@@ -101,10 +134,10 @@ def litellm_alerts() -> list[dict[str, Any]]:
     return [
         _alert("LiteLLMNotScraped", f'absent(up{{{LITELLM}, service="litellm"}} == 1)', "5m", "warning",
                "No LiteLLM proxy pod is being scraped successfully"),
-        _alert("LiteLLMHighErrorRatio", f"{failed} / clamp_min({total}, 1e-9) > {ERROR_RATIO_THRESHOLD}", "10m",
-               "warning", f"More than {ERROR_RATIO_THRESHOLD:.0%} of LiteLLM requests fail"),
-        _alert("LiteLLMSlowRequests", f"{p95} > {P95_LATENCY_SECONDS}", "15m", "warning",
-               f"95th percentile LiteLLM request latency above {P95_LATENCY_SECONDS}s"),
+        _alert("LiteLLMMetricsHighErrorRatio", f"{failed} / clamp_min({total}, 1e-9) > {ERROR_RATIO_THRESHOLD}",
+               "10m", "warning", f"More than {ERROR_RATIO_THRESHOLD:.0%} of LiteLLM requests fail (LiteLLM's metrics)"),
+        _alert("LiteLLMMetricsSlowRequests", f"{p95} > {P95_LATENCY_SECONDS}", "15m", "warning",
+               f"95th percentile LiteLLM request latency above {P95_LATENCY_SECONDS}s (LiteLLM's metrics)"),
     ]
 
 
@@ -124,6 +157,8 @@ def prometheus_rule(env: Environment) -> dict[str, Any]:
     groups = []
     if env.enabled("litellm"):
         groups.append({"name": "litellm", "rules": litellm_availability_alerts()})
+        if jaeger.span_metrics(env):
+            groups.append({"name": "litellm-traces", "rules": litellm_trace_alerts()})
         if litellm.metrics(env):
             groups.append({"name": "litellm-metrics", "rules": litellm_alerts()})
     if env.enabled("redis-ha"):
@@ -137,9 +172,11 @@ def prometheus_rule(env: Environment) -> dict[str, Any]:
 
 
 def render(env: Environment) -> list[Artifact]:
-    objects = [(f"configmap-dashboard-{name}.yaml", config_map(name, text)) for name, text in dashboard_files()]
+    objects = [(f"configmap-dashboard-{name}.yaml", config_map(name, text)) for name, text in dashboard_files()
+               if REQUIRES.get(name, lambda _: True)(env)]
     rule = prometheus_rule(env)
     if rule["spec"]["groups"]:
         objects.append(("prometheusrule-litellm-stack.yaml", rule))
     objects.extend(external_secrets.service_monitors(env))
+    objects.extend(jaeger.service_monitors(env))
     return manifest_application(env, COMPONENT, objects)

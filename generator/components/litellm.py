@@ -103,13 +103,16 @@ def proxy_config(env: Environment) -> dict[str, Any]:
     }
 
 
+OTEL_SERVICE_NAME = "litellm"  # service.name of LiteLLM's spans, and the span metrics' service_name
+
+
 def tracing_env(env: Environment) -> dict[str, str]:
     if not env.enabled("jaeger"):
         return {}
     return {
         "OTEL_EXPORTER": "otlp_http",
         "OTEL_ENDPOINT": endpoints.JAEGER_OTLP_HTTP.url("/v1/traces"),
-        "OTEL_SERVICE_NAME": "litellm",
+        "OTEL_SERVICE_NAME": OTEL_SERVICE_NAME,
     }
 
 
