@@ -37,6 +37,7 @@ COMMAND_MODULES = (
     "guard",
     "guard_combine",
     "diff",
+    "diff_combine",
     "comment",
     "completion",
     "init",

@@ -28,6 +28,7 @@ COMMANDS = {
     "guard": ("generator.guard.tree.load_pair", ["--base", ".", "--head", ".", "--json"]),
     "diff": ("generator.guard.tree.load_pair", ["--base", ".", "--head", ".", "--json"]),
     "guard_combine": ("generator.commands.guard_combine.combine", ["--shards", "2", "--json"]),
+    "diff_combine": ("generator.commands.diff_combine.combine", ["--shards", "2", "--json"]),
     "comment": ("generator.commands.comment.github_client", ["--markdown", "{md}"]),
     "hydrate": ("generator.commands.hydrate.hydrate", ["--env", "dev", "--json"]),
     "charts": ("generator.chartlock.load", ["sync"]),
