@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "schemas",
     "charts",
     "hydrate",
+    "cache",
     "discover",
     "preflight",
     "guard",

@@ -31,6 +31,7 @@ COMMANDS = {
     "diff_combine": ("generator.commands.diff_combine.combine", ["--shards", "2", "--json"]),
     "comment": ("generator.commands.comment.github_client", ["--markdown", "{md}"]),
     "hydrate": ("generator.commands.hydrate.hydrate", ["--env", "dev", "--json"]),
+    "cache": ("generator.commands.cache.environment_names", ["prune", "--json"]),
     "charts": ("generator.chartlock.load", ["sync"]),
     "init": ("generator.scaffold.init", ["{md}.new"]),
     "env": ("generator.commands.env.environment_names", ["new", "x", "--from", "dev", "--account", "210987654321",
