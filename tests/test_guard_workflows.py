@@ -111,6 +111,24 @@ def test_the_guard_restores_the_render_cache_the_default_branch_saves() -> None:
     assert validate["run"] == 'litellm-gitops validate --shard "$SHARD/$SHARDS"'
 
 
+def test_main_prunes_each_shards_render_cache_before_saving_it() -> None:
+    """Issue 25: the render cache only grows unless pruned. On main, each validate shard runs
+    `cache prune` over its own part of the tree after validate and right before the one save of
+    .cache/hydrated, under the save's very condition (a pull request prunes nothing and saves
+    nothing), with the charts validate hydrated with."""
+    steps = _load(WORKFLOWS / "ci.yml")["jobs"]["validate"]["steps"]
+    names = [s.get("name") for s in steps]
+    validate = names.index("validate")
+    prune = next(i for i, s in enumerate(steps) if "cache prune" in s.get("run", ""))
+    save = next(i for i, s in enumerate(steps) if s.get("uses", "").startswith("actions/cache/save@")
+                and s["with"]["path"] == ".cache/hydrated")
+    assert validate < prune == save - 1
+    assert steps[prune]["if"] == steps[save]["if"] == "${{ github.event_name == 'push' && github.ref == 'refs/heads/main' }}"
+    assert steps[prune]["run"] == 'litellm-gitops cache prune --shard "$SHARD/$SHARDS"'
+    assert steps[prune]["env"] == {"SHARD": "${{ matrix.shard }}", "LITELLM_GITOPS_CHARTS": steps[validate]["env"]["LITELLM_GITOPS_CHARTS"]}
+    assert "continue-on-error" not in steps[prune]  # a failed prune saves nothing (the older cache stays)
+
+
 def test_ci_passes_only_when_every_validate_shard_passed() -> None:
     ci = _load(WORKFLOWS / "ci.yml")["jobs"]["ci"]
     assert ci["name"] == "test, render --check, validate, kubeconform, cfn-lint"  # the required check
