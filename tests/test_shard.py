@@ -148,7 +148,11 @@ def _diff_pair(tmp_path: Path) -> tuple[Path, Path, list[str]]:
         head.obj("Application", f"{env}-litellm", env=env)["spec"]["sources"][0]["targetRevision"] = "1.84.0"
     head.entry("LITELLM_SALT_KEY", env="eu-3")["remoteRef"]["key"] = "eu-3/litellm/salt-key-v2"
     head.envs["eu-5"]["values/litellm.yaml"]["replicaCount"] = 5
+    head.values("litellm", env="eu-6")["envVars"]["LITELLM_SALT_KEY"] = SECRET  # shown as (changed), everywhere
     return Rendered.minimal(*names).write(tmp_path / "base"), head.write(tmp_path / "head"), names
+
+
+SECRET = "Zq8vN2xL5pR7tK1mW4yB9cF3"
 
 
 def _diff_shards(base: Path, head: Path, count: int, folder: Path) -> list[Path]:
@@ -175,6 +179,8 @@ def test_combined_diff_shards_are_the_one_diff(tmp_path: Path, count: int) -> No
     whole = json.loads(whole_json)
     assert [b["environment"] for b in whole["chart_bumps"]] == ["eu-1", "eu-4", "eu-6"]
     assert {e["name"] for e in whole["environments"] if e["status"] == "changed"} == {"eu-1", "eu-3", "eu-4", "eu-5", "eu-6"}
+    assert {"path": "envVars.LITELLM_SALT_KEY", "redacted": True} in [
+        v for e in whole["environments"] for g in e["groups"] for c in g["changes"] for v in c["values"]]
     files = _diff_shards(base, head, count, tmp_path / "shards")
     code, out, err = run_cli("diff-combine", "--shards", count, *reversed(files), "--json", "--markdown", tmp_path / "combined.md")
     assert code == 0, err
@@ -183,6 +189,8 @@ def test_combined_diff_shards_are_the_one_diff(tmp_path: Path, count: int) -> No
     _, whole_text, _ = run_cli("diff", "--base", base, "--head", head, "--no-hydrate", "--color", "never")
     _, combined_text, _ = run_cli("diff-combine", "--shards", count, *files, "--color", "never")
     assert combined_text == whole_text and "in 5 of 8 environment(s)" in combined_text
+    assert SECRET not in out + combined_text + (tmp_path / "combined.md").read_text()
+    assert not any(SECRET in f.read_text() for f in files)  # nor in what the shards hand over
 
 
 def test_the_diff_combine_fails_closed(tmp_path: Path) -> None:
