@@ -83,11 +83,11 @@ def files(folder: Path) -> dict[str, bytes]:
     return found
 
 
-def renders_needed(root: Path, charts: Path, folder: Path, counter: Path, names: list[str]) -> list[str]:
+def renders_needed(root: Path, charts: Path, folder: Path, counter: Path, names: list[str], alone: bool = True) -> list[str]:
     """The helm runs each environment costs as the first of a new process (a pull request's
-    shard), then all of them in one (validate's)."""
+    shard; not when not `alone`), then all of them in one (validate's)."""
     before = len(calls(counter))
-    for name in names:
+    for name in names if alone else ():
         hydrate(root, [name], Hydrator(charts=charts, cache_dir=folder))
     hydrate(root, names, Hydrator(charts=charts, cache_dir=folder))
     return calls(counter)[before:]
@@ -202,3 +202,36 @@ def test_a_tree_that_does_not_hydrate_has_nothing_deleted(scratch_repo, charts_d
     code, out, err = run_cli("cache", "prune", "--root", scratch_repo, "--hydrate-cache", warm, "--charts", charts_dir, "--json")
     assert code == 2 and json.loads(out)["ok"] is False and "9.9.9" in err and "Traceback" not in err
     assert files(warm) == before
+
+
+def test_a_hubs_generated_roots_are_kept_and_an_old_hubs_are_not(scratch_repo, charts_dir, warm, helm_calls, monkeypatch):
+    """examples/hub-fleet: each environment's root is what its hub's ApplicationSet generates,
+    cached by the hub folder's content (`hubs/`); the prune keeps the current hub's, so a run after
+    it never evaluates the ApplicationSet, and drops the one of the hub folder as it was before."""
+    from generator.applied import build
+
+    for env in (REPO / "examples" / "hub-fleet").iterdir():
+        shutil.copytree(env, scratch_repo / "environments" / env.name)
+    assert main(["render", "--root", str(scratch_repo)]) == 0
+    names = environment_names(scratch_repo / "environments")
+    hydrate(scratch_repo, names, Hydrator(charts=charts_dir, cache_dir=warm))
+    def hub_entries() -> set[str]:
+        return {name for prefix in os.listdir(warm / "hubs") for name in os.listdir(warm / "hubs" / prefix)}
+
+    old = hub_entries()
+    assert old
+    app_set = scratch_repo / "rendered" / "fleet" / "central" / "hub" / "applicationset.yaml"
+    app_set.write_text(app_set.read_text() + "# edited\n")  # another hub folder: another hubs/ entry
+    code, report, err = prune(scratch_repo, warm, charts_dir)
+    assert code == 0, err
+    assert report["kept"]["hubs"] >= 1 and report["removed"]["hubs"] >= 1
+    kept = hub_entries()
+    assert len(kept) == report["kept"]["hubs"] and not kept & old  # the hub folder as it is now, only
+
+    def never(*_args, **_kwargs):
+        raise AssertionError("the ApplicationSet was evaluated: its generated roots were not kept")
+
+    monkeypatch.setattr(build, "_generated_roots", never)
+    # (the hub's environments were never hydrated one by one, so their first-round renders were
+    # never there to keep: hydrated together, as validate does)
+    assert renders_needed(scratch_repo, charts_dir, warm, helm_calls, names, alone=False) == []
