@@ -148,7 +148,8 @@ class _Probe(Hydrator):
 def mark(root: Path, names: list[str], hydrator: Hydrator) -> None:
     """Use (and so record) every entry the environments `names` of `root` need, as the module says."""
     hydrate(root, names, hydrator)
-    probe = _Probe(charts=hydrator.charts, cache_dir=hydrator.cache_dir, helm=hydrator.helm, locks=hydrator.locks)
+    probe = _Probe(charts=hydrator.charts, cache_dir=hydrator.cache_dir, helm=hydrator.helm, locks=hydrator.locks,
+                   hub_ids=hydrator.hub_ids)  # hubs looked up as the first pass did
     for name in names:
         probe.api_hints.clear()  # as if first in its process
         try:
