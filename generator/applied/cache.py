@@ -78,8 +78,10 @@ def _path(root: Path, part: str, digest: str) -> Path:
 
 
 def _write(path: Path, data: bytes) -> None:
-    """Content-addressed: a regular file of these very bytes is left as it is; anything else
-    there (a truncated or edited entry, a link) is replaced."""
+    """Store an entry (`_path`: <root>/<part>/<d[:2]>/<d>.json), used from now on. Content-addressed:
+    a regular file of these very bytes is left as it is; anything else there (a truncated or edited
+    entry, a link) is replaced."""
+    _use(path.parent.parent.name, path.stem)
     try:
         info = path.lstat()
         if stat.S_ISREG(info.st_mode) and info.st_size == len(data) and path.read_bytes() == data:
@@ -132,7 +134,6 @@ def write(root: Path, digest: str, objects: list[tuple[str, dict[str, Any]]]) ->
         data = json.dumps(doc, separators=(",", ":")).encode()
         obj_digest = hashlib.sha256(data).hexdigest()
         _write(_path(root, "objects", obj_digest), data)
-        _use("objects", obj_digest)
         _MEMO.setdefault(obj_digest, doc)
         index.append([origin, obj_digest])
     write_index(root, digest, index)
@@ -142,7 +143,6 @@ def write(root: Path, digest: str, objects: list[tuple[str, dict[str, Any]]]) ->
 def write_index(root: Path, digest: str, index: list[list[str]]) -> None:
     """Store a render whose objects are stored already (helm printed the same as for another key)."""
     _write(_path(root, "renders", digest), json.dumps(index).encode())
-    _use("renders", digest)
 
 
 def read_file(root: Path | None, raw: bytes, parse) -> list[Any]:
@@ -189,4 +189,3 @@ def write_hub(root: Path, digest: str, roots: list[tuple[str, dict[str, Any]]]) 
     except (TypeError, ValueError):
         return
     _write(_path(root, "hubs", digest), data)
-    _use("hubs", digest)
