@@ -12,11 +12,11 @@ Layout under the cache folder (default `.cache/hydrated/`, git-ignored):
 - `hubs/<h[:2]>/<h>.json`: `[[file, Application], ...]`, the root Applications a hub folder's
   ApplicationSets generate (build.Hydrator.hub_roots), by the sha256 of every path and byte of
   the folder.
-Every file is written to a temporary name and renamed into place, so readers see whole files; a
-file that is there but not whole (not the bytes this write would put there) is written again.
+Every file is written to a temporary name and renamed into place, so readers see whole files.
 Parsed objects are shared, read-only, between every state of the process (as the guard's tree
 shares documents between base and head).
 
+A file that is there but not whole (not the bytes a write would put there) is written again.
 `recording()` collects every entry the process reads whole or writes, as (part, digest): what
 `cache prune` (generator/applied/prune.py) keeps.
 """
