@@ -33,8 +33,9 @@ same result (no clock, no size bound). ci.yml runs it in each validate shard bef
 cache on the default branch.
 
 It refuses (exit 2, nothing deleted) a cache folder that is a link or holds anything a render
-cache never holds, and deletes nothing if hydration fails. --dry-run only counts. Run it when no
-other command is using the cache.
+cache never holds, and deletes nothing if hydration fails. --dry-run deletes nothing and counts
+what would go (what the tree needs and lacks is still rendered). Run it when no other command is
+using the cache.
 
 examples:
   litellm-gitops cache prune                          # .cache/hydrated, every environment
@@ -51,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     prune_parser.add_argument("--shard", metavar="I/N",
                               help="keep what the environments of shard I of N use (the validate shard whose cache this is)")
     add_hydrate_options(prune_parser)
-    prune_parser.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
+    prune_parser.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing (what the tree needs and lacks is still rendered)")
     prune_parser.add_argument("--json", action="store_true", help="print what was kept and deleted as JSON")
     add_verbosity_options(prune_parser, suppress=True)
 
