@@ -36,8 +36,7 @@ def test_no_event_expansion_in_scripts_and_least_privilege(path: Path) -> None:
     assert "pull_request_target" not in workflow["on"]
     for name, job in workflow["jobs"].items():
         perms = job["permissions"]
-        assert set(perms.values()) <= {"read", "write"}
-        assert perms.get("pull-requests") in ("read", "write")
+        assert set(perms.values()) <= {"read", "write"} and perms.get("contents") == "read"
         assert all(v == "read" for k, v in perms.items() if k != "pull-requests")
         for step in job["steps"]:
             assert "${{" not in step.get("run", ""), f"{path.name}/{name}: expression inside run:"
@@ -112,6 +111,24 @@ def test_the_guard_restores_the_render_cache_the_default_branch_saves() -> None:
     assert validate["run"] == 'litellm-gitops validate --shard "$SHARD/$SHARDS"'
 
 
+def test_main_prunes_each_shards_render_cache_before_saving_it() -> None:
+    """Issue 25: the render cache only grows unless pruned. On main, each validate shard runs
+    `cache prune` over its own part of the tree after validate and right before the one save of
+    .cache/hydrated, under the save's very condition (a pull request prunes nothing and saves
+    nothing), with the charts validate hydrated with."""
+    steps = _load(WORKFLOWS / "ci.yml")["jobs"]["validate"]["steps"]
+    names = [s.get("name") for s in steps]
+    validate = names.index("validate")
+    prune = next(i for i, s in enumerate(steps) if "cache prune" in s.get("run", ""))
+    save = next(i for i, s in enumerate(steps) if s.get("uses", "").startswith("actions/cache/save@")
+                and s["with"]["path"] == ".cache/hydrated")
+    assert validate < prune == save - 1
+    assert steps[prune]["if"] == steps[save]["if"] == "${{ github.event_name == 'push' && github.ref == 'refs/heads/main' }}"
+    assert steps[prune]["run"] == 'litellm-gitops cache prune --shard "$SHARD/$SHARDS"'
+    assert steps[prune]["env"] == {"SHARD": "${{ matrix.shard }}", "LITELLM_GITOPS_CHARTS": steps[validate]["env"]["LITELLM_GITOPS_CHARTS"]}
+    assert "continue-on-error" not in steps[prune]  # a failed prune saves nothing (the older cache stays)
+
+
 def test_ci_passes_only_when_every_validate_shard_passed() -> None:
     ci = _load(WORKFLOWS / "ci.yml")["jobs"]["ci"]
     assert ci["name"] == "test, render --check, validate, kubeconform, cfn-lint"  # the required check
@@ -142,13 +159,102 @@ def test_the_guard_shards_and_one_job_decides() -> None:
     assert 'guard-combine --shards "$SHARDS"' in decide["run"] and "--markdown guard.md" in decide["run"]
 
 
-def test_the_review_restores_every_shards_render_cache_and_saves_none() -> None:
-    """review.yml (unsharded diff and guard for the comment) restores each validate shard's render
-    cache into ci.yml's one path, keyed by the base commit, and passes it to both commands."""
-    count = int(_load(WORKFLOWS / "ci.yml")["env"]["SHARDS"])
-    steps = _steps(WORKFLOWS / "review.yml")
-    restored = [s["with"] for s in steps if s.get("uses", "").startswith("actions/cache/restore")]
-    assert [r["key"] for r in restored] == [f"hydrated-{i}-${{{{ github.event.pull_request.base.sha }}}}" for i in range(1, count + 1)]
-    assert {r["path"] for r in restored} == {".cache/hydrated"}
-    run = next(s["run"] for s in steps if s.get("name") == "Diff and guard verdict")
+def test_the_review_shards_restore_the_render_cache_of_their_validate_shard() -> None:
+    """Each review shard restores ci.yml's path under the key prefix of the validate shard of the
+    same number (same SHARDS and matrix: same partition), keyed by the base commit, outside the head
+    checkout, and passes it to both commands; nothing in review.yml saves."""
+    ci, review = _load(WORKFLOWS / "ci.yml"), _load(WORKFLOWS / "review.yml")
+    assert review["env"]["SHARDS"] == ci["env"]["SHARDS"]
+    assert review["jobs"]["shard"]["strategy"]["matrix"] == ci["jobs"]["validate"]["strategy"]["matrix"]
+    restored = [s["with"] for s in _steps(WORKFLOWS / "review.yml") if s.get("uses", "").startswith("actions/cache")]
+    assert restored == [{"path": ".cache/hydrated", "key": "hydrated-${{ matrix.shard }}-${{ github.event.pull_request.base.sha }}",
+                         "restore-keys": "hydrated-${{ matrix.shard }}-\n"}]
+    assert all(s.get("uses", "").startswith("actions/cache/restore@") for s in review["jobs"]["shard"]["steps"]
+               if s.get("uses", "").startswith("actions/cache"))
+    run = next(s["run"] for s in review["jobs"]["shard"]["steps"] if s.get("name") == "Diff and guard this shard")
     assert run.count("--hydrate-cache .cache/hydrated") == 2
+
+
+def test_the_review_shards_and_one_job_writes_the_comment() -> None:
+    """Issue 25: review.yml shards as guard.yml does. N shards (SHARDS and the matrix agree) each
+    run `diff --shard` and `guard --shard` and upload both documents whatever happened; the job
+    `review` runs unless the run was superseded, combines all N (diff-combine, guard-combine) into
+    the one comment's Markdown and fails closed when a shard did not report; `comment`, the only
+    job holding write, posts what the combine wrote even when the combine failed."""
+    workflow = _load(WORKFLOWS / "review.yml")
+    count = int(workflow["env"]["SHARDS"])
+    assert list(workflow["jobs"]) == ["shard", "review", "comment"]
+    shards, combine, comment = (workflow["jobs"][k] for k in ("shard", "review", "comment"))
+    assert shards["strategy"]["matrix"]["shard"] == [str(i) for i in range(1, count + 1)]
+    assert shards["strategy"]["fail-fast"] == "false"
+    assert shards["permissions"] == {"contents": "read"}  # a shard reads no review and writes nothing
+    run = next(s for s in shards["steps"] if s.get("name") == "Diff and guard this shard")
+    assert run["env"] == {"SHARD": "${{ matrix.shard }}"}
+    commands = " ".join(run["run"].replace("\\\n", " ").split())
+    assert 'litellm-gitops diff --shard "$SHARD/$SHARDS" --base base --head head' in commands
+    assert 'litellm-gitops guard --shard "$SHARD/$SHARDS" --base base --head head' in commands
+    assert '> "diff-shard-$SHARD.json"' in commands and '> "guard-shard-$SHARD.json"' in commands
+    assert "--markdown" not in commands and "--no-hydrate" not in commands
+    assert run["run"].rstrip().endswith('test "$diff_code" -eq 0 && test "$guard_code" -eq 0')  # a failed command fails the shard
+    upload = next(s for s in shards["steps"] if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert upload["if"] == "${{ always() }}" and upload["with"]["if-no-files-found"] == "error"
+    assert upload["with"]["name"] == "review-shard-${{ matrix.shard }}" and upload["with"]["retention-days"] == "1"
+    assert upload["with"]["path"].split() == ["diff-shard-*.json", "guard-shard-*.json"]
+
+    assert combine["needs"] == "shard" and combine["if"] == "${{ !cancelled() }}"
+    assert combine["permissions"] == {"contents": "read", "pull-requests": "read"}
+    assert [s["with"]["path"] for s in combine["steps"] if "actions/checkout" in s.get("uses", "")] == ["base"]
+    download = next(s for s in combine["steps"] if s.get("uses", "").startswith("actions/download-artifact@"))
+    assert "run-id" not in download["with"] and download["with"]["pattern"] == "review-shard-*"  # this run's only
+    decide = next(s for s in combine["steps"] if s.get("id") == "review")
+    assert 'diff-combine --shards "$SHARDS" shards/diff-shard-*.json --markdown diff.md' in decide["run"]
+    assert 'guard-combine --shards "$SHARDS" shards/guard-shard-*.json --markdown guard.md' in decide["run"]
+    assert 'if [ "$diff_code" -ne 0 ] || [ "$guard_code" -ge 2 ]; then complete=false; fi' in decide["run"]
+    last = combine["steps"][-1]
+    assert last["env"] == {"COMPLETE": "${{ steps.review.outputs.complete }}"} and last["run"] == 'test "$COMPLETE" = true'
+    assert combine["outputs"] == {"markdown": "${{ steps.review.outputs.markdown }}"}
+
+    assert comment["needs"] == "review" and comment["if"].startswith("${{ !cancelled() && needs.review.outputs.markdown != ''")
+
+
+def _combine_step(tmp_path: Path, reported: list[int]) -> tuple[int, str]:
+    """review.yml's combining step, its script run as GitHub runs it (bash -e, SHARDS=4) over real
+    shard documents of the shards in `reported`: a pull request scaling one environment's LiteLLM
+    (allowed without approvals, so GitHub is never asked). Its exit code and $GITHUB_OUTPUT."""
+    import os
+
+    from guard_build import Rendered
+    from test_shard import run_cli
+
+    names = [f"eu-{i}" for i in range(8)]
+    base = Rendered.minimal(*names)
+    head = base.copy()
+    head.envs["eu-5"]["values/litellm.yaml"]["replicaCount"] = 5
+    base_dir, head_dir = base.write(tmp_path / "base"), head.write(tmp_path / "head")
+    (tmp_path / "shards").mkdir()
+    for index in reported:
+        for kind in ("diff", "guard"):
+            code, out, err = run_cli(kind, "--shard", f"{index}/4", "--base", base_dir, "--head", head_dir, "--no-hydrate")
+            assert code == 0, err
+            (tmp_path / "shards" / f"{kind}-shard-{index}.json").write_text(out)
+    script = next(s for s in _load(WORKFLOWS / "review.yml")["jobs"]["review"]["steps"] if s.get("id") == "review")["run"]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "SHARDS": "4",
+           "GITHUB_OUTPUT": str(tmp_path / "output"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    env.pop("GITHUB_TOKEN", None)
+    done = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    return done.returncode, (tmp_path / "output").read_text()
+
+
+def test_the_review_comment_says_which_shard_is_missing_and_the_job_fails(tmp_path: Path) -> None:
+    code, output = _combine_step(tmp_path, [1, 2, 4])
+    assert code == 0  # the step hands its Markdown on; the next step fails the job
+    assert output.rstrip().endswith("complete=false")
+    assert "### ⛔ Rendered changes: bad input" in output and "### ⛔ Guard: bad input" in output
+    assert output.count("shard(s) 3/4 missing") == 2 and "replicaCount" not in output  # no partial plan
+
+
+def test_the_review_comment_of_every_shard_is_the_whole_plan_and_verdict(tmp_path: Path) -> None:
+    code, output = _combine_step(tmp_path, [1, 2, 3, 4])
+    assert code == 0 and output.rstrip().endswith("complete=true")
+    assert "### Rendered changes" in output and "in 1 of 8 environment(s)" in output and "replicaCount" in output
+    assert "bad input" not in output

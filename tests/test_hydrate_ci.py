@@ -32,13 +32,13 @@ def test_review_hydrates_both_sides_with_the_same_helm():
     workflow = yaml.safe_load((REPO / ".github" / "workflows" / "review.yml").read_text(encoding="utf-8"))
     assert workflow["env"]["HELM_VERSION"] == _pinned("HELM_VERSION")
     assert workflow["env"]["HELM_BINARY_SHA256"] == _pinned("HELM_SHA256")
-    runs = "\n".join(s.get("run", "") for s in workflow["jobs"]["review"]["steps"])
+    runs = " ".join("\n".join(s.get("run", "") for s in workflow["jobs"]["shard"]["steps"]).replace("\\\n", " ").split())
     assert "charts sync --root base" in runs and "charts sync --root head" in runs
-    assert 'diff --base base --head head --markdown diff.md --charts "$RUNNER_TEMP/charts"' in runs
+    assert 'diff --shard "$SHARD/$SHARDS" --base base --head head --charts "$RUNNER_TEMP/charts"' in runs
 
 
 @pytest.mark.parametrize("workflow_file, job, command", [
-    ("review.yml", "review", 'guard --base base --head head --markdown guard.md --charts "$RUNNER_TEMP/charts"'),
+    ("review.yml", "shard", 'guard --shard "$SHARD/$SHARDS" --base base --head head --charts "$RUNNER_TEMP/charts"'),
     ("guard.yml", "shard", 'guard --shard "$SHARD/$SHARDS" --base base --head head --charts "$RUNNER_TEMP/charts"')])
 def test_the_guard_hydrates_both_sides_with_the_pinned_helm(workflow_file, job, command):
     workflow = yaml.safe_load((REPO / ".github" / "workflows" / workflow_file).read_text(encoding="utf-8"))
@@ -46,5 +46,5 @@ def test_the_guard_hydrates_both_sides_with_the_pinned_helm(workflow_file, job, 
     assert workflow["env"]["HELM_BINARY_SHA256"] == _pinned("HELM_SHA256")
     runs = "\n".join(s.get("run", "") for s in workflow["jobs"][job]["steps"])
     assert "charts sync --root base" in runs and "charts sync --root head" in runs
-    assert command in runs.replace("\n", " ")
+    assert command in " ".join(runs.replace("\\\n", " ").split())
     assert "--no-hydrate" not in runs

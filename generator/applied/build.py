@@ -120,13 +120,17 @@ class Hydrator:
             self.helm = helmrun.find_helm()
         return self.helm
 
-    def render(self, request: helmrun.TemplateRequest, label: str) -> list[tuple[str, dict[str, Any]]]:
-        helm = self._helm()
-        digest = cache.key({
-            "helm": helm.version, "chart": request.chart_sha256, "release": request.release,
+    def render_key(self, request: helmrun.TemplateRequest) -> str:
+        """The render cache key of `request`: everything that determines helm's output."""
+        return cache.key({
+            "helm": self._helm().version, "chart": request.chart_sha256, "release": request.release,
             "namespace": request.namespace, "kubeVersion": request.kube_version, "apiVersions": list(request.api_versions),
             "values": [chartlock.sha256_hex(data) for _, data in request.values], "includeCrds": request.include_crds,
             "skipSchemaValidation": request.skip_schema_validation, "skipTests": request.skip_tests})
+
+    def render(self, request: helmrun.TemplateRequest, label: str) -> list[tuple[str, dict[str, Any]]]:
+        helm = self._helm()
+        digest = self.render_key(request)
         if digest in self._memory:
             return self._memory[digest]
         found = cache.read(self.cache_dir, digest) if self.cache_dir else None

@@ -15,6 +15,10 @@ Layout under the cache folder (default `.cache/hydrated/`, git-ignored):
 Every file is written to a temporary name and renamed into place, so readers see whole files.
 Parsed objects are shared, read-only, between every state of the process (as the guard's tree
 shares documents between base and head).
+
+A file that is there but not whole (not the bytes a write would put there) is written again.
+`recording()` collects every entry the process reads whole or writes, as (part, digest): what
+`cache prune` (generator/applied/prune.py) keeps.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ import hashlib
 import json
 import os
 import re
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +44,24 @@ CACHE_ENV = "LITELLM_GITOPS_HYDRATE_CACHE"
 _MEMO: dict[str, Any] = {}  # object digest -> parsed object, for the whole process
 _MEMO_LIMIT = 200_000
 _DIGEST = re.compile(r"[0-9a-f]{64}")
+PARTS = ("objects", "renders", "files", "hubs")  # the folders of the layout above
+_USED: set[tuple[str, str]] | None = None  # while recording: (part, digest) of every entry used
+
+
+@contextmanager
+def recording() -> Iterator[set[tuple[str, str]]]:
+    """The (part, digest) of every entry read whole or written until the block ends."""
+    global _USED
+    previous, _USED = _USED, set()
+    try:
+        yield _USED
+    finally:
+        _USED = previous
+
+
+def _use(part: str, digest: str) -> None:
+    if _USED is not None:
+        _USED.add((part, digest))
 
 
 def default_dir(root: Path) -> Path:
@@ -53,8 +78,17 @@ def _path(root: Path, part: str, digest: str) -> Path:
 
 
 def _write(path: Path, data: bytes) -> None:
-    if not path.exists():  # content-addressed: when there, it holds these very bytes
-        write_atomically(path, data)
+    """Store an entry (`_path`: <root>/<part>/<d[:2]>/<d>.json), used from now on. Content-addressed:
+    a regular file of these very bytes is left as it is; anything else there (a truncated or edited
+    entry, a link) is replaced."""
+    _use(path.parent.parent.name, path.stem)
+    try:
+        info = path.lstat()
+        if stat.S_ISREG(info.st_mode) and info.st_size == len(data) and path.read_bytes() == data:
+            return
+    except OSError:
+        pass
+    write_atomically(path, data)
 
 
 _UNREADABLE = (OSError, ValueError, TypeError, RecursionError, InputError)  # a miss, never an error: render again
@@ -74,6 +108,7 @@ def _load(root: Path, digest: str) -> Any:
         if len(_MEMO) >= _MEMO_LIMIT:
             _MEMO.clear()
         _MEMO[digest] = found
+    _use("objects", digest)
     return found
 
 
@@ -85,9 +120,11 @@ def read(root: Path, digest: str) -> list[tuple[str, dict[str, Any]]] | None:
                                                   and isinstance(entry[1], str) and _DIGEST.fullmatch(entry[1])
                                                   for entry in index):
             return None
-        return [(origin, _load(root, obj)) for origin, obj in index]
+        found = [(origin, _load(root, obj)) for origin, obj in index]
     except _UNREADABLE:
         return None
+    _use("renders", digest)
+    return found
 
 
 def write(root: Path, digest: str, objects: list[tuple[str, dict[str, Any]]]) -> list[list[str]]:
@@ -113,6 +150,7 @@ def read_file(root: Path | None, raw: bytes, parse) -> list[Any]:
     digest = hashlib.sha256(b"%d\0" % FORMAT + raw).hexdigest()
     memo_key = f"file:{digest}"
     if memo_key in _MEMO:
+        _use("files", digest)
         return _MEMO[memo_key]
     docs = None
     if root is not None:
@@ -126,6 +164,7 @@ def read_file(root: Path | None, raw: bytes, parse) -> list[Any]:
         docs = parse()
         if root is not None:
             _write(_path(root, "files", digest), json.dumps(docs, separators=(",", ":")).encode())
+    _use("files", digest)
     _MEMO[memo_key] = docs
     return docs
 
@@ -133,10 +172,13 @@ def read_file(root: Path | None, raw: bytes, parse) -> list[Any]:
 def read_hub(root: Path, digest: str) -> list[tuple[str, dict[str, Any]]] | None:
     """A hub folder's generated roots, or None on a miss (or an unreadable entry)."""
     try:
-        found = json.loads(_path(root, "hubs", digest).read_bytes())
-        return [(str(rel), app) for rel, app in found]
-    except (OSError, ValueError, TypeError):
+        found = [(str(rel), app) for rel, app in _read_json(_path(root, "hubs", digest))]
+    except _UNREADABLE:
         return None
+    if not all(isinstance(app, dict) for _, app in found):
+        return None
+    _use("hubs", digest)
+    return found
 
 
 def write_hub(root: Path, digest: str, roots: list[tuple[str, dict[str, Any]]]) -> None:

@@ -7,9 +7,10 @@ import json
 from contextlib import ExitStack
 from pathlib import Path
 
+from generator import shard
 from generator.commands.common import add_hydrate_options, write_report
 from generator.console import add_color_option, console
-from generator.errors import EXIT_FAILED, EXIT_OK
+from generator.errors import EXIT_FAILED, EXIT_OK, InputError
 from generator.guard import diff, tree
 
 NAME = "diff"
@@ -38,12 +39,17 @@ comment: totals first, one collapsed section per environment, truncated with a c
 size limit. --json prints it with the values. --exit-code exits 1 when there are changes, 0 when
 there are none (like `git diff --exit-code`).
 
+--shard I/N compares only the environments and hubs of shard I of N (generator/shard.py, the same
+partition as `validate` and `guard`) and prints its JSON with "shard": "I/N" for `diff-combine`,
+which writes the one plan of all N (review.yml's matrix).
+
 examples:
   litellm-gitops diff                                  # the merge base with main vs the working tree
   litellm-gitops diff --base HEAD~1 --exit-code
   litellm-gitops diff --base ../base --head .
   litellm-gitops diff --base base --head head --markdown diff.md --charts "$RUNNER_TEMP/charts"
   litellm-gitops diff --base base/rendered --head head/rendered --no-hydrate --json
+  litellm-gitops diff --shard 2/4 --base base --head head > diff-shard-2.json   # then diff-combine
 """
 
 
@@ -56,6 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write Markdown for a PR comment")
     parser.add_argument("--json", action="store_true", help="print JSON (with the values) instead of text")
     parser.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes, 0 when there are none")
+    parser.add_argument("--shard", metavar="I/N",
+                        help="compare only the environments and hubs of shard I of N (generator/shard.py) and print "
+                             "its JSON for `diff-combine`")
     add_color_option(parser)
     add_hydrate_options(parser)
     parser.add_argument("--no-hydrate", action="store_true", help="compare the rendered files only")
@@ -90,9 +99,15 @@ def _base(args: argparse.Namespace, stack: ExitStack) -> dict | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    part = shard.parse(args.shard)
+    if part is not None:
+        args.json = True  # a shard's plan is for diff-combine
+        if args.markdown:
+            raise InputError("--markdown with --shard: a shard's plan is a part of the whole",
+                             hint="write the Markdown with `diff-combine --markdown FILE` over every shard")
     with ExitStack() as stack:
         resolved = _base(args, stack)
-        pair = tree.load_pair(args.base, args.head, diff.select)
+        pair = tree.load_pair(args.base, args.head, diff.select, part.owns if part else None)
         if not args.no_hydrate:
             from generator.commands.hydrate import hydrate_pair  # helm and the charts: imported only to hydrate
 
@@ -106,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
         document = diff.to_json(result)
         if resolved:
             document["base"] = resolved
+        if part is not None:
+            document["shard"] = str(part)
         print(json.dumps(document, indent=2))
     else:
         out = console(args.color)

@@ -349,3 +349,27 @@ def to_json(d: TreeDiff) -> dict[str, Any]:
             {"owner": g.owner, "wave": g.wave, "changes": [_change_json(c) for c in g.changes]} for g in e.groups]}
             for e in d.environments],
     }
+
+
+def from_json(document: dict[str, Any]) -> TreeDiff:
+    """The TreeDiff `to_json` printed, back (`diff-combine` reads each `diff --shard` this way):
+    `to_json(from_json(d)) == d`. The document's shape is checked by the caller
+    (generator/commands/diff_combine.py)."""
+    def change(item: dict[str, Any]) -> Change:
+        values = [FieldChange(v["path"]) if v.get("redacted") else FieldChange(v["path"], v["before"], v["after"])
+                  for v in item["values"]]
+        return Change(item["kind"], item["label"], item["file"], list(item["fields"]), values)
+
+    return TreeDiff(
+        [EnvDiff(e["name"], e["status"], [Group(g["owner"], g["wave"], [change(c) for c in g["changes"]]) for g in e["groups"]])
+         for e in document["environments"]],
+        [ChartBump(**b) for b in document["chart_bumps"]])
+
+
+def merged(parts: list[TreeDiff]) -> TreeDiff:
+    """Diffs of disjoint sets of environments (shards) as the one diff of them all, exactly as
+    `diff_trees` orders it: environments by name, chart bumps in their environment's order."""
+    environments = sorted((e for part in parts for e in part.environments), key=lambda e: e.name)
+    order = {e.name: i for i, e in enumerate(environments)}
+    bumps = sorted((b for part in parts for b in part.bumps), key=lambda b: order.get(b.environment, -1))
+    return TreeDiff(environments, bumps)

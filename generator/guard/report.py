@@ -138,12 +138,13 @@ def to_json(verdict: Verdict, exit_code: int, shard: str | None = None, layers: 
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def bad_input_markdown(message: str) -> str:
+def bad_input_markdown(message: str, title: str = "Guard") -> str:
     """The message (it names files the pull request chose) in a fence longer than any run of
-    tildes or backticks inside it, so nothing in it can close the fence or start a heading."""
+    tildes or backticks inside it, so nothing in it can close the fence or start a heading.
+    `title`: whose input it was (diff-combine's: "Rendered changes")."""
     longest = max((len(run) for run in re.findall(r"~+|`+", message)), default=0)
     fence = "~" * max(3, longest + 1)
-    return f"### ⛔ Guard: bad input\n\n{fence}\n{message}\n{fence}\n"
+    return f"### ⛔ {title}: bad input\n\n{fence}\n{message}\n{fence}\n"
 
 
 def bad_input_json(message: str, exit_code: int, error: dict | None = None, shard: str | None = None) -> str:
