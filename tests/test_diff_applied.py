@@ -111,3 +111,54 @@ def test_a_git_revision_as_base_hydrates_both_sides(tmp_path, monkeypatch):
     assert any((tmp_path / "user-cache" / "litellm-gitops" / "charts").glob("*.tgz"))
     listed = subprocess.run(["git", "-C", str(repo), "worktree", "list"], capture_output=True, text=True, check=True).stdout
     assert len(listed.splitlines()) == 1
+
+
+def _commit(path: Path) -> None:
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.com", "PATH": os.environ["PATH"]}
+    for command in (["init", "--quiet", "--initial-branch", "main"], ["add", "-A"], ["commit", "--quiet", "-m", "c"]):
+        subprocess.run(["git", "-C", str(path), *command], check=True, env=env)
+
+
+@pytest.mark.parametrize("git", [False, True], ids=["folders", "git-checkouts"])
+@pytest.mark.parametrize("file, old, new, verdict", [
+    ("values/litellm.yaml", "replicaCount: 1", "replicaCount: 3", 0),
+    # a repository Secret's URL: two approvals, none readable here, so refused; its data stays unprinted
+    ("apps/05-repository-redis-ha.yaml", "url: https://dandydeveloper.github.io/charts", "url: https://mirror.example.com/charts", 1),
+])
+def test_the_guard_writes_the_plan_diff_writes(pair, tmp_path, git, file, old, new, verdict):
+    """`guard --diff-markdown` (review.yml: one command for the comment's diff and verdict) writes
+    the very bytes `diff --markdown` writes for the same checkouts, whatever the verdict, and the
+    verdict is the one the guard gives without it."""
+    base, head = pair
+    _replace(head / "rendered" / "dev" / file, old, new)
+    if git:
+        _commit(base)
+        _commit(head)
+    code, _, err = run_cli("diff", "--base", base, "--head", head, "--markdown", tmp_path / "diff.md")
+    assert code == 0, err
+    alone, alone_out, _ = run_cli("guard", "--base", base, "--head", head, "--json")
+    code, out, err = run_cli("guard", "--base", base, "--head", head, "--json", "--markdown", tmp_path / "guard.md",
+                             "--diff-markdown", tmp_path / "plan.md")
+    assert code == alone == verdict, err
+    assert json.loads(out) == json.loads(alone_out)
+    plan = (tmp_path / "plan.md").read_text()
+    assert plan == (tmp_path / "diff.md").read_text() and "<b>dev</b>" in plan
+    assert "mirror.example.com" not in plan and (tmp_path / "guard.md").read_text().startswith("### ")
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--shard", "1/2"], "--diff-markdown with --shard: a shard reads only its part of the fleet"),
+    (["--markdown", "{plan}"], "--diff-markdown and --markdown name the same file"),
+    (["--diff-markdown", "{tmp}"], "cannot write the --diff-markdown file"),
+])
+def test_the_plan_file_refuses_bad_input(pair, tmp_path, extra, message):
+    base, head = pair
+    plan = tmp_path / "plan.md"
+    extra = [a.format(plan=plan, tmp=tmp_path) for a in extra]
+    code, _, err = run_cli("guard", "--base", base, "--head", head, "--diff-markdown", plan, *extra)
+    assert code == 2 and message in err and "Traceback" not in err
+    if "--markdown" in extra:  # the guard's own bad-input report (for the comment) is all that file holds
+        assert message in plan.read_text() and "Rendered changes" not in plan.read_text()
+    else:
+        assert not plan.exists()

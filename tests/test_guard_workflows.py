@@ -144,11 +144,12 @@ def test_the_guard_shards_and_one_job_decides() -> None:
 
 def test_the_review_restores_every_shards_render_cache_and_saves_none() -> None:
     """review.yml (unsharded diff and guard for the comment) restores each validate shard's render
-    cache into ci.yml's one path, keyed by the base commit, and passes it to both commands."""
+    cache into ci.yml's one path, keyed by the base commit, and passes it to the one command that
+    writes the plan and the verdict (guard --diff-markdown)."""
     count = int(_load(WORKFLOWS / "ci.yml")["env"]["SHARDS"])
     steps = _steps(WORKFLOWS / "review.yml")
     restored = [s["with"] for s in steps if s.get("uses", "").startswith("actions/cache/restore")]
     assert [r["key"] for r in restored] == [f"hydrated-{i}-${{{{ github.event.pull_request.base.sha }}}}" for i in range(1, count + 1)]
     assert {r["path"] for r in restored} == {".cache/hydrated"}
     run = next(s["run"] for s in steps if s.get("name") == "Diff and guard verdict")
-    assert run.count("--hydrate-cache .cache/hydrated") == 2
+    assert run.count("--hydrate-cache .cache/hydrated") == 1 and "--diff-markdown diff.md" in run

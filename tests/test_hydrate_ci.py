@@ -34,7 +34,10 @@ def test_review_hydrates_both_sides_with_the_same_helm():
     assert workflow["env"]["HELM_BINARY_SHA256"] == _pinned("HELM_SHA256")
     runs = "\n".join(s.get("run", "") for s in workflow["jobs"]["review"]["steps"])
     assert "charts sync --root base" in runs and "charts sync --root head" in runs
-    assert 'diff --base base --head head --markdown diff.md --charts "$RUNNER_TEMP/charts"' in runs
+    # one command writes the plan and the verdict (guard --diff-markdown: the plan `diff --markdown` writes)
+    assert ('guard --base base --head head --markdown guard.md --charts "$RUNNER_TEMP/charts" '
+            '--hydrate-cache .cache/hydrated --diff-markdown diff.md') in runs
+    assert "litellm-gitops diff " not in runs
 
 
 @pytest.mark.parametrize("workflow_file, job, command", [

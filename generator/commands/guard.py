@@ -67,6 +67,7 @@ Exit codes: 0 allowed, 1 refused, 2 bad input.
 examples:
   litellm-gitops guard --base ../base --head .
   litellm-gitops guard --base base --head head --markdown guard.md --charts "$RUNNER_TEMP/charts"
+  litellm-gitops guard --base base --head head --markdown guard.md --diff-markdown diff.md   # review.yml
   litellm-gitops guard --base base/rendered --head head/rendered --no-hydrate
   litellm-gitops guard --base base --head head --repo example-org/llm-gateway-gitops --pr 42 --json
 """
@@ -78,6 +79,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--head", type=Path, required=True, metavar="DIR",
                         help="the head checkout (repository root or its rendered/)")
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write the verdict as Markdown (for a PR comment)")
+    parser.add_argument("--diff-markdown", type=Path, metavar="FILE",
+                        help="also write the plan `litellm-gitops diff --markdown` writes, from this run's reading and "
+                             "hydration of both checkouts (one command for a PR comment's diff and verdict)")
     parser.add_argument("--json", action="store_true", help="print the verdict as JSON instead of text")
     parser.add_argument("--repo", metavar="OWNER/NAME", help="repository of the pull request (default: GITHUB_REPOSITORY)")
     parser.add_argument("--pr", type=int, metavar="N", help="pull request number (default: from GITHUB_EVENT_PATH)")
@@ -109,6 +113,12 @@ def run(args: argparse.Namespace) -> int:
             if markdown:
                 raise InputError("--markdown with --shard: a shard's findings are not a verdict",
                                  hint="write the Markdown with `guard-combine --markdown FILE` over every shard")
+            if args.diff_markdown:
+                raise InputError("--diff-markdown with --shard: a shard reads only its part of the fleet",
+                                 hint="write the plan with an unsharded `guard --diff-markdown FILE` or `litellm-gitops diff`")
+        if args.diff_markdown and args.markdown and args.diff_markdown.resolve() == args.markdown.resolve():
+            raise InputError("--diff-markdown and --markdown name the same file; one would overwrite the other",
+                             file=args.diff_markdown, hint="write the plan and the verdict to two files (diff.md, guard.md)")
         return _judge(args)
     except InputError as exc:
         return _bad_input(args, exc)
@@ -133,10 +143,12 @@ def _judge(args: argparse.Namespace) -> int:
     # The revision pin's text is compared with the one the generator writes before any Jsonnet is
     # evaluated: an environment whose pin differs is not hydrated (synced.py refuses it).
     head_envs = [name for name, env in pair.head.items() if not synced.pin_problem(env)]
+    hydrated: tuple[dict, dict] = ({}, {})
     if not args.no_hydrate:
         from generator.commands.hydrate import hydrate_pair  # helm and the charts: imported only to hydrate
 
-        for trees, states in zip((pair.base, pair.head), hydrate_pair(args, list(pair.base), head_envs, required=False, ids=pair.ids)):
+        hydrated = hydrate_pair(args, list(pair.base), head_envs, required=False, ids=pair.ids)
+        for trees, states in zip((pair.base, pair.head), hydrated):
             for name, state in states.items():
                 trees[name].applied = state
     findings = [rules.Finding(allowlist.REFUSED, "(repository)", f"file {path}", "submodule (Argo CD fetches the other "
@@ -154,11 +166,24 @@ def _judge(args: argparse.Namespace) -> int:
             hit.before if hit.before is not None else MISSING, hit.value, hit.file))
 
     reached = layers.reasons(args.base, args.head)  # what a layer edit reaches (guard/layers.py)
+    if args.diff_markdown:  # after every finding: the plan reads what the verdict read, and cannot change it
+        write_report(args.diff_markdown, _plan_markdown(args, pair.ids, hydrated), "--diff-markdown")
     if args.shard is not None:  # findings only: guard-combine reads the approvals once and decides
         result = verdict.decide(findings, pair.names, lambda: (None, None))
         print(report.to_json(result, EXIT_OK, str(args.shard), reached), end="")
         return EXIT_OK
     return decide_and_report(args, findings, pair.names, reached)
+
+
+def _plan_markdown(args: argparse.Namespace, ids: tuple, hydrated: tuple[dict, dict]) -> str:
+    """What `litellm-gitops diff --markdown` writes for the same checkouts, from the git tree ids
+    and applied states this run already has: the changed environments are read again with the
+    diff's own choice of files (generator/guard/diff.py, select), nothing is hydrated twice.
+    Where the guard judged rendered files (--no-hydrate, a bare rendered tree, a revision pin it
+    refuses), so does the plan."""
+    from generator.guard import diff
+
+    return diff.markdown(diff.plan(tree.load_pair(args.base, args.head, diff.select, ids=ids), hydrated))
 
 
 def decide_and_report(args: argparse.Namespace, findings: list, names: list[str], reached: list[str]) -> int:

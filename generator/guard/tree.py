@@ -412,7 +412,8 @@ class Pair:
 
 
 def load_pair(base_dir: Path, head_dir: Path, select: Select | None = None,
-              owns: Callable[[str], bool] | None = None) -> Pair:
+              owns: Callable[[str], bool] | None = None,
+              ids: tuple[dict[str, str] | None, dict[str, str] | None] | None = None) -> Pair:
     """Both trees, reading only what a comparison needs.
 
     An environment whose files are byte-identical on both sides is skipped: by its git tree id
@@ -422,10 +423,12 @@ def load_pair(base_dir: Path, head_dir: Path, select: Select | None = None,
     sides parse the union of the two choices, so an unchanged file is read on both or neither. Files that
     differ between the sides are always parsed. A file identical on both sides is parsed once.
     `owns(name)`: only those environments (and `fleet/<hub>` trees) are compared (a --shard).
+    `ids`: the Pair.ids of an earlier load of the same two checkouts in this process (the guard's,
+    for the plan it writes with --diff-markdown), so git is not asked again.
     """
     base_envs, head_envs = _env_dirs(base_dir), _env_dirs(head_dir)
     pair = Pair({}, {}, sorted(name for name in set(base_envs) | set(head_envs) if owns is None or owns(name)))
-    base_ids, head_ids = gitsnap.fingerprints(Path(base_dir), Path(head_dir))
+    base_ids, head_ids = ids if ids is not None else gitsnap.fingerprints(Path(base_dir), Path(head_dir))
     pair.ids = (base_ids, head_ids)
     for name in pair.names:
         if base_ids and head_ids and base_ids.get(name, "base") == head_ids.get(name, "head"):
