@@ -104,3 +104,30 @@ def test_what_json_cannot_hold_is_not_cached(tmp_path: Path) -> None:
     assert cache.read_hub(tmp_path, "a" * 64) is None
     cache.write_hub(tmp_path, "b" * 64, [("hub/x.yaml", {"data": {"1": "one"}})])
     assert cache.read_hub(tmp_path, "b" * 64) == [("hub/x.yaml", {"data": {"1": "one"}})]
+
+
+def test_hydrate_keeps_each_hub_under_its_git_tree_id(hub: Path, charts_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    """`hydrate` (and validate) of a checkout git vouches for stores a hub's roots and documents
+    under the hub folder's tree id too: the render cache the default branch saves is then read by a
+    pull request's guard without reading a file of an unchanged hub."""
+    import os
+    import subprocess
+
+    from generator.guard import gitsnap
+
+    repo = hub.parents[2]
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.com", "PATH": os.environ["PATH"]}
+    for command in (["init", "--quiet", "--initial-branch", "main"], ["add", "-A"], ["commit", "--quiet", "-m", "c"]):
+        subprocess.run(["git", "-C", str(repo), *command], check=True, env=env)
+    cache = tmp_path / "cache"  # the session's renders (no helm run), no hub entry
+    shutil.copytree(os.environ["LITELLM_GITOPS_HYDRATE_CACHE"], cache, ignore=shutil.ignore_patterns("hubs"))
+    assert main(["hydrate", "--root", str(repo), "--env", "eu-dev", "--charts", str(charts_dir), "--hydrate-cache", str(cache)]) == 0
+    oid = gitsnap.fingerprints(repo)[0]["fleet/central"]
+    reads: list[Path] = []
+    original = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self) or original(self))
+    hydrator = Hydrator(charts=charts_dir, cache_dir=cache, hub_ids={hub.resolve(): oid})
+    prefix = "rendered/fleet/central/"
+    assert hydrator.hub_roots(hub, prefix) and hydrator.hub_documents(hub, prefix)
+    assert not [r for r in reads if hub in r.parents]
