@@ -380,19 +380,24 @@ def _env_dirs(directory: Path) -> dict[str, Path]:
     root = resolve_root(Path(directory))
     if root is None:
         return {}
-    found = {}
-    for path in sorted(root.iterdir()):
-        if not path.name.startswith("."):
-            _no_link(path)
-            if path.is_dir():
-                found[path.name] = path
+    found = {name: path for name, path in _folders(root)}
     fleet = found.pop(FLEET, None)
     if fleet is not None:
-        for path in sorted(fleet.iterdir()):
-            if not path.name.startswith("."):
-                _no_link(path)
-                if path.is_dir():
-                    found[f"{FLEET}/{path.name}"] = path
+        found.update((f"{FLEET}/{name}", path) for name, path in _folders(fleet))
+    return found
+
+
+def _folders(directory: Path) -> list[tuple[str, Path]]:
+    """(name, path) of the folders in `directory`, by name, hidden ones left out; a symbolic link
+    is refused. One scandir (its entries know their type): 1,000 environments cost no stat each."""
+    with os.scandir(directory) as entries:
+        listed = sorted((entry.name, entry) for entry in entries if not entry.name.startswith("."))
+    found = []
+    for name, entry in listed:
+        if entry.is_symlink():
+            _no_link(Path(entry.path))
+        if entry.is_dir(follow_symlinks=False):
+            found.append((name, directory / name))
     return found
 
 
