@@ -380,7 +380,7 @@ def _env_dirs(directory: Path) -> dict[str, Path]:
     root = resolve_root(Path(directory))
     if root is None:
         return {}
-    found = {name: path for name, path in _folders(root)}
+    found = dict(_folders(root))
     fleet = found.pop(FLEET, None)
     if fleet is not None:
         found.update((f"{FLEET}/{name}", path) for name, path in _folders(fleet))
