@@ -147,6 +147,20 @@ def test_the_guard_writes_the_plan_diff_writes(pair, tmp_path, git, file, old, n
     assert "mirror.example.com" not in plan and (tmp_path / "guard.md").read_text().startswith("### ")
 
 
+def test_on_the_rendered_files_the_plan_is_the_rendered_diff(tmp_path):
+    """--no-hydrate on bare rendered/ folders: the plan is `diff --no-hydrate`'s, byte for byte."""
+    base, head = tmp_path / "base", tmp_path / "head"
+    shutil.copytree(REPO / "rendered", base)
+    shutil.copytree(REPO / "rendered", head)
+    _replace(head / "dev" / "values" / "litellm.yaml", "replicaCount: 1", "replicaCount: 2")
+    code, _, err = run_cli("diff", "--base", base, "--head", head, "--no-hydrate", "--markdown", tmp_path / "diff.md")
+    assert code == 0, err
+    code, _, err = run_cli("guard", "--base", base, "--head", head, "--no-hydrate", "--diff-markdown", tmp_path / "plan.md")
+    assert code == 0, err
+    plan = (tmp_path / "plan.md").read_text()
+    assert plan == (tmp_path / "diff.md").read_text() and "<code>replicaCount</code>: <code>1</code> → <code>2</code>" in plan
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--shard", "1/2"], "--diff-markdown with --shard: a shard reads only its part of the fleet"),
     (["--markdown", "{plan}"], "--diff-markdown and --markdown name the same file"),
