@@ -161,6 +161,22 @@ def test_on_the_rendered_files_the_plan_is_the_rendered_diff(tmp_path):
     assert plan == (tmp_path / "diff.md").read_text() and "<code>replicaCount</code>: <code>1</code> → <code>2</code>" in plan
 
 
+def test_a_side_judged_on_its_rendered_files_is_shown_on_them_on_both_sides(pair, tmp_path):
+    """A bare rendered/ base (the guard judges it on its files) against a checkout: the plan
+    compares rendered files on both sides (diff --no-hydrate), never a chart's objects against
+    nothing."""
+    _, head = pair
+    bare = tmp_path / "bare" / "rendered"  # no environments/ beside it: nothing to hydrate it with
+    shutil.copytree(REPO / "rendered", bare)
+    _replace(head / "rendered" / "dev" / "values" / "litellm.yaml", "replicaCount: 1", "replicaCount: 3")
+    code, _, err = run_cli("diff", "--base", bare, "--head", head / "rendered", "--no-hydrate", "--markdown", tmp_path / "diff.md")
+    assert code == 0, err
+    code, _, err = run_cli("guard", "--base", bare, "--head", head, "--diff-markdown", tmp_path / "plan.md")
+    assert code in (0, 1), err
+    plan = (tmp_path / "plan.md").read_text()
+    assert plan == (tmp_path / "diff.md").read_text() and "Deployment" not in plan
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--shard", "1/2"], "--diff-markdown with --shard: a shard reads only its part of the fleet"),
     (["--markdown", "{plan}"], "--diff-markdown and --markdown name the same file"),

@@ -179,11 +179,18 @@ def _plan_markdown(args: argparse.Namespace, ids: tuple, hydrated: tuple[dict, d
     """What `litellm-gitops diff --markdown` writes for the same checkouts, from the git tree ids
     and applied states this run already has: the changed environments are read again with the
     diff's own choice of files (generator/guard/diff.py, select), nothing is hydrated twice.
-    Where the guard judged rendered files (--no-hydrate, a bare rendered tree, a revision pin it
-    refuses), so does the plan."""
+    An environment the guard judged on its rendered files on a side that has it (--no-hydrate, a
+    bare rendered tree, a revision pin it refuses) is shown on its rendered files on both sides,
+    never applied objects against rendered ones."""
     from generator.guard import diff
 
-    return diff.markdown(diff.plan(tree.load_pair(args.base, args.head, diff.select, ids=ids), hydrated))
+    pair = tree.load_pair(args.base, args.head, diff.select, ids=ids)
+
+    def applied_on_each_side(name: str) -> bool:
+        return all(name not in side or name in states for side, states in zip((pair.base, pair.head), hydrated))
+
+    states = tuple({name: state for name, state in side.items() if applied_on_each_side(name)} for side in hydrated)
+    return diff.markdown(diff.plan(pair, states))  # type: ignore[arg-type]
 
 
 def decide_and_report(args: argparse.Namespace, findings: list, names: list[str], reached: list[str]) -> int:
