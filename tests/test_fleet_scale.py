@@ -131,3 +131,15 @@ def test_hydrate_keeps_each_hub_under_its_git_tree_id(hub: Path, charts_dir: Pat
     prefix = "rendered/fleet/central/"
     assert hydrator.hub_roots(hub, prefix) and hydrator.hub_documents(hub, prefix)
     assert not [r for r in reads if hub in r.parents]
+
+
+@pytest.mark.parametrize("argv", [["--only-shard", "1"], ["--fleet-wide", "4", "--only-shard", "5"]])
+def test_the_fleet_benchmark_refuses_a_shard_it_cannot_measure(argv: list[str]) -> None:
+    """benchmarks/fleet.py --only-shard I needs --fleet-wide N with 1 <= I <= N: exit 2 before any work."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve().parent.parent / "benchmarks" / "fleet.py"), "4", *argv],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2 and "--only-shard I needs --fleet-wide N with 1 <= I <= N" in done.stderr
+    assert "Traceback" not in done.stderr
