@@ -23,14 +23,15 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from generator.errors import InputError, dotted
 from generator.projectfiles import ENVIRONMENT_SCHEMA, project_file
 from generator.secretscan import credential_kinds
 from generator.yamlio import MAX_ENVIRONMENT_BYTES, contains, load_positioned, position, read_limited, to_plain
+
+if TYPE_CHECKING:  # loaded by _validator: hydrate and the guard read names and layers here, never the schema
+    import jsonschema
 
 DEFAULTS_FILE = "defaults.yaml"
 ENVIRONMENT_FILE = "environment.yaml"
@@ -109,6 +110,8 @@ def deep_merge(base: Any, override: Any) -> Any:
 def _validator(schema_file: Path, layer: bool = False) -> jsonschema.Draft202012Validator:
     """The environment schema; for a layer file, the same without what makes a key required (a
     layer sets some keys; the environment it is merged into must have them all)."""
+    import jsonschema
+
     hint = f"restore {ENVIRONMENT_SCHEMA} from git (it ships with litellm-gitops)"
     try:
         raw = read_limited(schema_file, MAX_ENVIRONMENT_BYTES, "environment schema")

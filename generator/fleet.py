@@ -88,14 +88,11 @@ from generator.environment import DNS_LABEL, Environment, config_error
 from generator.errors import InputError
 from generator.phases import NAMESPACES
 
-FOLDER = "fleet"  # rendered/fleet/<hub>/; no environment may be called this
+from generator.hubfolder import FOLDER, GENERATOR_FOLDER, IN_CLUSTER, KUBERNETES_FOLDERS, SYNCED_FOLDER  # noqa: F401
+
 STAGES = ("dev", "staging", "prod")  # rollout order, one RollingSync step each
 STAGE_LABEL = "litellm-gitops/stage"
 HUB_LABEL = "litellm-gitops/hub"
-GENERATOR_FOLDER = "environments"  # rendered/fleet/<hub>/environments/<env>.json
-SYNCED_FOLDER = "hub"  # what the hub's root Application syncs
-KUBERNETES_FOLDERS = ("bootstrap", SYNCED_FOLDER)  # where a hub's folder holds Kubernetes documents
-IN_CLUSTER = "https://kubernetes.default.svc"
 # The stack installs CRDs, ClusterRoles and webhooks: only cluster admin covers them.
 ACCESS_POLICY = "AmazonEKSClusterAdminPolicy"
 HUB_ROLE_SUFFIX = "argocd-hub-role"

@@ -181,6 +181,8 @@ CASES = [
      "namespace-litellm.yaml: error: the rendered file is a symbolic link; links are refused, never followed"),
     ("guard folder link", ["guard", *GUARD], both(base_copy, link("rendered/dev/extra", "/etc")), 2,
      "rendered/dev/extra: error: a symbolic link in a rendered tree; links are refused, never followed"),
+    ("guard environment folder link", ["guard", *GUARD], both(base_copy, link("rendered/dev2", "dev")), 2,
+     "rendered/dev2: error: a symbolic link in a rendered tree; links are refused, never followed"),
     ("guard billion laughs", ["guard", *GUARD, "--json"], both(base_copy, put(MANIFEST, "billion-laughs-configmap.yaml")), 2,
      "error: YAML alias (*anchor): refused"),
     ("diff not utf-8", ["diff", *GUARD], both(base_copy, put(VALUES, "not-utf8.yaml")), 2,

@@ -172,7 +172,7 @@ def test_the_review_shards_restore_the_render_cache_of_their_validate_shard() ->
     assert all(s.get("uses", "").startswith("actions/cache/restore@") for s in review["jobs"]["shard"]["steps"]
                if s.get("uses", "").startswith("actions/cache"))
     run = next(s["run"] for s in review["jobs"]["shard"]["steps"] if s.get("name") == "Diff and guard this shard")
-    assert run.count("--hydrate-cache .cache/hydrated") == 2
+    assert run.count("--hydrate-cache .cache/hydrated") == 1
 
 
 def test_the_review_shards_and_one_job_writes_the_comment() -> None:
@@ -191,11 +191,10 @@ def test_the_review_shards_and_one_job_writes_the_comment() -> None:
     run = next(s for s in shards["steps"] if s.get("name") == "Diff and guard this shard")
     assert run["env"] == {"SHARD": "${{ matrix.shard }}"}
     commands = " ".join(run["run"].replace("\\\n", " ").split())
-    assert 'litellm-gitops diff --shard "$SHARD/$SHARDS" --base base --head head' in commands
-    assert 'litellm-gitops guard --shard "$SHARD/$SHARDS" --base base --head head' in commands
-    assert '> "diff-shard-$SHARD.json"' in commands and '> "guard-shard-$SHARD.json"' in commands
-    assert "--markdown" not in commands and "--no-hydrate" not in commands
-    assert run["run"].rstrip().endswith('test "$diff_code" -eq 0 && test "$guard_code" -eq 0')  # a failed command fails the shard
+    # one command: the shard's findings on stdout, its plan (what `diff --shard` prints) to --diff-json
+    assert commands == ('litellm-gitops guard --shard "$SHARD/$SHARDS" --base base --head head --charts "$RUNNER_TEMP/charts" '
+                        '--hydrate-cache .cache/hydrated --diff-json "diff-shard-$SHARD.json" > "guard-shard-$SHARD.json"')
+    assert "set +e" not in run["run"]  # bad input (exit 2) fails the shard
     upload = next(s for s in shards["steps"] if s.get("uses", "").startswith("actions/upload-artifact@"))
     assert upload["if"] == "${{ always() }}" and upload["with"]["if-no-files-found"] == "error"
     assert upload["with"]["name"] == "review-shard-${{ matrix.shard }}" and upload["with"]["retention-days"] == "1"
@@ -232,11 +231,14 @@ def _combine_step(tmp_path: Path, reported: list[int]) -> tuple[int, str]:
     head.envs["eu-5"]["values/litellm.yaml"]["replicaCount"] = 5
     base_dir, head_dir = base.write(tmp_path / "base"), head.write(tmp_path / "head")
     (tmp_path / "shards").mkdir()
-    for index in reported:
-        for kind in ("diff", "guard"):
-            code, out, err = run_cli(kind, "--shard", f"{index}/4", "--base", base_dir, "--head", head_dir, "--no-hydrate")
-            assert code == 0, err
-            (tmp_path / "shards" / f"{kind}-shard-{index}.json").write_text(out)
+    for index in reported:  # as each shard job runs: one guard writing both documents
+        plan = tmp_path / "shards" / f"diff-shard-{index}.json"
+        code, out, err = run_cli("guard", "--shard", f"{index}/4", "--base", base_dir, "--head", head_dir, "--no-hydrate",
+                                 "--diff-json", plan)
+        assert code == 0, err
+        (tmp_path / "shards" / f"guard-shard-{index}.json").write_text(out)
+        alone = run_cli("diff", "--shard", f"{index}/4", "--base", base_dir, "--head", head_dir, "--no-hydrate")
+        assert plan.read_text() == alone[1], "the guard's shard plan is what `diff --shard` prints"
     script = next(s for s in _load(WORKFLOWS / "review.yml")["jobs"]["review"]["steps"] if s.get("id") == "review")["run"]
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "SHARDS": "4",
            "GITHUB_OUTPUT": str(tmp_path / "output"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}

@@ -34,7 +34,8 @@ def test_review_hydrates_both_sides_with_the_same_helm():
     assert workflow["env"]["HELM_BINARY_SHA256"] == _pinned("HELM_SHA256")
     runs = " ".join("\n".join(s.get("run", "") for s in workflow["jobs"]["shard"]["steps"]).replace("\\\n", " ").split())
     assert "charts sync --root base" in runs and "charts sync --root head" in runs
-    assert 'diff --shard "$SHARD/$SHARDS" --base base --head head --charts "$RUNNER_TEMP/charts"' in runs
+    assert 'guard --shard "$SHARD/$SHARDS" --base base --head head --charts "$RUNNER_TEMP/charts"' in runs
+    assert "--diff-json" in runs and "litellm-gitops diff " not in runs  # one command per shard
 
 
 @pytest.mark.parametrize("workflow_file, job, command", [

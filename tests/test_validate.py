@@ -265,7 +265,7 @@ def test_each_core_schema_is_compiled_once(monkeypatch):
         compiled.append(schema["$id"])
         return real(schema, **kwargs)
 
-    monkeypatch.setattr(kube.jsonschema, "Draft202012Validator", counting)
+    monkeypatch.setattr(jsonschema, "Draft202012Validator", counting)  # kube loads jsonschema when it compiles
     core = kube.CoreSchemas("1.33")
     first = core.lookup("v1", "Namespace")
     assert core.lookup("v1", "Namespace") is first and core.lookup("v1", "ConfigMap") is not None

@@ -30,6 +30,7 @@ Not modelled: Argo CD's tracking annotation (`argocd.argoproj.io/tracking-id`), 
 from __future__ import annotations
 
 import copy
+import json
 import os
 import re
 import tempfile
@@ -40,7 +41,7 @@ from typing import Any
 
 import yaml
 
-from generator import chartlock
+from generator import chartlock, hubfolder
 from generator.applied import apiversions, cache, directory
 from generator.applied import helm as helmrun
 from generator.applied.model import (BOOTSTRAP, CLUSTER_SCOPED, Application, AppliedObject, AppliedState, applied_by_argo_cd,
@@ -66,7 +67,7 @@ class Hydrator:
     api_hints: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = field(default_factory=dict)
     _memory: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
     _archives: dict[chartlock.LockedChart, tuple[Path, str]] = field(default_factory=dict)
-    _hubs: dict[Path, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
+    _hubs: dict[tuple[Path, str], list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
     _hub_outputs: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)  # by content digest
     hub_ids: dict[Path, str] = field(default_factory=dict)  # resolved hub folder -> its git tree id (guard.gitsnap)
     _outputs: dict[tuple[str, str], tuple[list[tuple[str, dict[str, Any]]], list[list[str]] | None]] = field(default_factory=dict)
@@ -82,24 +83,42 @@ class Hydrator:
         run (a Hydrator lives one command; every environment of the hub asks). Evaluated once per
         distinct content: base and head share an unchanged hub, and the render cache keeps the
         result by the sha256 of every path and byte of the folder (cache.read_hub), so the next
-        command (diff after guard, or a run restoring the default branch's cache) evaluates none.
+        command (or a run restoring the default branch's cache) evaluates none.
         A folder in `hub_ids` (its git tree id, which git vouches for: guard.gitsnap) is looked up
         by that id first, without reading a file of it."""
-        if hub in self._hubs:
-            return self._hubs[hub]
+        return self._per_hub(hub, prefix, {}, lambda: sorted(p for p in hub.rglob("*") if p.is_file()), _generated_roots)
+
+    def hub_documents(self, hub: Path, prefix: str) -> list[tuple[str, dict[str, Any]]]:
+        """(file, document) of every Kubernetes document in a hub folder's bootstrap/ and hub/
+        (hubfolder.KUBERNETES_FOLDERS: its argocd-cmd-params-cm and every environment's AppProject),
+        which judge the Applications its roots create (_refusals). Parsed once per distinct
+        content, kept like `hub_roots`: at 1,000 environments a hub holds about a thousand files,
+        which take longer to parse than everything else a one-environment change costs."""
+        def files() -> list[Path]:
+            return [path for kube in hubfolder.KUBERNETES_FOLDERS if (hub / kube).is_dir() for path in sorted((hub / kube).rglob("*.y*ml"))]
+
+        return self._per_hub(hub, prefix, {"documents": list(hubfolder.KUBERNETES_FOLDERS)}, files, _hub_documents)
+
+    def _per_hub(self, hub: Path, prefix: str, what: dict[str, Any], paths, compute) -> list[tuple[str, dict[str, Any]]]:
+        """`compute(files)` of a hub folder's `paths()` ({prefix + relative path: bytes}), kept in
+        memory by folder, and in the render cache by the folder's git tree id (when vouched) and by
+        the sha256 of every path and byte read; `what` tells one result of a folder from another."""
+        memo = (hub, json.dumps(what, sort_keys=True))
+        if memo in self._hubs:
+            return self._hubs[memo]
         oid = self.hub_ids.get(hub.resolve())
-        by_tree = cache.key({"hubTree": oid, "prefix": prefix}) if oid else None
+        by_tree = cache.key({"hubTree": oid, "prefix": prefix, **what}) if oid else None
         found = self._lookup_hub(by_tree) if by_tree else None
         if found is None:
-            files = {prefix + p.relative_to(hub).as_posix(): p.read_bytes() for p in sorted(hub.rglob("*")) if p.is_file()}
-            digest = cache.key({"hub": [[rel, chartlock.sha256_hex(raw)] for rel, raw in files.items()]})
+            files = {prefix + p.relative_to(hub).as_posix(): p.read_bytes() for p in paths()}
+            digest = cache.key({"hub": [[rel, chartlock.sha256_hex(raw)] for rel, raw in files.items()], **what})
             found = self._lookup_hub(digest)
             if found is None:
-                found = _generated_roots(files)
+                found = compute(files)
                 self._keep_hub(digest, found)
             if by_tree:
                 self._keep_hub(by_tree, found)
-        self._hubs[hub] = found
+        self._hubs[memo] = found
         return found
 
     def _lookup_hub(self, digest: str) -> list[tuple[str, dict[str, Any]]] | None:
@@ -278,12 +297,10 @@ def _hub_root(root: Path, env: str, inputs: list[str], hydrator: Hydrator) -> li
     """A hub-managed environment's root Application: what the hub's ApplicationSet generates for it
     (generator.appset evaluates it as Argo CD's controller does, over the hub folder's files). Every
     hub's files are read: `inputs` gets rendered/fleet."""
-    from generator import fleet
-
-    folder = root / "rendered" / fleet.FOLDER
-    inputs.append(f"rendered/{fleet.FOLDER}")
+    folder = root / "rendered" / hubfolder.FOLDER
+    inputs.append(f"rendered/{hubfolder.FOLDER}")
     for hub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink()) if folder.is_dir() else []:
-        for rel, app in hydrator.hub_roots(hub, f"rendered/{fleet.FOLDER}/{hub.name}/"):
+        for rel, app in hydrator.hub_roots(hub, f"rendered/{hubfolder.FOLDER}/{hub.name}/"):
             if ((app["metadata"].get("labels") or {}).get("litellm-gitops/environment")) == env:
                 return [(f"{rel}#generated", copy.deepcopy(app))]
     return []
@@ -308,21 +325,23 @@ def _generated_roots(files: dict[str, bytes]) -> list[tuple[str, dict[str, Any]]
     return found
 
 
+def _hub_documents(files: dict[str, bytes]) -> list[tuple[str, dict[str, Any]]]:
+    """(file, document) of every mapping the YAML files hold, in file order."""
+    return [(rel, doc) for rel, raw in files.items() for doc in directory.parse_yaml(raw.decode("utf-8"), rel) if isinstance(doc, dict)]
+
+
 def _refusals(root: Path, root_app: Application, bootstrap: list[tuple[str, dict[str, Any]]],
-              children: list[tuple[str, dict[str, Any]]]) -> dict[str, str]:
+              children: list[tuple[str, dict[str, Any]]], hydrator: Hydrator) -> dict[str, str]:
     """The root's Applications Argo CD would refuse (generator.appnamespaces), judged against the
     Argo CD that runs the root: its namespace, argocd-cmd-params-cm and AppProjects, read from the
     root's bootstrap/ and apps/ (standalone) or its hub's folder (rendered/fleet/<hub>/)."""
-    from generator import appnamespaces, fleet
+    from generator import appnamespaces
 
     docs = [d for _, d in bootstrap] + [d for _, d in children]
     parts = root_app.file.split("/")
-    if parts[:2] == ["rendered", fleet.FOLDER] and len(parts) > 2:  # generated by a hub's ApplicationSet
-        hub = root / "rendered" / fleet.FOLDER / parts[2]
-        for kube in fleet.KUBERNETES_FOLDERS:
-            for path in sorted((hub / kube).rglob("*.y*ml")) if (hub / kube).is_dir() else []:
-                rel = path.relative_to(root).as_posix()
-                docs += [d for d in directory.parse_yaml(path.read_text(encoding="utf-8"), rel) if isinstance(d, dict)]
+    if parts[:2] == ["rendered", hubfolder.FOLDER] and len(parts) > 2:  # generated by a hub's ApplicationSet
+        hub = root / "rendered" / hubfolder.FOLDER / parts[2]
+        docs += [d for _, d in hydrator.hub_documents(hub, f"rendered/{hubfolder.FOLDER}/{parts[2]}/")]
     namespace = str((root_app.doc.get("metadata") or {}).get("namespace") or "")
     argo = appnamespaces.ArgoCD.of(namespace, docs)
     placed_by = argo.projects.get(str(root_app.spec.get("project") or ""))
@@ -364,7 +383,7 @@ def hydrate_environment(root: Path, env: str, kubernetes_version: str, hydrator:
             raise InputError("the root Application must read a folder of this repository", file=f"rendered/{env}/{root_app.file}")
         children_objects += _directory(ctx, root_app, source, index)
     raw += [(o, d, root_app.name, None) for o, d in children_objects]
-    state.refused = _refusals(root, root_app, bootstrap, children_objects)
+    state.refused = _refusals(root, root_app, bootstrap, children_objects, hydrator)
     helm_sources: list[tuple[Application, dict[str, Any], int]] = []
     for app in _applications(children_objects, env, wave=True):
         state.applications[app.name] = app

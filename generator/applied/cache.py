@@ -9,9 +9,10 @@ Layout under the cache folder (default `.cache/hydrated/`, git-ignored):
   `hydrate.Hydrator.render`). Present means a hit: helm does not run;
 - `files/<f[:2]>/<f>.json`: the documents of a manifest file, by the sha256 of its bytes (JSON
   reads faster than YAML constructs);
-- `hubs/<h[:2]>/<h>.json`: `[[file, Application], ...]`, the root Applications a hub folder's
-  ApplicationSets generate (build.Hydrator.hub_roots), by the sha256 of every path and byte of
-  the folder.
+- `hubs/<h[:2]>/<h>.json`: `[[file, document], ...]`, the root Applications a hub folder's
+  ApplicationSets generate (build.Hydrator.hub_roots) and the Kubernetes documents of its
+  bootstrap/ and hub/ (build.Hydrator.hub_documents), each by the sha256 of every path and byte
+  it reads of the folder (or by the folder's git tree id, when git vouches for it).
 Every file is written to a temporary name and renamed into place, so readers see whole files.
 Parsed objects are shared, read-only, between every state of the process (as the guard's tree
 shares documents between base and head).
@@ -182,10 +183,14 @@ def read_hub(root: Path, digest: str) -> list[tuple[str, dict[str, Any]]] | None
 
 
 def write_hub(root: Path, digest: str, roots: list[tuple[str, dict[str, Any]]]) -> None:
-    """Store a hub folder's generated roots; not when JSON cannot hold them as they are (a YAML
-    date, say): they are evaluated again next time rather than read back changed."""
+    """Store what a hub folder yields (its generated roots, its Kubernetes documents); not when
+    JSON cannot hold it as it is (a YAML date, a number as a mapping key): it is evaluated again
+    next time rather than read back changed."""
+    entries = [[rel, doc] for rel, doc in roots]
     try:
-        data = json.dumps([[rel, app] for rel, app in roots], separators=(",", ":"), allow_nan=False).encode()
+        data = json.dumps(entries, separators=(",", ":"), allow_nan=False).encode()
     except (TypeError, ValueError):
+        return
+    if json.loads(data) != entries:  # json.dumps turns a key 1 or true into "1", "true"
         return
     _write(_path(root, "hubs", digest), data)

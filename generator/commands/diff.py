@@ -108,13 +108,12 @@ def run(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         resolved = _base(args, stack)
         pair = tree.load_pair(args.base, args.head, diff.select, part.owns if part else None)
+        states: tuple[dict, dict] = ({}, {})
         if not args.no_hydrate:
             from generator.commands.hydrate import hydrate_pair  # helm and the charts: imported only to hydrate
 
-            for trees, states in zip((pair.base, pair.head), hydrate_pair(args, list(pair.base), list(pair.head), ids=pair.ids)):
-                for name, state in states.items():
-                    trees[name] = diff.with_applied(trees[name], state)
-        result = diff.diff_trees(pair.base, pair.head, pair.names)
+            states = hydrate_pair(args, list(pair.base), list(pair.head), ids=pair.ids)
+        result = diff.plan(pair, states)
     if args.markdown:
         write_report(args.markdown, diff.markdown(result))
     if args.json:

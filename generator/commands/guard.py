@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 from pathlib import Path
 
@@ -14,6 +16,9 @@ from generator.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, InputError
 from generator.guard import allowlist, approvals, clusters, gitsnap, isolation, layers, pr, report, rules, synced, tree, verdict
 from generator.guard.redact import MISSING
 from generator.guard.github import GitHub
+
+if TYPE_CHECKING:
+    from generator.guard.diff import TreeDiff
 
 NAME = "guard"
 HELP = "compare two rendered trees and refuse salt-key changes, unreadable content and unapproved dangerous changes"
@@ -67,6 +72,8 @@ Exit codes: 0 allowed, 1 refused, 2 bad input.
 examples:
   litellm-gitops guard --base ../base --head .
   litellm-gitops guard --base base --head head --markdown guard.md --charts "$RUNNER_TEMP/charts"
+  litellm-gitops guard --base base --head head --markdown guard.md --diff-markdown diff.md
+  litellm-gitops guard --shard 1/4 --base base --head head --diff-json diff-shard-1.json > guard-shard-1.json   # review.yml
   litellm-gitops guard --base base/rendered --head head/rendered --no-hydrate
   litellm-gitops guard --base base --head head --repo example-org/llm-gateway-gitops --pr 42 --json
 """
@@ -78,6 +85,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--head", type=Path, required=True, metavar="DIR",
                         help="the head checkout (repository root or its rendered/)")
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write the verdict as Markdown (for a PR comment)")
+    parser.add_argument("--diff-markdown", type=Path, metavar="FILE",
+                        help="also write the plan `litellm-gitops diff --markdown` writes, from this run's reading and "
+                             "hydration of both checkouts (one command for a PR comment's diff and verdict)")
+    parser.add_argument("--diff-json", type=Path, metavar="FILE",
+                        help="also write the plan as the JSON `litellm-gitops diff --json` prints (with --shard: what "
+                             "`diff --shard` prints, for `diff-combine`), from this run's reading and hydration")
     parser.add_argument("--json", action="store_true", help="print the verdict as JSON instead of text")
     parser.add_argument("--repo", metavar="OWNER/NAME", help="repository of the pull request (default: GITHUB_REPOSITORY)")
     parser.add_argument("--pr", type=int, metavar="N", help="pull request number (default: from GITHUB_EVENT_PATH)")
@@ -109,6 +122,17 @@ def run(args: argparse.Namespace) -> int:
             if markdown:
                 raise InputError("--markdown with --shard: a shard's findings are not a verdict",
                                  hint="write the Markdown with `guard-combine --markdown FILE` over every shard")
+            if args.diff_markdown:
+                raise InputError("--diff-markdown with --shard: a shard reads only its part of the fleet",
+                                 hint="write the shard's plan with --diff-json FILE and combine them with `diff-combine`")
+        outputs = [(flag, path.resolve()) for flag, path in (("--markdown", args.markdown), ("--diff-markdown", args.diff_markdown),
+                                                             ("--diff-json", args.diff_json)) if path]
+        for i, (flag, path) in enumerate(outputs):
+            for other, same in outputs[i + 1:]:
+                if path == same:
+                    args.diff_json = None  # nothing is written over a file two flags name
+                    raise InputError(f"{flag} and {other} name the same file; one would overwrite the other",
+                                     file=path, hint="write the plan and the verdict to two files (diff.md, guard.md)")
         return _judge(args)
     except InputError as exc:
         return _bad_input(args, exc)
@@ -118,6 +142,12 @@ def _bad_input(args: argparse.Namespace, exc: InputError) -> int:
     message = str(exc)
     if args.markdown:
         write_report(args.markdown, report.bad_input_markdown(message))
+    if args.diff_json:  # diff-combine reads it as a shard that met bad input
+        try:
+            write_report(args.diff_json, report.bad_input_json(message, EXIT_BAD_INPUT, exc.as_dict(), _shard_text(args)),
+                         "--diff-json")
+        except InputError:
+            pass  # the message below says what is wrong; diff-combine then finds the shard missing (closed)
     if args.json:
         print(report.bad_input_json(message, EXIT_BAD_INPUT, exc.as_dict(), _shard_text(args)), end="")
     print(message, file=sys.stderr)
@@ -133,10 +163,12 @@ def _judge(args: argparse.Namespace) -> int:
     # The revision pin's text is compared with the one the generator writes before any Jsonnet is
     # evaluated: an environment whose pin differs is not hydrated (synced.py refuses it).
     head_envs = [name for name, env in pair.head.items() if not synced.pin_problem(env)]
+    hydrated: tuple[dict, dict] = ({}, {})
     if not args.no_hydrate:
         from generator.commands.hydrate import hydrate_pair  # helm and the charts: imported only to hydrate
 
-        for trees, states in zip((pair.base, pair.head), hydrate_pair(args, list(pair.base), head_envs, required=False, ids=pair.ids)):
+        hydrated = hydrate_pair(args, list(pair.base), head_envs, required=False, ids=pair.ids)
+        for trees, states in zip((pair.base, pair.head), hydrated):
             for name, state in states.items():
                 trees[name].applied = state
     findings = [rules.Finding(allowlist.REFUSED, "(repository)", f"file {path}", "submodule (Argo CD fetches the other "
@@ -154,11 +186,41 @@ def _judge(args: argparse.Namespace) -> int:
             hit.before if hit.before is not None else MISSING, hit.value, hit.file))
 
     reached = layers.reasons(args.base, args.head)  # what a layer edit reaches (guard/layers.py)
+    if args.diff_markdown or args.diff_json:  # after every finding: the plan reads what the verdict read
+        from generator.guard import diff
+
+        plan = _plan(args, pair.ids, hydrated)
+        if args.diff_markdown:
+            write_report(args.diff_markdown, diff.markdown(plan), "--diff-markdown")
+        if args.diff_json:
+            document = diff.to_json(plan)
+            if args.shard is not None:
+                document["shard"] = str(args.shard)
+            write_report(args.diff_json, json.dumps(document, indent=2) + "\n", "--diff-json")
     if args.shard is not None:  # findings only: guard-combine reads the approvals once and decides
         result = verdict.decide(findings, pair.names, lambda: (None, None))
         print(report.to_json(result, EXIT_OK, str(args.shard), reached), end="")
         return EXIT_OK
     return decide_and_report(args, findings, pair.names, reached)
+
+
+def _plan(args: argparse.Namespace, ids: tuple, hydrated: tuple[dict, dict]) -> TreeDiff:
+    """What `litellm-gitops diff` plans for the same checkouts (and shard), from the git tree ids
+    and applied states this run already has: the changed environments are read again with the
+    diff's own choice of files (generator/guard/diff.py, select), nothing is hydrated twice.
+    An environment the guard judged on its rendered files on a side that has it (--no-hydrate, a
+    bare rendered tree, a revision pin it refuses) is shown on its rendered files on both sides,
+    never applied objects against rendered ones."""
+    from generator.guard import diff
+
+    owns = args.shard.owns if args.shard is not None else None
+    pair = tree.load_pair(args.base, args.head, diff.select, owns, ids=ids)
+
+    def applied_on_each_side(name: str) -> bool:
+        return all(name not in side or name in states for side, states in zip((pair.base, pair.head), hydrated))
+
+    states = tuple({name: state for name, state in side.items() if applied_on_each_side(name)} for side in hydrated)
+    return diff.plan(pair, states)  # type: ignore[arg-type]
 
 
 def decide_and_report(args: argparse.Namespace, findings: list, names: list[str], reached: list[str]) -> int:

@@ -13,6 +13,7 @@ from generator.applied import cache as render_cache
 from generator.commands.common import add_hydrate_options, add_repository_options, selected_names
 from generator.environment import environment_names
 from generator.errors import EXIT_OK, InputError
+from generator.guard import gitsnap
 
 NAME = "hydrate"
 HELP = "render every Application as Argo CD will (helm template, directories) into the applied state"
@@ -68,9 +69,8 @@ def hydrate_pair(args: argparse.Namespace, base: list[str], head: list[str], req
     cache_dir = _outside_head(args.hydrate_cache or render_cache.default_dir(anchor), args.head, "render cache")
     hydrator = Hydrator(charts=autosync.chart_folder(anchor, args.charts), cache_dir=cache_dir)
     for root, side in zip(roots, ids):  # hub folders git vouches for are known by their tree id (guard.gitsnap)
-        for name, oid in (side or {}).items() if root is not None else ():
-            if name.startswith("fleet/"):
-                hydrator.hub_ids[(root / "rendered" / name).resolve()] = oid
+        if root is not None and side:  # None: git did not vouch for that side (asking again would not help)
+            hydrator.hub_ids.update(gitsnap.hub_folders(root, side))
     base_states = hydrate(roots[0], sorted(base), hydrator) if roots[0] else {}
     return base_states, (hydrate(roots[1], sorted(head), hydrator) if roots[1] else {})
 
@@ -86,8 +86,10 @@ def _outside_head(folder: Path, head: Path, what: str) -> Path:
 
 def hydrator_for(args: argparse.Namespace) -> Hydrator:
     root: Path = args.root
-    return Hydrator(charts=autosync.chart_folder(root, args.charts),
-                    cache_dir=args.hydrate_cache or render_cache.default_dir(root))
+    hydrator = Hydrator(charts=autosync.chart_folder(root, args.charts),
+                        cache_dir=args.hydrate_cache or render_cache.default_dir(root))
+    hydrator.hub_ids.update(gitsnap.hub_folders(root))  # as guard and diff will ask for them
+    return hydrator
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -24,7 +24,7 @@ from generator.applied.model import BOOTSTRAP, AppliedState
 from generator.guard import cfn
 from generator.guard.flatten import changed_paths, flatten
 from generator.guard.redact import MISSING, shown_change
-from generator.guard.tree import EnvTree, Obj, Tree, app_sources
+from generator.guard.tree import EnvTree, Obj, Pair, Tree, app_sources
 
 SECRET_DATA = ("data", "stringData")
 
@@ -206,6 +206,16 @@ def select(files: dict[str, bytes], changed: set[str]) -> set[str]:
     if any(rel.startswith("apps/") for rel in changed):  # the root Application names their group
         chosen |= {rel for rel, raw in files.items() if rel.startswith("bootstrap/") and b"kind: Application" in raw}
     return chosen
+
+
+def plan(pair: Pair, states: tuple[dict[str, AppliedState], dict[str, AppliedState]]) -> TreeDiff:
+    """The plan of two checkouts: `pair` as load_pair(..., select) read them, each environment's
+    Kubernetes objects replaced by its applied state where it was hydrated (`states`, per side:
+    `diff`, and `guard --diff-markdown` from the states its verdict read)."""
+    for trees, side in zip((pair.base, pair.head), states):
+        for name, state in side.items():
+            trees[name] = with_applied(trees.get(name), state)
+    return diff_trees(pair.base, pair.head, pair.names)
 
 
 def diff_trees(base: Tree, head: Tree, names: list[str] | None = None) -> TreeDiff:

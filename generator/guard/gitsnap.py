@@ -92,6 +92,17 @@ def fingerprints(*checkouts: Path) -> list[dict[str, str] | None]:
     return results
 
 
+def hub_folders(checkout: Path, ids: dict[str, str] | None = None) -> dict[Path, str]:
+    """{rendered/fleet/<hub> folder (resolved): its git tree id} of a checkout git vouches for
+    (`ids`: its fingerprints, when the caller has them), for build.Hydrator.hub_ids: a hub is then
+    looked up in the render cache by its id without reading a file. `hydrate` and `validate` ask
+    too, so the render cache the default branch saves holds each hub under the id a pull
+    request's guard and diff look for. Empty when git cannot vouch, or there is no hub."""
+    if ids is None:
+        ids = fingerprints(checkout)[0] if (checkout / RENDERED / FLEET).is_dir() else None
+    return {(checkout / RENDERED / name).resolve(): oid for name, oid in (ids or {}).items() if name.startswith(f"{FLEET}/")}
+
+
 def _vouched(checkout: Path, outputs: dict[str, tuple[bytes, int]]) -> dict[str, str] | None:
     if any(code != 0 for _, code in outputs.values()):
         return None
@@ -153,6 +164,8 @@ def submodules(checkout: Path, vouched: bool = False) -> list[str]:
             raise InputError(f"git ls-tree (listing HEAD for submodules) {exc}", file=top,
                              hint="the guard cannot prove the commit holds no submodule; see GIT_TIMEOUT and "
                                   "GIT_OUTPUT_BYTES in docs/limits.md") from None
+        if GITLINK.encode() not in output and GITMODULES.encode() not in output:
+            output = b""  # neither anywhere in the listing (90,000 records at 1,000 environments)
         for record in output.split(b"\0"):
             mode, _, path = record.decode("utf-8", "surrogateescape").partition(" ")
             if mode == GITLINK or path.rsplit("/", 1)[-1] == GITMODULES:

@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from generator import appnamespaces, appset, fleet
+from generator import appnamespaces, appset, hubfolder
 from generator.argoglob import glob_match
 from generator.errors import InputError
 from generator.guard.tree import resolve_root
@@ -63,18 +63,18 @@ def _yaml_files(folder: Path) -> list[Path]:
 
 
 def _hubs(rendered: Path) -> list[Path]:
-    folder = rendered / fleet.FOLDER
+    folder = rendered / hubfolder.FOLDER
     return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")) if folder.is_dir() else []
 
 
 def _root(hub: Path, env: str, rendered: Path) -> dict[str, Any] | None:
     """The root Application the hub's ApplicationSet generates for `env`, from its file alone."""
-    parameters = hub / fleet.GENERATOR_FOLDER / f"{env}.json"
+    parameters = hub / hubfolder.GENERATOR_FOLDER / f"{env}.json"
     if not parameters.is_file():
         return None
-    prefix = f"rendered/{fleet.FOLDER}/{hub.name}/"
-    files = {f"{prefix}{fleet.GENERATOR_FOLDER}/{env}.json": parameters.read_bytes()}
-    for path in _yaml_files(hub / fleet.SYNCED_FOLDER):
+    prefix = f"rendered/{hubfolder.FOLDER}/{hub.name}/"
+    files = {f"{prefix}{hubfolder.GENERATOR_FOLDER}/{env}.json": parameters.read_bytes()}
+    for path in _yaml_files(hub / hubfolder.SYNCED_FOLDER):
         for doc in _docs(path, rendered):
             if doc.get("kind") == "ApplicationSet":
                 try:
@@ -100,7 +100,7 @@ class _Hub:
         self._read_env(env)
         argo = appnamespaces.ArgoCD.of(self.namespace, self.docs)
         if not self.everything and projects - set(argo.projects):
-            for folder in sorted((self.hub / fleet.SYNCED_FOLDER).iterdir()):
+            for folder in sorted((self.hub / hubfolder.SYNCED_FOLDER).iterdir()):
                 if folder.is_dir():
                     self._read_env(folder.name)
             self.everything = True
@@ -110,7 +110,7 @@ class _Hub:
     def _read_env(self, env: str) -> None:
         if env not in self.read:
             self.read.add(env)
-            self.docs += [d for p in _yaml_files(self.hub / fleet.SYNCED_FOLDER / env) for d in _docs(p, self.rendered)]
+            self.docs += [d for p in _yaml_files(self.hub / hubfolder.SYNCED_FOLDER / env) for d in _docs(p, self.rendered)]
 
 
 def _label(doc: dict[str, Any]) -> str:
@@ -150,7 +150,7 @@ def _own_namespace(hub_dir: Path, env: str, rendered: Path) -> str | None:
 def _hub(rendered: Path, hub_name: str, changed: set[str] | None) -> list[Crossing]:
     """Every AppProject of an environment on the hub admits only its own namespace among the
     environments' namespaces: in every folder hub/<env>/ with a file in `changed` (None: all)."""
-    hub_dir = rendered / fleet.FOLDER / hub_name
+    hub_dir = rendered / hubfolder.FOLDER / hub_name
     if not hub_dir.is_dir():
         return []
     bootstrap = [d for p in _yaml_files(hub_dir / "bootstrap") for d in _docs(p, rendered)]
@@ -158,9 +158,9 @@ def _hub(rendered: Path, hub_name: str, changed: set[str] | None) -> list[Crossi
                    and (d.get("metadata") or {}).get("name") == appnamespaces.CMD_PARAMS), None)
     enabled = appnamespaces.enabled_namespaces(params)
     found = []
-    synced = hub_dir / fleet.SYNCED_FOLDER
+    synced = hub_dir / hubfolder.SYNCED_FOLDER
     for folder in sorted(p for p in synced.iterdir() if p.is_dir()) if synced.is_dir() else []:
-        prefix = f"{fleet.SYNCED_FOLDER}/{folder.name}/"
+        prefix = f"{hubfolder.SYNCED_FOLDER}/{folder.name}/"
         if changed is not None and not any(c.startswith(prefix) for c in changed):
             continue
         own = _own_namespace(hub_dir, folder.name, rendered)
@@ -170,21 +170,21 @@ def _hub(rendered: Path, hub_name: str, changed: set[str] | None) -> list[Crossi
                 if doc.get("kind") != "AppProject":
                     continue
                 spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
-                file = f"{fleet.SYNCED_FOLDER}/{folder.name}/{path.name}"
+                file = f"{hubfolder.SYNCED_FOLDER}/{folder.name}/{path.name}"
                 for entry in appnamespaces.source_namespaces(doc):
                     crossed = [n for n in others if appnamespaces.match_in_list([entry], n)]
                     if crossed:
-                        found.append(Crossing(f"{fleet.FOLDER}/{hub_name}", _label(doc), "spec.sourceNamespaces",
+                        found.append(Crossing(f"{hubfolder.FOLDER}/{hub_name}", _label(doc), "spec.sourceNamespaces",
                                               f"environment {folder.name}'s AppProject admits Applications in "
                                               f"{', '.join(crossed)} (another environment's namespace on the hub)", file))
                 for dest in spec.get("destinations") or []:
                     if not isinstance(dest, dict) or str(dest.get("namespace") or "").startswith("!"):
                         continue
-                    in_cluster = (glob_match(str(dest.get("server")), fleet.IN_CLUSTER) if dest.get("server")
+                    in_cluster = (glob_match(str(dest.get("server")), hubfolder.IN_CLUSTER) if dest.get("server")
                                   else glob_match(str(dest.get("name") or ""), "in-cluster"))
                     crossed = [n for n in others if in_cluster and glob_match(str(dest.get("namespace") or ""), n)]
                     if crossed:
-                        found.append(Crossing(f"{fleet.FOLDER}/{hub_name}", _label(doc), "spec.destinations",
+                        found.append(Crossing(f"{hubfolder.FOLDER}/{hub_name}", _label(doc), "spec.destinations",
                                               f"environment {folder.name}'s AppProject may deploy into {', '.join(crossed)} "
                                               "(another environment's namespace on the hub)", file))
     return found
@@ -198,13 +198,13 @@ def crossings(checkout: Path, names: dict[str, set[str] | None]) -> list[Crossin
         return []
     hubs: dict[str, _Hub] = {}
     found: list[Crossing] = []
-    environments = {name for name in names if not name.startswith(f"{fleet.FOLDER}/")}
+    environments = {name for name in names if not name.startswith(f"{hubfolder.FOLDER}/")}
     for name in sorted(names):
-        if name.startswith(f"{fleet.FOLDER}/"):
+        if name.startswith(f"{hubfolder.FOLDER}/"):
             hub_name = name.split("/", 1)[1]
             found += _hub(rendered, hub_name, names[name])
             if _hub_wide(names[name]):  # what every root of the hub is or may use: every environment again
-                folder = rendered / fleet.FOLDER / hub_name / fleet.GENERATOR_FOLDER
+                folder = rendered / hubfolder.FOLDER / hub_name / hubfolder.GENERATOR_FOLDER
                 environments |= {p.stem for p in folder.glob("*.json")} if folder.is_dir() else set()
     for name in sorted(environments):
         if (rendered / name).is_dir():
@@ -215,7 +215,7 @@ def crossings(checkout: Path, names: dict[str, set[str] | None]) -> list[Crossin
 def _hub_wide(changed: set[str] | None) -> bool:
     """A change to the hub's bootstrap/ or to hub/ files beside the environments' folders (the
     ApplicationSet): it may change what every environment's root or children are allowed."""
-    return changed is None or any(c.startswith("bootstrap/") or (c.startswith(f"{fleet.SYNCED_FOLDER}/") and c.count("/") == 1)
+    return changed is None or any(c.startswith("bootstrap/") or (c.startswith(f"{hubfolder.SYNCED_FOLDER}/") and c.count("/") == 1)
                                   for c in changed)
 
 

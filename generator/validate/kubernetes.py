@@ -15,18 +15,20 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-import kubernetes_validate
-from referencing import Registry, Resource
+from importlib.util import find_spec
+
+if TYPE_CHECKING:  # jsonschema and referencing load when a schema is compiled: the guard, which reads
+    from referencing import Registry  # BUNDLED's API versions only (applied/apiversions.py), never does
 
 from generator.errors import InputError
 from generator.schemacache import Lock, verified_schema
 from generator.errors import dotted
 from generator.validate.problems import Problem
 
-BUNDLED = Path(kubernetes_validate.__file__).resolve().parent / "kubernetes-json-schema"
+# The schemas kubernetes-validate ships, found without importing it (its package imports jsonschema).
+BUNDLED = Path(find_spec("kubernetes_validate").origin or "").resolve().parent / "kubernetes-json-schema"
 KUBECONFORM_LAYOUT = "{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"
 _TEMPLATE_VAR = re.compile(r"\{\{\s*\.(\w+)\s*\}\}")
 
@@ -44,13 +46,21 @@ def strict_schema_dir(kubernetes_version: str) -> Path:
         available = sorted((p.name.split("-")[0][1:].rsplit(".", 1)[0] for p in BUNDLED.glob("v*-local-strict")),
                            key=lambda v: tuple(int(x) for x in v.split(".")))
         raise InputError(
-            f"kubernetes-validate {kubernetes_validate.__version__} has no schemas for Kubernetes {kubernetes_version!r}",
+            f"kubernetes-validate {_version()} has no schemas for Kubernetes {kubernetes_version!r}",
             hint=f"set cluster.kubernetesVersion to one of {', '.join(available)}, or upgrade kubernetes-validate")
     return folder
 
 
+def _version() -> str:
+    from importlib.metadata import version
+
+    return version("kubernetes-validate")
+
+
 def validator_class(schema: dict) -> type:
     """The validator for the schema's $schema draft (Draft 7 when it names none, as CRD-derived schemas)."""
+    import jsonschema
+
     return jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
 
 
@@ -59,6 +69,8 @@ class CoreSchemas:
 
     def __init__(self, kubernetes_version: str):
         self.version = kubernetes_version
+        from referencing import Registry, Resource
+
         self.folder = strict_schema_dir(kubernetes_version)
         definitions = json.loads((self.folder / "_definitions.json").read_text(encoding="utf-8"))
         registry: Registry = Registry().with_resource(definitions["$id"], Resource.from_contents(definitions))
@@ -82,6 +94,8 @@ class CoreSchemas:
             # Only if the file really is this group's kind (a CRD group "apps.example.com" maps to the same file name as "apps").
             if any(gvk.get("group", "") == group and gvk.get("version") == version and gvk.get("kind") == kind
                    for gvk in schema.get("x-kubernetes-group-version-kind", [])):
+                import jsonschema
+
                 validator = jsonschema.Draft202012Validator(schema, registry=self.registry)
         self._compiled[key] = validator
         return validator

@@ -438,6 +438,9 @@ def validate(options: Options) -> Report:
                         cache_dir=options.hydrate_cache or render_cache.default_dir(root)) if options.hydrate else None
     if hydrator is not None:
         hydrator.helm = find_helm()  # no helm is bad input (exit 2), not a problem of the tree
+        from generator.guard import gitsnap
+
+        hydrator.hub_ids.update(gitsnap.hub_folders(root))  # by git tree id, as guard and diff ask for them
     records = _open_records(options, lock, cache, hydrator)
     schemas_by_version: dict[str, tuple[CoreSchemas, CustomSchemas]] = {}
     hub_versions: dict[str, str] = {}
