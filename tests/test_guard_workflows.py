@@ -108,7 +108,7 @@ def test_the_guard_restores_the_render_cache_the_default_branch_saves() -> None:
     guard = next(s["run"] for s in _steps(WORKFLOWS / "guard.yml") if s.get("name") == "Guard this shard")
     assert "--hydrate-cache .cache/hydrated" in guard and "head" not in restored[0]["path"]
     validate = next(s for s in ci["jobs"]["validate"]["steps"] if s.get("name") == "validate")
-    assert validate["run"] == 'litellm-gitops validate --shard "$SHARD/$SHARDS"'
+    assert validate["run"] == 'litellm-gitops validate --shard "$SHARD/$SHARDS" --prune-records'
 
 
 def test_main_prunes_each_shards_render_cache_before_saving_it() -> None:

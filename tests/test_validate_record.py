@@ -276,3 +276,39 @@ def test_hub_environments_and_folders_are_recorded_and_follow_rendered_fleet(scr
     readme.write_text(readme.read_text() + "\n")
     after = run(scratch_repo, schema_cache, environments=envs)  # without hydrating, nothing reads rendered/fleet/
     assert (after.reused, after.reused_hubs) == (envs, [])
+
+
+def _record_files(folder: Path) -> set[str]:
+    return {p.name for p in folder.rglob("*") if p.is_file() or p.is_symlink()}
+
+
+def test_pruning_keeps_the_records_this_tree_uses_and_deletes_the_rest(two, schema_cache, validation_records):
+    """ci.yml's `validate --prune-records`: records of an older tree (dev2 before its edit) go, the
+    ones the run read (dev) or wrote (dev2 now) stay, so the next run still reuses both; leftovers
+    of an interrupted write go; a file that is not a record's is left alone; a second prune deletes
+    nothing."""
+    run(two, schema_cache)
+    older = _record_files(validation_records)
+    assert len(older) == 2
+    env_file = two / "environments" / "dev2" / "environment.yaml"
+    env_file.write_text(env_file.read_text() + "\n# edited\n")
+    prefix = next(p for p in validation_records.iterdir() if p.is_dir())
+    (prefix / ".tmp-interrupted").write_text("{")
+    (validation_records / "README").write_text("not a record")
+    report = run(two, schema_cache, prune_records=True)
+    assert report.reused == ["dev"] and report.pruned == (2, 2)
+    assert json.loads(report.as_json())["records"] == {"kept": 2, "deleted": 2}
+    now = _record_files(validation_records)
+    assert len(now - {"README"}) == 2 and len(now & older) == 1 and "README" in now
+    again = run(two, schema_cache, prune_records=True)
+    assert again.reused == ["dev", "dev2"] and again.pruned == (2, 0)
+
+
+def test_pruning_is_refused_for_a_subset_of_environments(two, schema_cache, validation_records, capsys):
+    run(two, schema_cache)
+    before = _record_files(validation_records)
+    code = main(["validate", "--root", str(two), "--cache", str(schema_cache), "--no-hydrate", "--env", "dev",
+                 "--prune-records"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--prune-records with --env" in err and "Traceback" not in err
+    assert _record_files(validation_records) == before

@@ -93,13 +93,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "the CI matrix runs N of them)")
     parser.add_argument("--revalidate", action="store_true",
                         help="check every environment again, whatever the records say (new records are still written)")
+    parser.add_argument("--prune-records", action="store_true",
+                        help="after the run, delete every validation record it neither read nor wrote (older trees' "
+                             "and validators'): what ci.yml runs before saving the records; not with --env")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.prune_records and args.env:
+        raise InputError("--prune-records with --env: the records of every other environment would be deleted",
+                         hint="prune on a run over every environment (or over one --shard with a records folder of its own)")
     report = validate(Options(root=args.root, environments=args.env, schema_locations=args.schema_location,
                               cache=args.cache, jobs=args.jobs, hydrate=not args.no_hydrate,
                               charts=args.charts, hydrate_cache=args.hydrate_cache, record=args.record,
-                              revalidate=args.revalidate, shard=shard.parse(args.shard)))
+                              revalidate=args.revalidate, shard=shard.parse(args.shard), prune_records=args.prune_records))
+    if report.pruned is not None and not args.json:
+        kept, deleted = report.pruned
+        print(f"validation records: kept {kept} this run used, deleted {deleted}", file=sys.stderr)
     if args.json:
         sys.stdout.write(report.as_json())
     elif sys.stdout.isatty():

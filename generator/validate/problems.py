@@ -51,6 +51,7 @@ class Report:
     documents: dict[str, int] = field(default_factory=dict)  # check -> documents checked
     reused: list[str] = field(default_factory=list)  # environments whose record matched (validate/record.py)
     reused_hubs: list[str] = field(default_factory=list)  # hub folders whose record matched
+    pruned: tuple[int, int] | None = None  # validation records kept and deleted (validate --prune-records)
 
     @property
     def ok(self) -> bool:
@@ -86,4 +87,6 @@ class Report:
             "reused_hubs": self.reused_hubs,
             "summary": self.summary(),
         }
+        if self.pruned is not None:
+            data["records"] = {"kept": self.pruned[0], "deleted": self.pruned[1]}
         return json.dumps(data, indent=2) + "\n"

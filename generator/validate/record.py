@@ -32,6 +32,12 @@ hubs' folders are planned with. Records are used only with the default, verified
 `--revalidate` reads none (and writes new ones). A record that cannot be read or does not parse
 is ignored, never an error.
 
+Pruning (`validate --prune-records`, what ci.yml's validate shards run before saving the folder):
+after the run, every record file it neither read nor wrote is deleted (records of older trees and
+validators, whose keys no later run asks for), and leftovers of interrupted writes; a file whose
+name is not a record's is left alone. So the folder holds what the tree validated now needs,
+whatever the history of the cache chain.
+
 Not a verdict: validate is not the security boundary (CI's validate runs the pull request's own
 code, which could skip any check; the guard, installed from the base checkout, is the boundary),
 so a record is a cache. Still, its key covers every input, so it never vouches for other content.
@@ -43,6 +49,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import re
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -197,6 +204,7 @@ class Records:
         self._trees: dict[str, str | None] = {}
         self._fresh = False  # _trees hashed again since the checks ran (`still`)
         self._write_failed = False
+        self.used: set[str] = set()  # digests read or written this run (`prune` keeps them)
 
     @classmethod
     def open(cls, root: Path, folder: Path, lock: Lock, cache: Path, hydrator: Hydrator | None,
@@ -264,9 +272,11 @@ class Records:
             return None
         try:
             data = json.loads(read_limited(self._path(key.digest), MAX_RECORD_BYTES, "validation record"))
-            return _parse(data, key.digest)
+            found = _parse(data, key.digest)
         except (InputError, ValueError, TypeError, KeyError, AttributeError, RecursionError):  # nested too deep: a miss
             return None
+        self.used.add(key.digest)
+        return found
 
     def write(self, key: Key, record: Record) -> None:
         """Store a clean result; a folder that cannot be written is said once on stderr, not an error."""
@@ -277,10 +287,42 @@ class Records:
                 "kubernetesVersion": record.kubernetes_version}
         try:
             write_atomically(self._path(key.digest), (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
+            self.used.add(key.digest)
         except OSError as exc:
             self._write_failed = True
             print(f"validate: cannot write records to {self.folder} ({os_error(exc).message}); "
                   "the next run checks everything again", file=sys.stderr)
+
+
+    def prune(self) -> tuple[int, int]:
+        """Delete every record file this run neither read nor wrote, and interrupted writes' temporary
+        files; (kept, deleted). Links are removed, never followed; other names are not ours: left."""
+        kept = deleted = 0
+        if not self.folder.is_dir() or self.folder.is_symlink():
+            return kept, deleted
+        for prefix in sorted(os.listdir(self.folder)):
+            sub = self.folder / prefix
+            if not _PREFIX.fullmatch(prefix) or sub.is_symlink() or not sub.is_dir():
+                continue
+            for name in sorted(os.listdir(sub)):
+                match = _RECORD.fullmatch(name)
+                if match and match[1][:2] == prefix and match[1] in self.used and not (sub / name).is_symlink():
+                    kept += 1
+                elif match or _TEMPORARY.fullmatch(name):
+                    try:
+                        (sub / name).unlink()
+                    except OSError as exc:
+                        raise InputError(f"cannot delete a validation record: {os_error(exc).message}", file=sub / name,
+                                         hint="give the records folder back to the user running validate") from None
+                    deleted += 1
+            if not os.listdir(sub):
+                sub.rmdir()
+        return kept, deleted
+
+
+_PREFIX = re.compile(r"[0-9a-f]{2}")
+_RECORD = re.compile(r"([0-9a-f]{64})\.json")
+_TEMPORARY = re.compile(r"\.tmp-[^/]*")  # schemacache.write_atomically's name before the rename
 
 
 def _parse(data: Any, digest: str) -> Record:

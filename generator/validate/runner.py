@@ -68,6 +68,7 @@ class Options:
     record: Path | None = None  # None: $LITELLM_GITOPS_VALIDATE_CACHE or <root>/.cache/validated (validate/record.py)
     revalidate: bool = False  # read no record (still write new ones)
     shard: Shard | None = None  # only this shard's environments and hubs (generator/shard.py)
+    prune_records: bool = False  # then delete every record this run neither read nor wrote (validate/record.py)
 
 
 @dataclass
@@ -468,7 +469,10 @@ def validate(options: Options) -> Report:
                         options.shard)
     parts += hubs
     _finish(pending + hubs, options.jobs, records)
-    return _report(names, parts)
+    report = _report(names, parts)
+    if options.prune_records and records is not None:
+        report.pruned = records.prune()
+    return report
 
 
 def _finish(parts: list[_Part], jobs: int, records: record.Records | None) -> None:
