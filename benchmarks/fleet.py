@@ -86,8 +86,10 @@ def timed(args: list[str], cwd: Path, whole_stdout: bool = False) -> tuple[float
 
 
 def _git(repo: Path, *args: str) -> None:
+    # No automatic gc or maintenance: a commit of ~90,000 files would start one detached, which then
+    # competes with the timed commands and writes into .git/objects while the folder is removed.
     subprocess.run(["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "-c", "init.defaultBranch=main",
-                    "-C", str(repo), *args], check=True, capture_output=True)
+                    "-c", "gc.auto=0", "-c", "maintenance.auto=false", "-C", str(repo), *args], check=True, capture_output=True)
 
 
 def validate_pair(tmp: Path, base: Path, head: Path, charts: str) -> dict[str, object]:
@@ -185,7 +187,7 @@ def main() -> int:
     n = args.count
     result: dict[str, object] = {"environments": n, "hubs": HUBS, "cpus": os.cpu_count(),
                                  "load_average_at_start": round(os.getloadavg()[0], 2)}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         base = Path(tmp) / "base"
         names = make_fleet(base, n)
         seconds, code, peak, out = timed(["render", "--root", str(base)], REPO)
