@@ -109,19 +109,7 @@ def _read(path: Path, count: int) -> tuple[int, diff.TreeDiff]:
 def combine(paths: list[Path], count: int) -> diff.TreeDiff:
     """The one plan of shards 1..count; InputError unless each is there once, readable, and no
     environment is in two of them."""
-    if not 1 <= count <= shard.MAX_SHARDS:
-        raise InputError(f"--shards {count} is not between 1 and {shard.MAX_SHARDS}", hint="pass the matrix's size")
-    seen: dict[int, tuple[Path, diff.TreeDiff]] = {}
-    for path in paths:
-        index, part = _read(path, count)
-        if index in seen:
-            raise InputError(f"shard {index}/{count} is given twice ({seen[index][0]} and {path})", file=path,
-                             hint="pass each shard's output once")
-        seen[index] = (path, part)
-    missing = [f"{i}/{count}" for i in range(1, count + 1) if i not in seen]
-    if missing:
-        raise InputError(f"shard(s) {', '.join(missing)} missing: the plan would be partial",
-                         hint="re-run the failed shard jobs; every shard must report")
+    seen = shard.gather(paths, count, _read, "the plan would be partial")
     owner: dict[str, int] = {}
     for index in sorted(seen):
         path, part = seen[index]

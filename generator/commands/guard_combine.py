@@ -70,19 +70,7 @@ def _finding(item: dict, path: Path) -> Finding:
 def combine(paths: list[Path], count: int) -> tuple[list[Finding], list[str], list[str]]:
     """Every shard's findings, environments and layer lines (each shard sees the same layers: each
     line once); InputError unless shards 1..count are each there once and none met bad input."""
-    if not 1 <= count <= shard.MAX_SHARDS:
-        raise InputError(f"--shards {count} is not between 1 and {shard.MAX_SHARDS}", hint="pass the matrix's size")
-    seen: dict[int, tuple[Path, dict]] = {}
-    for path in paths:
-        index, document = _read(path, count)
-        if index in seen:
-            raise InputError(f"shard {index}/{count} is given twice ({seen[index][0]} and {path})", file=path,
-                             hint="pass each shard's output once")
-        seen[index] = (path, document)
-    missing = [f"{i}/{count}" for i in range(1, count + 1) if i not in seen]
-    if missing:
-        raise InputError(f"shard(s) {', '.join(missing)} missing: the guard fails closed",
-                         hint="re-run the failed shard jobs; every shard must report")
+    seen = shard.gather(paths, count, _read, "the guard fails closed")
     findings: list[Finding] = []
     names: list[str] = []
     reached: list[str] = []
