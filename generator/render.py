@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from generator import argocd, docs, fleet
 from generator.artifacts import Artifact
-from generator.components import render_component
+from generator.components import grafana_dashboards, render_component
 from generator.environment import Environment
 from generator.errors import InputError
 from generator.phases import check_catalogue
@@ -19,10 +19,11 @@ class RenderedEnvironment:
     env: Environment
     decisions: list[Decision]
     files: dict[str, str]  # path relative to rendered/<env>/ -> text
+    notes: tuple[str, ...] = ()  # what the rendered stack will not see (grafana_dashboards.blind_spots)
 
     @property
     def warnings(self) -> list[str]:
-        return [d.warning for d in self.decisions if d.warning]
+        return [d.warning for d in self.decisions if d.warning] + list(self.notes)
 
 
 def render_environment(env: Environment) -> RenderedEnvironment:
@@ -50,4 +51,4 @@ def render_environment(env: Environment) -> RenderedEnvironment:
             raise InputError(f"two renderers wrote {artifact.path}", hint="this is a bug in litellm-gitops: report it")
         content = artifact.content if artifact.content.endswith("\n") else artifact.content + "\n"
         files[artifact.path] = content.replace("\r\n", "\n")
-    return RenderedEnvironment(env, decisions, dict(sorted(files.items())))
+    return RenderedEnvironment(env, decisions, dict(sorted(files.items())), tuple(grafana_dashboards.blind_spots(env)))

@@ -182,3 +182,21 @@ def test_the_licensed_dashboard_and_alerts_join_only_with_a_licence():
     name = "manifests/grafana-dashboards/configmap-dashboard-litellm-metrics.yaml"
     assert name not in plain and name in licensed
     assert "manifests/grafana-dashboards/servicemonitor-jaeger-span-metrics.yaml" in plain
+
+
+def test_render_warns_when_nothing_watches_litellm_errors_and_latency(scratch_repo, capsys):
+    """Jaeger disabled and no licence: only availability alerts can be rendered, and render says so
+    (stderr, exit 0) instead of leaving an SRE to find out when a slow outage pages nobody."""
+    from generator.cli import main
+
+    env_file = scratch_repo / "environments" / "dev" / "environment.yaml"
+    text = env_file.read_text()
+    assert "  jaeger:\n" in text
+    env_file.write_text(text.replace("  jaeger:\n", "  jaeger:\n    state: disabled\n", 1))
+    assert main(["render", "--root", str(scratch_repo), "--env", "dev"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: dev: LiteLLM's error ratio and latency are not watched" in err
+    rule = yaml.safe_load((scratch_repo / "rendered/dev/manifests/grafana-dashboards/prometheusrule-litellm-stack.yaml").read_text())
+    assert [g["name"] for g in rule["spec"]["groups"]] == ["litellm", "redis-ha"]
+    assert main(["render", "--root", str(scratch_repo), "--env", "prod"]) == 0
+    assert "not watched" not in capsys.readouterr().err  # prod has Jaeger: its span metrics watch LiteLLM

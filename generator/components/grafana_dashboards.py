@@ -153,6 +153,16 @@ def redis_alerts(replicas: int) -> list[dict[str, Any]]:
     return alerts
 
 
+def blind_spots(env: Environment) -> list[str]:
+    """What the rendered alerts cannot see, for `render` to warn about: LiteLLM's error ratio and
+    latency come from Jaeger's span metrics or, with a licence, from LiteLLM's own metrics."""
+    if (env.enabled("litellm") and env.enabled(COMPONENT) and not jaeger.span_metrics(env)
+            and not litellm.metrics(env)):
+        return ["LiteLLM's error ratio and latency are not watched: neither Jaeger (its span metrics of LiteLLM's "
+                "traces) nor a licence (LiteLLM's own metrics) is there, so only its availability alerts are rendered"]
+    return []
+
+
 def prometheus_rule(env: Environment) -> dict[str, Any]:
     groups = []
     if env.enabled("litellm"):
