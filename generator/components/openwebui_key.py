@@ -51,7 +51,7 @@ from typing import Any
 
 from generator import endpoints, naming
 from generator.argocd import WAVE_BUDGET_SECONDS
-from generator.components import resources, security
+from generator.components import hookjob
 from generator.environment import Environment
 
 JOB_NAME = "register-openwebui-key"
@@ -165,51 +165,21 @@ def keys_volume() -> dict[str, Any]:
 
 
 def job(env: Environment) -> dict[str, Any]:
-    from generator.components.verification import IMAGE  # verification imports open_webui, which imports this
-
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {
-            "name": JOB_NAME,
-            "namespace": NAMESPACE,
-            "annotations": {
-                "argocd.argoproj.io/hook": "PreSync",
-                "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation,HookSucceeded",
-            },
-        },
-        "spec": {
-            "backoffLimit": BACKOFF_LIMIT,
-            "activeDeadlineSeconds": deadline_seconds(),
-            "template": {
-                "metadata": {"labels": {"app.kubernetes.io/name": JOB_NAME}},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "automountServiceAccountToken": False,
-                    "securityContext": security.pod_context(USER, fs_group=USER),
-                    "containers": [{
-                        "name": "register",
-                        "image": IMAGE,
-                        "imagePullPolicy": "IfNotPresent",
-                        "command": ["/bin/sh", "-c", SCRIPT],
-                        "env": [
-                            {"name": "LITELLM_URL", "value": endpoints.LITELLM.url()},
-                            {"name": "SECRETS_DIR", "value": SECRETS_DIR},
-                            {"name": "KEY_ALIAS", "value": KEY_ALIAS},
-                            {"name": "MODELS_JSON", "value": models_json(env)},
-                            {"name": "ATTEMPTS", "value": str(ATTEMPTS)},
-                            {"name": "DELAY_SECONDS", "value": str(DELAY_SECONDS)},
-                            {"name": "CURL_TIMEOUT_SECONDS", "value": str(CURL_TIMEOUT_SECONDS)},
-                        ],
-                        "securityContext": security.container_context(USER),
-                        "resources": resources("10m", "16Mi", "64Mi"),
-                        "volumeMounts": [{"name": "keys", "mountPath": SECRETS_DIR, "readOnly": True}],
-                    }],
-                    "volumes": [keys_volume()],
-                },
-            },
-        },
-    }
+    return hookjob.job(JOB_NAME, NAMESPACE, "PreSync", backoff_limit=BACKOFF_LIMIT, deadline_seconds=deadline_seconds(),
+                       user=USER, fs_group=USER, volumes=[keys_volume()], container={
+        "name": "register",
+        "command": ["/bin/sh", "-c", SCRIPT],
+        "env": [
+            {"name": "LITELLM_URL", "value": endpoints.LITELLM.url()},
+            {"name": "SECRETS_DIR", "value": SECRETS_DIR},
+            {"name": "KEY_ALIAS", "value": KEY_ALIAS},
+            {"name": "MODELS_JSON", "value": models_json(env)},
+            {"name": "ATTEMPTS", "value": str(ATTEMPTS)},
+            {"name": "DELAY_SECONDS", "value": str(DELAY_SECONDS)},
+            {"name": "CURL_TIMEOUT_SECONDS", "value": str(CURL_TIMEOUT_SECONDS)},
+        ],
+        "volumeMounts": [{"name": "keys", "mountPath": SECRETS_DIR, "readOnly": True}],
+    })
 
 
 def wanted(env: Environment) -> bool:

@@ -22,7 +22,7 @@ from typing import Any
 from generator import endpoints, yamlio
 from generator.argocd import manifest_application
 from generator.artifacts import Artifact
-from generator.components import litellm, open_webui, resources
+from generator.components import hookjob, litellm, open_webui
 from generator.components.open_webui import HEALTH_PATH as OPEN_WEBUI_HEALTH
 from generator.environment import Environment
 
@@ -34,7 +34,6 @@ JOB_NAME = "verify-stack"
 SCRIPT_KEY = "verify.sh"
 SCRIPT_DIR = "/scripts"
 CURL_TIMEOUT_SECONDS = 10
-IMAGE = "docker.io/curlimages/curl:8.16.0"
 CURL_USER = 100  # curl_user in the curlimages image
 ATTEMPTS = 30
 DELAY_SECONDS = 10
@@ -140,53 +139,16 @@ def deadline_seconds(env: Environment) -> int:
 
 
 def job(env: Environment) -> dict[str, Any]:
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {
-            "name": JOB_NAME,
-            "namespace": NAMESPACE,
-            "annotations": {
-                "argocd.argoproj.io/hook": "PostSync",
-                "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation,HookSucceeded",
-            },
-        },
-        "spec": {
-            "backoffLimit": 1,
-            "activeDeadlineSeconds": deadline_seconds(env),
-            "template": {
-                "metadata": {"labels": {"app.kubernetes.io/name": JOB_NAME}},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "automountServiceAccountToken": False,
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": CURL_USER,
-                        "runAsGroup": CURL_USER,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
-                    "containers": [{
-                        "name": "verify",
-                        "image": IMAGE,
-                        "imagePullPolicy": "IfNotPresent",
-                        "command": ["/bin/sh", f"{SCRIPT_DIR}/{SCRIPT_KEY}"],
-                        "env": [{"name": "ATTEMPTS", "value": str(ATTEMPTS)},
-                                {"name": "DELAY_SECONDS", "value": str(DELAY_SECONDS)},
-                                {"name": "CURL_TIMEOUT_SECONDS", "value": str(CURL_TIMEOUT_SECONDS)},
-                                {"name": "SAMPLES", "value": str(samples(env))}],
-                        "volumeMounts": [{"name": "scripts", "mountPath": SCRIPT_DIR, "readOnly": True}],
-                        "securityContext": {
-                            "allowPrivilegeEscalation": False,
-                            "readOnlyRootFilesystem": True,
-                            "capabilities": {"drop": ["ALL"]},
-                        },
-                        "resources": resources("10m", "16Mi", "64Mi"),
-                    }],
-                    "volumes": [{"name": "scripts", "configMap": {"name": JOB_NAME}}],
-                },
-            },
-        },
-    }
+    return hookjob.job(JOB_NAME, NAMESPACE, "PostSync", backoff_limit=1, deadline_seconds=deadline_seconds(env),
+                       user=CURL_USER, volumes=[{"name": "scripts", "configMap": {"name": JOB_NAME}}], container={
+        "name": "verify",
+        "command": ["/bin/sh", f"{SCRIPT_DIR}/{SCRIPT_KEY}"],
+        "env": [{"name": "ATTEMPTS", "value": str(ATTEMPTS)},
+                {"name": "DELAY_SECONDS", "value": str(DELAY_SECONDS)},
+                {"name": "CURL_TIMEOUT_SECONDS", "value": str(CURL_TIMEOUT_SECONDS)},
+                {"name": "SAMPLES", "value": str(samples(env))}],
+        "volumeMounts": [{"name": "scripts", "mountPath": SCRIPT_DIR, "readOnly": True}],
+    })
 
 
 def render(env: Environment) -> list[Artifact]:
