@@ -287,10 +287,13 @@ def collect(lock: Lock, fetch: Fetch, catalog: Path | None = None) -> Collected:
 # --- writing -------------------------------------------------------------------------------------
 
 
+TEMPORARY_PREFIX = ".tmp-"  # write_atomically's name before the rename: what a killed write leaves
+TEMPORARY = re.compile(re.escape(TEMPORARY_PREFIX) + r"[^/]*")
+
 def write_atomically(target: Path, data: bytes) -> None:
     """Write one file of a cache: beside it first, then renamed over it, so a reader never sees half."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

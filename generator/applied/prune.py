@@ -36,10 +36,10 @@ from pathlib import Path
 from generator.applied import cache, hydrate
 from generator.applied.build import Hydrator
 from generator.errors import InputError, os_error
+from generator.schemacache import TEMPORARY
 
 _ENTRY = re.compile(r"([0-9a-f]{64})\.json")
 _FORMAT_1 = re.compile(r"[0-9a-f]{2}")  # version 1's layout: <key[:2]>/<key>/index.json, ...
-_TEMPORARY = re.compile(r"\.tmp-[^/]*")  # schemacache.write_atomically's name before the rename
 
 
 @dataclass
@@ -65,7 +65,7 @@ def check_folder(folder: Path) -> None:
     if not folder.is_dir():
         raise InputError("the render cache is not a folder", file=folder, hint="pass the render cache folder with --hydrate-cache")
     for child in sorted(os.listdir(folder)):
-        if child not in cache.PARTS and not _FORMAT_1.fullmatch(child) and not _TEMPORARY.fullmatch(child):
+        if child not in cache.PARTS and not _FORMAT_1.fullmatch(child) and not TEMPORARY.fullmatch(child):
             raise InputError(f"{child!r} is not something the render cache holds, so this may not be a render cache: "
                              "nothing was deleted", file=folder / child,
                              hint="pass the render cache folder (.cache/hydrated) with --hydrate-cache, or move that away")

@@ -64,7 +64,7 @@ from generator.environment import DEFAULTS_FILE, LAYERS_FOLDER
 from generator.errors import InputError, os_error
 from generator.fleet import FOLDER as FLEET
 from generator.projectfiles import ENVIRONMENT_SCHEMA, project_file
-from generator.schemacache import Lock, sha256_hex, write_atomically
+from generator.schemacache import TEMPORARY, Lock, sha256_hex, write_atomically
 from generator.validate.problems import Problem
 from generator.yamlio import MAX_RENDERED_BYTES, read_limited
 
@@ -308,7 +308,7 @@ class Records:
                 match = _RECORD.fullmatch(name)
                 if match and match[1][:2] == prefix and match[1] in self.used and not (sub / name).is_symlink():
                     kept += 1
-                elif match or _TEMPORARY.fullmatch(name):
+                elif match or TEMPORARY.fullmatch(name):
                     try:
                         (sub / name).unlink()
                     except OSError as exc:
@@ -322,7 +322,6 @@ class Records:
 
 _PREFIX = re.compile(r"[0-9a-f]{2}")
 _RECORD = re.compile(r"([0-9a-f]{64})\.json")
-_TEMPORARY = re.compile(r"\.tmp-[^/]*")  # schemacache.write_atomically's name before the rename
 
 
 def _parse(data: Any, digest: str) -> Record:
